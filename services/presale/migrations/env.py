@@ -1,0 +1,4 @@
+from services.presale.store import metadata
+from shared.alembic_env import run
+
+run(metadata, schema="presale")

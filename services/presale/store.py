@@ -1,0 +1,166 @@
+"""Presale's tables (schema `presale`) and the queries its handlers need."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    ARRAY,
+    Column,
+    DateTime,
+    Integer,
+    String,
+    Table,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.presale.domain.routing import AgentLoad
+from shared.db import new_metadata
+from shared.plumbing import plumbing_tables
+
+metadata = new_metadata()
+inbox, outbox, timers = plumbing_tables(metadata)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("agent_id", String(100), primary_key=True),
+    Column("shop_id", String(100), nullable=False, index=True),
+    Column("status", String(20), nullable=False),
+    Column("skills", ARRAY(String(20)), nullable=False),
+    Column("max_concurrent", Integer, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("conversation_id", String(200), primary_key=True),
+    Column("shop_id", String(100), nullable=False),
+    Column("buyer_id", String(200), nullable=False),
+    Column("buyer_level", String(20), nullable=True),
+    Column("state", String(20), nullable=False),  # bot | queued | assigned | closed
+    Column("agent_id", String(100), nullable=True, index=True),
+    Column("skill", String(20), nullable=True),
+    Column("priority", Integer, nullable=False, server_default="0"),
+    Column("reason", String(200), nullable=True),
+    Column("queued_at", DateTime(timezone=True), nullable=True),
+    Column("last_activity_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+
+async def upsert_agent(
+    conn: AsyncConnection,
+    *,
+    agent_id: str,
+    shop_id: str,
+    status: str,
+    skills: list[str],
+    max_concurrent: int,
+    changed_at: datetime,
+) -> bool:
+    """Apply a status change unless a later one is already known; True when applied."""
+    values = {
+        "agent_id": agent_id,
+        "shop_id": shop_id,
+        "status": status,
+        "skills": skills,
+        "max_concurrent": max_concurrent,
+        "changed_at": changed_at,
+    }
+    stmt = insert(agents).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["agent_id"],
+        set_={k: stmt.excluded[k] for k in values if k != "agent_id"},
+        where=agents.c.changed_at <= stmt.excluded.changed_at,
+    )
+    return (await conn.execute(stmt)).rowcount == 1
+
+
+async def agent_loads(conn: AsyncConnection, shop_id: str) -> list[AgentLoad]:
+    """Agents of the shop with their open conversations, locked so assignments serialize."""
+    await conn.execute(
+        select(agents.c.agent_id).where(agents.c.shop_id == shop_id).with_for_update()
+    )
+    active = (
+        select(conversations.c.agent_id, func.count().label("n"))
+        .where(conversations.c.state == "assigned", conversations.c.shop_id == shop_id)
+        .group_by(conversations.c.agent_id)
+        .subquery()
+    )
+    rows = (
+        await conn.execute(
+            select(agents, func.coalesce(active.c.n, 0).label("active"))
+            .outerjoin(active, active.c.agent_id == agents.c.agent_id)
+            .where(agents.c.shop_id == shop_id)
+        )
+    ).all()
+    return [
+        AgentLoad(r.agent_id, r.status, frozenset(r.skills), r.max_concurrent, int(r.active))
+        for r in rows
+    ]
+
+
+async def get_conversation(conn: AsyncConnection, conversation_id: str):  # type: ignore[no-untyped-def]
+    return (
+        await conn.execute(
+            select(conversations)
+            .where(conversations.c.conversation_id == conversation_id)
+            .with_for_update()
+        )
+    ).first()
+
+
+async def touch_conversation(
+    conn: AsyncConnection,
+    *,
+    conversation_id: str,
+    shop_id: str,
+    buyer_id: str,
+    buyer_level: str | None,
+    at: datetime,
+) -> None:
+    """Create the conversation or reopen it; activity time only moves forward."""
+    stmt = insert(conversations).values(
+        conversation_id=conversation_id,
+        shop_id=shop_id,
+        buyer_id=buyer_id,
+        buyer_level=buyer_level,
+        state="bot",
+        last_activity_at=at,
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["conversation_id"],
+        set_={
+            "last_activity_at": func.greatest(conversations.c.last_activity_at, at),
+            "buyer_level": func.coalesce(stmt.excluded.buyer_level, conversations.c.buyer_level),
+            "state": func.coalesce(func.nullif(conversations.c.state, "closed"), "bot"),
+            "updated_at": func.now(),
+        },
+    )
+    await conn.execute(stmt)
+
+
+async def set_state(conn: AsyncConnection, conversation_id: str, **values: object) -> None:
+    await conn.execute(
+        update(conversations)
+        .where(conversations.c.conversation_id == conversation_id)
+        .values(updated_at=func.now(), **values)
+    )
+
+
+async def queued(conn: AsyncConnection, shop_id: str):  # type: ignore[no-untyped-def]
+    """Waiting conversations, highest priority first, then longest waiting."""
+    return (
+        await conn.execute(
+            select(conversations)
+            .where(conversations.c.shop_id == shop_id, conversations.c.state == "queued")
+            .order_by(conversations.c.priority.desc(), conversations.c.queued_at)
+            .with_for_update()
+        )
+    ).all()

@@ -1,0 +1,201 @@
+"""The consume path: decode, dead-letter bad input, handle a batch in one transaction, ack.
+
+For each consumed batch:
+1. every record is decoded and validated; bad input becomes a dead-letter record (original
+   bytes and headers plus the reason) written through the outbox;
+2. in one transaction, each good event claims its inbox row (a duplicate is skipped) and runs
+   its handler inside a savepoint; a handler that raises a non-transient error has its
+   savepoint rolled back and the event is dead-lettered with the error;
+3. the transaction commits, then the offsets are committed (FastStream `ack`).
+A transient failure (database or broker down) rolls the whole batch back and retries it with
+backoff, for ever: the partition waits rather than losing or dead-lettering anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared import inbox
+from shared.clock import Clock
+from shared.cloudevents import BadEvent, Envelope, Record, decode, normalize_headers
+from shared.context import Context, Plumbing
+from shared.contracts import EventPayload
+from shared.observability import BATCH_SECONDS, EVENTS, HANDLER_SECONDS, TRANSIENT_RETRIES
+from shared.topics import BY_NAME, DLQ_SUFFIX
+from shared.transient import is_transient
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("xiaoer.consumer")
+
+Handler = Callable[[Context, Any, Envelope], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """The parts of a consumed Kafka record the consume path needs."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]] | Mapping[str, str | bytes]
+
+
+def dead_letter(raw: RawRecord, headers: Mapping[str, str], reason: str, consumer: str) -> Record:
+    extra = {
+        "x-dlq-reason": reason[:2000],
+        "x-dlq-topic": raw.topic,
+        "x-dlq-partition": str(raw.partition),
+        "x-dlq-offset": str(raw.offset),
+        "x-dlq-consumer": consumer,
+        "x-dlq-failed-at": datetime.now(UTC).isoformat(),
+    }
+    key = raw.key.decode(errors="replace") if raw.key is not None else None
+    return Record(raw.topic + DLQ_SUFFIX, key or "", raw.value or b"", {**headers, **extra})
+
+
+class Dispatcher:
+    """Routes consumed records of a service's topics to its handlers, reliably."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        plumbing: Plumbing,
+        clock: Clock,
+        handlers: Mapping[str, Handler],
+        *,
+        on_committed: Callable[[], None] | None = None,
+        max_backoff_s: float = 10.0,
+    ) -> None:
+        self._engine = engine
+        self._plumbing = plumbing
+        self._clock = clock
+        self._handlers = dict(handlers)
+        self._on_committed = on_committed
+        self._max_backoff = max_backoff_s
+        self.consumer = f"xiaoer-{plumbing.service}"
+
+    @property
+    def topics(self) -> list[str]:
+        return list(self._handlers)
+
+    async def process(self, records: Sequence[RawRecord]) -> None:
+        """Handle a batch until it is committed; transient failures are retried for ever."""
+        backoff = 0.1
+        while True:
+            try:
+                await self._process_once(records)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                TRANSIENT_RETRIES.labels(self._plumbing.service).inc()
+                log.warning("transient failure, retrying batch in %.1fs: %r", backoff, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff)
+
+    async def _process_once(self, records: Sequence[RawRecord]) -> None:
+        started = time.perf_counter()
+        outcomes: list[tuple[str, str]] = []
+        async with self._engine.begin() as conn:
+            ctx = Context(conn, self._clock, self._plumbing)
+            for raw in records:
+                outcomes.append((raw.topic, await self._one(ctx, raw)))
+            await ctx.flush()
+        BATCH_SECONDS.labels(self._plumbing.service).observe(time.perf_counter() - started)
+        for topic, outcome in outcomes:
+            EVENTS.labels(self._plumbing.service, topic, outcome).inc()
+        if self._on_committed:
+            self._on_committed()
+
+    async def _one(self, ctx: Context, raw: RawRecord) -> str:
+        try:
+            headers = normalize_headers(raw.headers)
+        except BadEvent as exc:
+            return await self._dead_letter(ctx, raw, {}, str(exc))
+        topic = BY_NAME.get(raw.topic)
+        handler = self._handlers.get(raw.topic)
+        if topic is None or handler is None:
+            return await self._dead_letter(ctx, raw, headers, f"no handler for topic {raw.topic}")
+        try:
+            envelope, payload = decode(topic, raw.value, headers)
+        except BadEvent as exc:
+            return await self._dead_letter(ctx, raw, headers, str(exc))
+        parent = propagate.extract(headers)
+        with tracer.start_as_current_span(
+            f"{raw.topic} handle", context=parent, kind=SpanKind.CONSUMER
+        ) as span:
+            span.set_attribute("messaging.system", "kafka")
+            span.set_attribute("messaging.destination.name", raw.topic)
+            span.set_attribute("messaging.message.id", envelope.id)
+            span.set_attribute("messaging.consumer.group.name", self.consumer)
+            return await self._handle(ctx, raw, headers, handler, envelope, payload, span)
+
+    async def _handle(
+        self,
+        ctx: Context,
+        raw: RawRecord,
+        headers: Mapping[str, str],
+        handler: Handler,
+        envelope: Envelope,
+        payload: EventPayload,
+        span: trace.Span,
+    ) -> str:
+        started = time.perf_counter()
+        emitted_before = len(ctx.records)
+        try:
+            async with ctx.conn.begin_nested():
+                if not await inbox.claim(
+                    ctx.conn, self._plumbing.inbox, self.consumer, envelope.id, raw.topic
+                ):
+                    span.set_attribute("xiaoer.duplicate", True)
+                    return "duplicate"
+                await handler(ctx, payload, envelope)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            del ctx.records[emitted_before:]
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, "handler failed"))
+            log.exception("handler for %s failed on event %s", raw.topic, envelope.id)
+            reason = f"handler failed: {type(exc).__name__}: {exc}"
+            return await self._dead_letter(ctx, raw, headers, reason, event_id=envelope.id)
+        finally:
+            HANDLER_SECONDS.labels(self._plumbing.service, raw.topic).observe(
+                time.perf_counter() - started
+            )
+        return "handled"
+
+    async def _dead_letter(
+        self,
+        ctx: Context,
+        raw: RawRecord,
+        headers: Mapping[str, str],
+        reason: str,
+        *,
+        event_id: str | None = None,
+    ) -> str:
+        """Dead-letter once: the inbox row (by event id, else by position) absorbs redelivery."""
+        claim_id = event_id or f"position:{raw.topic}:{raw.partition}:{raw.offset}"
+        async with ctx.conn.begin_nested():
+            fresh = await inbox.claim(
+                ctx.conn, self._plumbing.inbox, self.consumer, claim_id, raw.topic
+            )
+        if not fresh:
+            return "duplicate"
+        log.warning("dead-lettering %s[%d]@%d: %s", raw.topic, raw.partition, raw.offset, reason)
+        ctx.forward_raw(dead_letter(raw, headers, reason, self.consumer))
+        return "dead_lettered"

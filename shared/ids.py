@@ -1,0 +1,27 @@
+"""Time-ordered unique ids (UUIDv7, RFC 9562) for CloudEvents ids and entity ids."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+
+
+def uuid7() -> uuid.UUID:
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76
+    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= 0b10 << 62
+    value |= rand & ((1 << 62) - 1)
+    return uuid.UUID(int=value)
+
+
+def new_id() -> str:
+    return str(uuid7())
+
+
+def derived_id(*parts: str) -> str:
+    """A deterministic id from its inputs: a replayed handler emits the same ids again."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "xiaoer:" + "|".join(parts)))

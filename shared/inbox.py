@@ -1,0 +1,19 @@
+"""Inbox: (consumer, event id) recorded in the handler's transaction makes redelivery a no-op."""
+
+from __future__ import annotations
+
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+async def claim(
+    conn: AsyncConnection, inbox: Table, consumer: str, event_id: str, topic: str
+) -> bool:
+    """True when this event is new for this consumer; False when it was handled already."""
+    result = await conn.execute(
+        insert(inbox)
+        .values(consumer=consumer, event_id=event_id, topic=topic)
+        .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+    )
+    return result.rowcount == 1

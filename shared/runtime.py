@@ -1,0 +1,257 @@
+"""A service's process: broker subscriber, outbox relay, timer runner and HTTP, wired once.
+
+Each service builds one `ServiceRuntime` with its handlers and gets back an ASGI app whose
+lifespan starts and stops everything. The broker and database are connected in the
+background with retries, so `/healthz` answers at once and `/readyz` tells when it is ready.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiokafka import TopicPartition
+from fastapi import APIRouter, FastAPI, Response
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.middlewares import AckPolicy
+from opentelemetry.trace import TracerProvider
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import MetaData
+
+from shared.broker import make_broker
+from shared.clock import Clock, clock_from_settings
+from shared.cloudevents import Record
+from shared.consumer import Dispatcher, Handler, RawRecord
+from shared.context import Plumbing
+from shared.db import create_engine, ping
+from shared.observability import (
+    CONSUMER_LAG,
+    OUTBOX_BACKLOG,
+    OUTBOX_PUBLISHED,
+    REGISTRY,
+    TIMERS_DUE,
+)
+from shared.outbox import OutboxRelay
+from shared.settings import CommonSettings
+from shared.timer_runner import TimerHandler, TimerRunner
+
+log = logging.getLogger(__name__)
+
+
+class ServiceRuntime:
+    def __init__(
+        self,
+        settings: CommonSettings,
+        metadata: MetaData,
+        handlers: Mapping[str, Handler],
+        *,
+        timer_handlers: Mapping[str, TimerHandler] | None = None,
+        routers: Sequence[APIRouter] = (),
+        clock: Clock | None = None,
+        tracer_provider: TracerProvider | None = None,
+        title: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.name = settings.db_schema
+        self.clock = clock or clock_from_settings(settings.clock_speed, settings.clock_epoch)
+        self.plumbing = Plumbing(
+            service=self.name,
+            inbox=metadata.tables["inbox"],
+            outbox=metadata.tables["outbox"],
+            timers=metadata.tables["timers"],
+            outbox_shards=settings.outbox_shards,
+        )
+        self.engine = create_engine(settings.database_url, self.name, settings.db_pool_size)
+        self.broker: KafkaBroker = make_broker(settings, tracer_provider)
+        self.relay = OutboxRelay(
+            self.engine,
+            self.plumbing.outbox,
+            self._publish,
+            lock_space=f"{self.name}.outbox",
+            shards=settings.outbox_shards,
+            batch_size=settings.outbox_batch_size,
+            poll_interval_s=settings.outbox_poll_interval_s,
+        )
+        self.timer_runner = TimerRunner(
+            self.engine,
+            self.plumbing.timers,
+            timer_handlers or {},
+            self.clock,
+            self.plumbing,
+            batch_size=settings.timer_batch_size,
+            poll_interval_s=settings.timer_poll_interval_s,
+            on_committed=self.relay.wake,
+        )
+        self.dispatcher = Dispatcher(
+            self.engine, self.plumbing, self.clock, handlers, on_committed=self.relay.wake
+        )
+        self._subscriber = self._subscribe() if handlers else None
+        self._routers = routers
+        self._title = title or f"xiaoer {self.name}"
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.ready = asyncio.Event()
+        self.state: dict[str, Any] = {}
+        self.on_ready: list[Callable[[], Any]] = []
+
+    # -- consume ---------------------------------------------------------------------------
+    def _subscribe(self) -> Any:
+        s = self.settings
+
+        @self.broker.subscriber(
+            *self.dispatcher.topics,
+            batch=True,
+            group_id=self.dispatcher.consumer,
+            ack_policy=AckPolicy.MANUAL,
+            auto_offset_reset=s.kafka_auto_offset_reset,  # type: ignore[arg-type]
+            session_timeout_ms=s.kafka_session_timeout_ms,
+            heartbeat_interval_ms=s.kafka_heartbeat_interval_ms,
+            max_records=s.kafka_max_poll_records,
+            batch_timeout_ms=s.kafka_batch_timeout_ms,
+            title=f"{self.name} consumer",
+        )
+        async def on_batch(msg: KafkaMessage) -> None:
+            raw = msg.raw_message
+            records = raw if isinstance(raw, tuple) else (raw,)
+            batch = [
+                RawRecord(r.topic, r.partition, r.offset, r.key, r.value, r.headers)
+                for r in records
+            ]
+            try:
+                await self.dispatcher.process(batch)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Not transient and not bad input: a bug in the consume path itself. Rewind and
+                # retry after a pause rather than commit past events that were not handled.
+                log.exception("batch failed; rewinding to retry it")
+                await msg.nack()
+                await asyncio.sleep(5)
+                return
+            await msg.ack()
+
+        return on_batch
+
+    # -- publish ---------------------------------------------------------------------------
+    async def _publish(self, record: Record) -> asyncio.Future[Any]:
+        return await self.broker.publish(
+            record.value,
+            record.topic,
+            key=record.key.encode() if record.key else None,
+            headers=record.headers,
+            no_confirm=True,
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Connect to database and broker (retrying), then start consuming and relaying."""
+        backoff = 0.5
+        while True:
+            try:
+                await ping(self.engine)
+                await self.broker.start()
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("start failed (%r); retrying in %.1fs", exc, backoff)
+                with contextlib.suppress(Exception):
+                    await self.broker.stop()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10)
+        for hook in self.on_ready:
+            result = hook()
+            if asyncio.iscoroutine(result):
+                await result
+        self._tasks += [
+            asyncio.create_task(self.relay.run(), name="outbox-relay"),
+            asyncio.create_task(self.timer_runner.run(), name="timers"),
+            asyncio.create_task(self._gauges(), name="gauges"),
+        ]
+        self.ready.set()
+        log.info("%s ready", self.name)
+
+    async def stop(self) -> None:
+        self.ready.clear()
+        with contextlib.suppress(Exception):
+            await self.broker.stop()
+        self.relay.stop()
+        self.timer_runner.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        with contextlib.suppress(Exception):
+            await self.relay.relay_once()  # flush what the last batches emitted
+        await self.engine.dispose()
+
+    async def _gauges(self) -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                OUTBOX_BACKLOG.labels(self.name).set(await self.relay.backlog())
+                TIMERS_DUE.labels(self.name).set(await self.timer_runner.due_count())
+                OUTBOX_PUBLISHED.labels(self.name).inc(self.relay.stats.published)
+                self.relay.stats.published = 0
+                await self._consumer_lag()
+            await asyncio.sleep(5)
+
+    async def _consumer_lag(self) -> None:
+        consumer = getattr(self._subscriber, "consumer", None) if self._subscriber else None
+        if consumer is None:
+            return
+        for tp in consumer.assignment():
+            assert isinstance(tp, TopicPartition)
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            position = await consumer.position(tp)
+            CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(max(high - position, 0))
+
+    async def is_ready(self) -> tuple[bool, str]:
+        if not self.ready.is_set():
+            return False, "starting"
+        try:
+            await asyncio.wait_for(ping(self.engine), timeout=2)
+        except Exception as exc:
+            return False, f"database unreachable: {type(exc).__name__}"
+        if not await self.broker.ping(timeout=2):
+            return False, "broker unreachable"
+        return True, "ok"
+
+    # -- HTTP ------------------------------------------------------------------------------
+    def app(self) -> FastAPI:
+        @asynccontextmanager
+        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+            starter = asyncio.create_task(self.start(), name="start")
+            try:
+                yield
+            finally:
+                starter.cancel()
+                with contextlib.suppress(BaseException):
+                    await starter
+                await self.stop()
+
+        app = FastAPI(title=self._title, lifespan=lifespan)
+        app.state.runtime = self
+
+        @app.get("/healthz", include_in_schema=False)
+        async def healthz() -> dict[str, str]:
+            return {"status": "alive"}
+
+        @app.get("/readyz", include_in_schema=False)
+        async def readyz(response: Response) -> dict[str, str]:
+            ok, why = await self.is_ready()
+            response.status_code = 200 if ok else 503
+            return {"status": why}
+
+        @app.get("/metrics", include_in_schema=False)
+        async def metrics() -> Response:
+            return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+        for router in self._routers:
+            app.include_router(router)
+        return app

@@ -1,0 +1,61 @@
+"""Configuration from the environment (pydantic-settings). Every service reads only env vars."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CommonSettings(BaseSettings):
+    """Settings every service shares. Services subclass this and add their own."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    service_name: str = Field("xiaoer", description="set by each service")
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    database_url: str = "postgresql+asyncpg://xiaoer@127.0.0.1:5432/xiaoer"
+    db_pool_size: int = 10
+    http_host: str = "0.0.0.0"
+    http_port: int = 8000
+    log_level: str = "INFO"
+    # Kafka consumer timings; dev defaults suit Tansu (STACK_NOTES), production may raise them.
+    kafka_session_timeout_ms: int = 3000
+    kafka_heartbeat_interval_ms: int = 1000
+    kafka_max_poll_records: int = 500
+    kafka_auto_offset_reset: str = "earliest"
+    kafka_batch_timeout_ms: int = 25
+    graceful_timeout_s: float = 15.0
+    # Outbox relay
+    outbox_poll_interval_s: float = 0.2
+    outbox_batch_size: int = 500
+    outbox_shards: int = 16
+    # Timers
+    timer_poll_interval_s: float = 0.5
+    timer_batch_size: int = 200
+    # Clock: speed 1 is real time. The demo compresses a shop day by running the clock faster
+    # from CLOCK_EPOCH; every service and the simulator must share both values.
+    clock_speed: float = Field(1.0, gt=0)
+    clock_epoch: datetime | None = None
+    # API tokens: "shop_id:token,shop_id:token"; the operator token reads every shop.
+    api_tokens: SecretStr = SecretStr("")
+    operator_token: SecretStr = SecretStr("")
+    shop_timezone: str = "Asia/Shanghai"
+
+    @property
+    def kafka_servers(self) -> list[str]:
+        return [s.strip() for s in self.kafka_bootstrap_servers.split(",") if s.strip()]
+
+    @property
+    def db_schema(self) -> str:
+        return self.service_name.removeprefix("xiaoer-")
+
+    def shop_tokens(self) -> dict[str, str]:
+        """token → shop_id."""
+        out: dict[str, str] = {}
+        for pair in self.api_tokens.get_secret_value().split(","):
+            if ":" in pair:
+                shop, token = pair.split(":", 1)
+                out[token.strip()] = shop.strip()
+        return out

@@ -1,0 +1,37 @@
+"""Which failures are transient (retry with backoff) rather than bad input (dead-letter)."""
+
+from __future__ import annotations
+
+import asyncpg
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+_PG_TRANSIENT_SQLSTATES = {
+    "40001",  # serialization_failure
+    "40P01",  # deadlock_detected
+    "53300",  # too_many_connections
+    "57P01",  # admin_shutdown
+    "57P02",  # crash_shutdown
+    "57P03",  # cannot_connect_now
+}
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, OSError | ConnectionError | TimeoutError):
+        return True
+    if isinstance(exc, KafkaConnectionError | KafkaTimeoutError | NodeNotReadyError):
+        return True
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        orig = getattr(exc, "orig", None)
+        cause = getattr(orig, "__cause__", None) or orig
+        if isinstance(cause, asyncpg.PostgresConnectionError | asyncpg.InterfaceError):
+            return True
+        if getattr(cause, "sqlstate", None) in _PG_TRANSIENT_SQLSTATES:
+            return True
+    if isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.InterfaceError):
+        return True
+    return exc.__cause__ is not None and exc.__cause__ is not exc and is_transient(exc.__cause__)
