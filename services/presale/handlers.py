@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from services.presale import store
 from services.presale.domain import replies
-from services.presale.domain.intents import classify
+from services.presale.domain.nlu import understand
 from services.presale.domain.routing import AgentLoad, choose_agent
 from shared.cloudevents import Envelope
 from shared.context import Context
@@ -45,7 +45,7 @@ class Handlers:
         )
         conv = await store.get_conversation(ctx.conn, m.conversation_id)
         await self._arm_idle(ctx, m.conversation_id, conv.last_activity_at)
-        result = classify(m.text)
+        result = understand(m.text)
         ctx.emit(
             MessageClassified(
                 shop_id=m.shop_id,
