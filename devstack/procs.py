@@ -21,11 +21,24 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import psutil
+
 _PR_SET_PDEATHSIG = 1
 
 
 def _child_setup() -> None:  # pragma: no cover - runs in the forked child
     os.setsid()
+    _set_pdeathsig()
+
+
+def _child_setup_sigterm_blocked() -> None:  # pragma: no cover - runs in the forked child
+    # The mask survives exec: a SIGTERM arriving before the child installs its handler stays
+    # pending instead of killing it (the child unblocks it once it is ready).
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    _child_setup()
+
+
+def _set_pdeathsig() -> None:  # pragma: no cover - runs in the forked child
     if sys.platform.startswith("linux"):
         with contextlib.suppress(Exception):
             libc = ctypes.CDLL(None, use_errno=True)
@@ -39,6 +52,7 @@ def spawn(
     env: Mapping[str, str],
     cwd: Path | None = None,
     tee: bool = False,
+    block_sigterm: bool = False,
 ) -> subprocess.Popen[bytes]:
     """Start `argv` in a new session with stdout+stderr appended to `log_path`.
 
@@ -56,7 +70,7 @@ def spawn(
             stderr=subprocess.STDOUT,
             env=dict(env),
             cwd=cwd,
-            preexec_fn=_child_setup,
+            preexec_fn=_child_setup_sigterm_blocked if block_sigterm else _child_setup,
         )
     if tee:
         threading.Thread(target=_pump, args=(proc, log_path), daemon=True).start()
@@ -80,15 +94,28 @@ def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
         os.killpg(proc.pid, sig)
 
 
+def pid_alive(pid: int) -> bool:
+    """True while `pid` runs; a zombie (exited, not yet reaped by its parent) counts as gone."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def group_alive(pgid: int) -> bool:
-    """True while any process of group `pgid` exists."""
+    """True while any non-zombie process of group `pgid` exists."""
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    # Orphaned grandchildren are reaped by init, not us: ignore zombies among them.
+    for proc in psutil.process_iter(["status"]):
+        with contextlib.suppress(psutil.Error):
+            if proc.info["status"] != psutil.STATUS_ZOMBIE and os.getpgid(proc.pid) == pgid:
+                return True
+    return False
 
 
 def terminate(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> int | None:
@@ -123,7 +150,10 @@ def tail(path: Path, lines: int = 40) -> str:
         data = path.read_bytes()[-64_000:]
     except FileNotFoundError:
         return f"(no log file at {path})"
-    text = data.decode("utf-8", errors="replace").splitlines()[-lines:]
+    text = data.decode("utf-8", errors="replace")
+    # Logs are appended across runs; show only the last run (after spawn's start marker).
+    marker = text.rfind("\n=== ")
+    text = (text[marker + 1 :] if marker >= 0 else text).splitlines()[-lines:]
     return "\n".join("    " + line for line in text)
 
 

@@ -56,6 +56,7 @@ class LocalStack:
         self._lock_file = self.config.state_dir / "launcher.pid"
         self._started = False
         self._stopped = False
+        self._claimed = False
 
     # -- connection settings -------------------------------------------------------------
     @property
@@ -98,6 +99,7 @@ class LocalStack:
             self.topics = await ensure_topics(self.bootstrap)
         finally:
             await db_start  # never leave the thread (and its postgres) running unobserved
+        self.database.start_guard(self.config.logs_dir / "pg_guard.log")
         await self.database.create_database()
         await asyncio.to_thread(_migrate, self.database_url)
         write_env_file(self.config, self.env)
@@ -175,6 +177,8 @@ class LocalStack:
             out.append(self.broker.proc.pid)
         if self.database.pid is not None:
             out.append(self.database.pid)
+        if self.database.guard_pid is not None:
+            out.append(self.database.guard_pid)
         return out
 
     def stop(self) -> None:
@@ -186,7 +190,7 @@ class LocalStack:
             _quietly(proc.stop)
         _quietly(self.broker.stop)
         _quietly(self.database.stop)
-        if self._lock_file.exists() and self._lock_file.read_text().strip() == str(os.getpid()):
+        if self._claimed:
             self._lock_file.unlink(missing_ok=True)
         atexit.unregister(self.stop)
 
@@ -233,28 +237,22 @@ class LocalStack:
                 other = int(self._lock_file.read_text().strip())
             except ValueError:
                 other = 0
-            if other and other != os.getpid() and _pid_alive(other):
+            if other and other != os.getpid() and procs.pid_alive(other):
                 raise StackError(
                     f"a stack is already running from {self.config.state_dir} (launcher pid "
                     f"{other}); stop it or use another --state-dir"
                 )
         self._lock_file.write_text(str(os.getpid()))
+        self._claimed = True
 
 
 def _migrate(database_url: str) -> None:
     from shared.migrate import upgrade_all
 
-    upgrade_all(database_url)
-
-
-def _pid_alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        upgrade_all(database_url)
+    except Exception as exc:
+        raise StackError(f"migrations failed: {type(exc).__name__}: {exc}") from exc
 
 
 def _quietly(fn: Any) -> None:

@@ -7,7 +7,7 @@ handler returns; nothing is published directly.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -61,6 +61,7 @@ class Context:
             time=self.clock.now(),
             subject=subject,
         )
+        record = replace(record, headers=outbox.with_current_trace(record.headers))
         self.records.append(record)
         return record
 

@@ -34,7 +34,8 @@ def shard_of(key: str | None, shards: int) -> int:
 
 
 def with_current_trace(headers: dict[str, str]) -> dict[str, str]:
-    """Store the current trace context with the row, so the relay continues the trace."""
+    """The headers plus the current trace context: stored with the row, so the relay
+    continues the trace of the handler that emitted it."""
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     return {**headers, **carrier}
@@ -53,7 +54,7 @@ async def enqueue(
                 "topic": r.topic,
                 "key": r.key,
                 "value": r.value,
-                "headers": with_current_trace(r.headers),
+                "headers": r.headers,
             }
             for r in records
         ],

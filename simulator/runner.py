@@ -45,6 +45,7 @@ AGENTS_GROUP = "simulator-agents"
 @dataclass
 class Stats:
     produced: Counter[str] = field(default_factory=Counter)
+    planned: Counter[str] = field(default_factory=Counter)
     bad_records: int = 0
     replies_delivered: int = 0
     agent_messages: int = 0
@@ -73,16 +74,17 @@ class Runner:
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_input = 0.0
         self._stop = asyncio.Event()
+        self.producer: AIOKafkaProducer | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     async def run(self) -> Stats:
         loop = asyncio.get_running_loop()
-        self.producer = AIOKafkaProducer(
+        self.producer = producer = AIOKafkaProducer(
             bootstrap_servers=self.bootstrap, enable_idempotence=False, acks=1, linger_ms=5
         )
         gw = self._consumer([REPLY_REQUESTED], GATEWAY_GROUP)
         ag = self._consumer([ASSIGNED, CLOSED], AGENTS_GROUP)
-        await self.producer.start()
+        await producer.start()
         await gw.start()
         await ag.start()
         loops = [
@@ -90,13 +92,10 @@ class Runner:
             asyncio.create_task(self._consume(ag, self._on_agents_input)),
         ]
         try:
+            self._print(f"simulator: broker {self.bootstrap}, waiting for consumer groups")
             await self._wait_assigned(gw, ag)
-            self.plan = self.plan_factory(self.clock.now().replace(microsecond=0))
-            self.desk = AgentDesk(
-                self.plan.shop_id,
-                {a.agent_id: a for a in self.plan.agents},
-                random.Random(self.plan.seed + 1),
-            )
+            self.begin(self.clock.now().replace(microsecond=0))
+            assert self.plan is not None
             self._print(f"plan: {len(self.plan.events)} events from {self.plan.start.isoformat()} "
                         f"to {self.plan.end.isoformat()} at speed {self.clock.speed:g}")  # fmt: skip
             progress = asyncio.create_task(self._progress())
@@ -106,15 +105,22 @@ class Runner:
             await self._publish_plan()
             await self._drain()
             progress.cancel()
+            self._print(self.progress_line())
         finally:
             for t in [*loops, *self._tasks]:
                 t.cancel()
             await asyncio.gather(*loops, *self._tasks, return_exceptions=True)
             await gw.stop()
             await ag.stop()
-            await self.producer.flush()
-            await self.producer.stop()
+            await producer.flush()
+            await producer.stop()
         return self.stats
+
+    def begin(self, start: datetime) -> None:
+        """Plan the window from `start` and seat the agents (separate from I/O for tests)."""
+        self.plan = self.plan_factory(start)
+        profiles = {a.agent_id: a for a in self.plan.agents}
+        self.desk = AgentDesk(self.plan.shop_id, profiles, random.Random(self.plan.seed + 1))
 
     def _consumer(self, topics: list[str], group: str) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
@@ -130,9 +136,9 @@ class Runner:
 
     async def _wait_assigned(self, *consumers: AIOKafkaConsumer) -> None:
         """Start the day only once both groups hold partitions, or replies would be missed."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.ready_timeout_s
-        while loop.time() < deadline and not all(c.assignment() for c in consumers):  # noqa: ASYNC110
+        for _ in range(int(self.ready_timeout_s * 10)):
+            if all(c.assignment() for c in consumers):
+                return
             await asyncio.sleep(0.1)
         if not all(c.assignment() for c in consumers):
             self._print("warning: consumer groups not assigned yet; starting anyway")
@@ -156,6 +162,7 @@ class Runner:
     # -- publishing ------------------------------------------------------------------------
     async def _send(self, topic_name: str, payload: EventPayload, source: str,
                     value: bytes | None = None) -> None:  # fmt: skip
+        assert self.producer is not None
         record = encode(topic(topic_name), payload, source=source, time=self.clock.now())
         fut = await self.producer.send(
             record.topic,
@@ -189,6 +196,7 @@ class Runner:
     def _account(self, ev: Planned) -> None:
         assert self.desk is not None
         p = ev.payload
+        self.stats.planned[ev.topic] += 1
         if isinstance(p, MessageReceived):
             agent = self.desk.on_buyer_message(p, ev.intent)
             if agent:
@@ -272,8 +280,7 @@ class Runner:
         lines = ["summary:"]
         lines += [f"  {t:32s} {n:6d}" for t, n in sorted(s.produced.items())]
         lines.append(f"  {'total produced':32s} {sum(s.produced.values()):6d}")
-        plan = self.plan
-        counts = plan.counts() if plan else Counter()
+        counts = s.planned
         csat = s.csat
         avg = sum(csat) / len(csat) if csat else 0.0
         satisfied = sum(1 for r in csat if r >= 4) / len(csat) if csat else 0.0

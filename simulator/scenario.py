@@ -191,7 +191,7 @@ class _Generator:
         self.n = n
         self.events: list[Planned] = []
         self.agents = agents_mod.roster(rng)
-        self.buyers = [self._buyer() for _ in range(n)]
+        self.buyers = [self._buyer() for _ in range(3 * n)]  # includes earlier customers
 
     # -- helpers ---------------------------------------------------------------------------
     def emit(self, at: datetime, topic: str, payload: EventPayload, intent: str | None = None):
@@ -238,14 +238,16 @@ class _Generator:
     # -- the day ---------------------------------------------------------------------------
     def run(self) -> None:
         self.agent_statuses()
-        for _ in range(round(self.n * 1.5)):  # orders placed before the window, still moving
-            created = self.busy_time(self.start - timedelta(days=12), self.start)
+        for _ in range(round(self.n * 4.5)):  # ~10 days of earlier orders, still moving
+            created = self.busy_time(self.start - timedelta(days=10), self.start)
             self.order(self.rng.choice(self.buyers), created)
         for buyer in self.rng.sample(self.buyers, k=round(self.n * 0.6)):
             t0 = self.busy_time(self.start, self.end)
             item, last = self.presale_chat(buyer, t0)
             if self.rng.random() < 0.35:
                 self.order(buyer, last + self.lognormal_minutes(12, 0.8), item)
+            elif self.rng.random() < 0.15:
+                self.agent_message(buyer, last + self.minutes(20, 90), texts.AGENT_NUDGES)
         for _ in range(round(self.n * 0.25)):  # silent orders: bought without asking
             self.order(self.rng.choice(self.buyers), self.busy_time(self.start, self.end))
 
@@ -356,7 +358,7 @@ class _Generator:
             self.order_chat(o, paid, asked, ["cancel_order"])
             done = self.refund(o, asked, phase="onsale", reason="不想要了", received=False)
             if done is not None:
-                o.step(done, "TRADE_CLOSED")
+                o.step(done, "TRADE_CLOSED", timeout_action_time=None)
             return
         if rng.random() < 0.05:
             consign = paid + timedelta(hours=rng.uniform(50, 72))  # misses the 48 h promise
@@ -385,19 +387,19 @@ class _Generator:
         if signed is None:
             return
         signed = o.step(signed + self.minutes(1, 10), "TRADE_BUYER_SIGNED", signed_at=signed)
-        if o.buyer.level == "vip" and rng.random() < 0.3:
-            self.agent_followup(o, signed + self.minutes(60, 480))
+        if rng.random() < (0.5 if o.buyer.level == "vip" else 0.1):
+            self.agent_message(o.buyer, signed + self.minutes(60, 480), texts.AGENT_FOLLOWUPS)
         auto = consign + timedelta(days=10)
         finish = signed + timedelta(hours=rng.uniform(2, 120)) if rng.random() < 0.65 else auto
         finish = min(finish, auto)
-        if rng.random() < 0.18:
+        if rng.random() < 0.2:
             asked = signed + timedelta(hours=rng.uniform(2, 96))
             phase = "onsale" if asked < finish else "aftersale"
             done = self.refund(o, asked, phase=phase, reason=None, received=True)
             if done is not None and phase == "onsale":
-                o.step(done, "TRADE_CLOSED")
+                o.step(done, "TRADE_CLOSED", timeout_action_time=None)
                 return
-        finish = o.step(finish, "TRADE_FINISHED")
+        finish = o.step(finish, "TRADE_FINISHED", timeout_action_time=None)
         if rng.random() < 0.6:
             self.review(o, finish + timedelta(hours=rng.uniform(0, 48)))
 
@@ -436,7 +438,7 @@ class _Generator:
                 self.order_chat(o, at, at + timedelta(hours=6), ["logistics_status"])
                 at += timedelta(hours=rng.uniform(12, 24))
             self.track(o, at, status, courier, tracking)
-        if rng.random() < 0.12:
+        if rng.random() < 0.2:
             self.order_chat(o, consign + timedelta(hours=12), at, ["logistics_status"])
         return at
 
@@ -447,16 +449,16 @@ class _Generator:
             description=texts.logistics_text(status, self.rng, courier, o.buyer.region),
         ))  # fmt: skip
 
-    def agent_followup(self, o: _Order, at: datetime) -> None:
+    def agent_message(self, buyer: Buyer, at: datetime, bank: tuple[str, ...]) -> None:
+        """An agent writes first (a nudge, an after-sale check), from 千牛 in working hours."""
         local = at.astimezone(TZ)
         if not 10 <= local.hour < 21:
             return
-        agent = self.rng.choice([a for a in self.agents if "aftersale" in a.skills] or self.agents)
+        agent = self.rng.choice(self.agents)
         self.emit(at, MSG_SENT, MessageSent(
             shop_id=self.shop_id, message_id=self.uid(),
-            conversation_id=o.buyer.conversation_id(self.shop_id), buyer_id=o.buyer.buyer_id,
-            sender_kind="agent", sender_id=agent.agent_id,
-            text=self.rng.choice(texts.AGENT_FOLLOWUPS), sent_at=at,
+            conversation_id=buyer.conversation_id(self.shop_id), buyer_id=buyer.buyer_id,
+            sender_kind="agent", sender_id=agent.agent_id, text=self.rng.choice(bank), sent_at=at,
         ))  # fmt: skip
 
     # -- refunds and reviews ---------------------------------------------------------------
@@ -494,41 +496,42 @@ class _Generator:
         at = asked
         done: datetime | None = None
 
-        def change(status: str, after: timedelta, cs: int = 1, **kw: object) -> datetime:
+        def change(
+            status: str, after: timedelta, cs: int = 1, deadline: timedelta | None = None,
+            **kw: object,
+        ) -> datetime:  # fmt: skip
             nonlocal at
             at = at + after
             self.emit(at, REFUND_CHG, RefundChanged(
                 shop_id=self.shop_id, refund_id=refund_id, order_id=o.order_id, status=status,
-                cs_status=cs, changed_at=at, **kw,
+                cs_status=cs, changed_at=at, timeout=at + deadline if deadline else None, **kw,
             ))  # fmt: skip
             return at
+
+        def returned(after: timedelta) -> None:
+            change("WAIT_SELLER_CONFIRM_GOODS", after, deadline=timedelta(days=10),
+                   return_tracking_no=texts.tracking_no(rng, "中通快递"))  # fmt: skip
 
         r = rng.random()
         if r < 0.05:
             change("CLOSED", self.minutes(30, 600))  # buyer withdrew
             return None
         if r < 0.15:  # seller refused; the buyer asked the platform to step in
-            change("SELLER_REFUSE_BUYER", self.minutes(20, 900))
+            change("SELLER_REFUSE_BUYER", self.minutes(20, 900), deadline=timedelta(days=7))
             change("SELLER_REFUSE_BUYER", timedelta(hours=rng.uniform(2, 20)), cs=2)
             change("SELLER_REFUSE_BUYER", timedelta(hours=rng.uniform(12, 48)), cs=3)
             done = change("SUCCESS", timedelta(hours=rng.uniform(12, 72)), cs=6)
         elif r < 0.3:  # seller idle: the platform approves at the deadline
-            at = asked + timedelta(hours=48)
             if with_return:
-                change("WAIT_BUYER_RETURN_GOODS", timedelta(0), timeout=at + timedelta(days=7))
-                change("WAIT_SELLER_CONFIRM_GOODS", timedelta(hours=rng.uniform(3, 48)),
-                       return_tracking_no=texts.tracking_no(rng, "中通快递"),
-                       timeout=at + timedelta(days=10))  # fmt: skip
+                change("WAIT_BUYER_RETURN_GOODS", timedelta(hours=48), deadline=timedelta(days=7))
+                returned(timedelta(hours=rng.uniform(3, 48)))
                 done = change("SUCCESS", timedelta(days=10))
             else:
-                done = change("SUCCESS", timedelta(0))
+                done = change("SUCCESS", timedelta(hours=48))
         elif with_return:
-            agreed = change("WAIT_BUYER_RETURN_GOODS", self.minutes(10, 1200))
-            change("WAIT_BUYER_RETURN_GOODS", timedelta(0), timeout=agreed + timedelta(days=7))
-            sent = change("WAIT_SELLER_CONFIRM_GOODS", timedelta(hours=rng.uniform(3, 48)),
-                          return_tracking_no=texts.tracking_no(rng, "中通快递"))  # fmt: skip
+            change("WAIT_BUYER_RETURN_GOODS", self.minutes(10, 1200), deadline=timedelta(days=7))
+            returned(timedelta(hours=rng.uniform(3, 48)))
             done = change("SUCCESS", timedelta(hours=rng.uniform(12, 72)))
-            del sent
         else:
             done = change("SUCCESS", self.minutes(10, 1800))
         return done if fee >= o.total else None
@@ -569,7 +572,7 @@ def corrupt(payload: EventPayload, rng: random.Random) -> tuple[bytes, str]:
         data["status"] = "WAIT_SOMETHING_ELSE"
         return json.dumps(data).encode(), "unknown enum value in status"
     if kind == "naive_time":
-        name = next(n for n in required if isinstance(data[n], str) and "T" in data[n][:11])
+        name = next(n for n in required if isinstance(getattr(payload, n), datetime))
         data[name] = datetime.fromisoformat(data[name]).replace(tzinfo=None).isoformat()
         return json.dumps(data).encode(), f"naive datetime in {name}"
     name = rng.choice([n for n in required if n != "shop_id"] or required)

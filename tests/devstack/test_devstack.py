@@ -17,7 +17,7 @@ from aiokafka.structs import OffsetAndMetadata
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from devstack import LocalStack
+from devstack import LocalStack, StackError
 from devstack.broker import ensure_topics
 from devstack.config import isolated_config
 from devstack.processes import ServiceError
@@ -159,11 +159,12 @@ async def test_stop_leaves_no_processes(tmp_path: Path) -> None:
     async with stack:
         await stack.start_services(["aftersale"])
         pids = stack.pids()
-        assert len(pids) == 3  # service, broker, postmaster
+        assert len(pids) == 4  # service, broker, postmaster, its guard
     assert _leftovers(pids, str(tmp_path)) == []
 
 
-def test_cli_up_stops_cleanly_on_sigint(tmp_path: Path) -> None:
+def _launch_up(tmp_path: Path) -> tuple[subprocess.Popen[str], list[str]]:
+    """`python -m devstack up --no-services` on free ports, once it says it is ready."""
     cfg = isolated_config(tmp_path / "cli")
     argv = [sys.executable, "-m", "devstack", "up", "--no-services"]
     argv += ["--state-dir", str(cfg.state_dir), "--broker-port", str(cfg.broker_port)]
@@ -171,14 +172,32 @@ def test_cli_up_stops_cleanly_on_sigint(tmp_path: Path) -> None:
         argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     output: list[str] = []
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 30
+    for line in proc.stdout:
+        output.append(line)
+        if "press Ctrl-C" in line or time.monotonic() > deadline:
+            break
+    if not any("press Ctrl-C" in line for line in output):
+        proc.kill()
+        pytest.fail("".join(output))
+    return proc, output
+
+
+def test_cli_up_leaves_nothing_when_the_launcher_is_killed(tmp_path: Path) -> None:
+    proc, _ = _launch_up(tmp_path)
+    children = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
+    proc.kill()  # SIGKILL: no finally, no atexit
+    proc.communicate(timeout=10)
+    deadline = time.monotonic() + 15
+    while _leftovers(children, str(tmp_path)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _leftovers(children, str(tmp_path)) == []
+
+
+def test_cli_up_stops_cleanly_on_sigint(tmp_path: Path) -> None:
+    proc, output = _launch_up(tmp_path)
     try:
-        assert proc.stdout is not None
-        deadline = time.monotonic() + 30
-        for line in proc.stdout:
-            output.append(line)
-            if "press Ctrl-C" in line or time.monotonic() > deadline:
-                break
-        assert any("press Ctrl-C" in line for line in output), "".join(output)
         children = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=30)
@@ -188,3 +207,16 @@ def test_cli_up_stops_cleanly_on_sigint(tmp_path: Path) -> None:
     assert proc.returncode == 0, "".join(output) + rest
     assert "no processes left behind" in rest
     assert _leftovers(children, str(tmp_path)) == []
+
+
+async def test_one_launcher_per_state_dir(infra: LocalStack) -> None:
+    other = LocalStack(infra.config)
+    (infra.state_dir / "launcher.pid").write_text(str(os.getppid()))  # a live foreign launcher
+    try:
+        with pytest.raises(StackError, match="already running"):
+            await other.start_infra()
+    finally:
+        (infra.state_dir / "launcher.pid").write_text(str(os.getpid()))
+        other.stop()
+    assert infra.failures() == []
+    assert other.tokens == infra.tokens  # tokens are kept per state dir

@@ -1,0 +1,203 @@
+"""The reliability model on the real broker and database: inbox, outbox, dead letters, retries."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from probe_service import Behaviour, build_probe
+from sqlalchemy import func, select, text
+
+from shared.contracts import CsatSubmitted
+from tests.support.kafka import collecting, publisher
+from tests.support.runtime import started
+
+NOW = datetime(2026, 11, 11, 10, 0, tzinfo=UTC)
+REPLIES = "cs.reply.requested.v1"
+DLQ = "cs.csat.submitted.v1.dlq"
+
+
+def csat(
+    shop: str, conversation: str, rating: int = 5, comment: str | None = None
+) -> CsatSubmitted:
+    return CsatSubmitted(
+        shop_id=shop,
+        conversation_id=conversation,
+        buyer_id="AAbuyer",
+        rating=rating,
+        comment=comment,
+        submitted_at=NOW,
+    )
+
+
+async def effects_count(engine, effects_table, shop: str) -> int:  # type: ignore[no-untyped-def]
+    """Effects of this test's shop only: the probe also sees earlier tests' events."""
+    async with engine.connect() as conn:
+        query = select(func.count()).where(effects_table.c.what.like(f"csat:{shop}:%"))
+        return (await conn.execute(query)).scalar_one()
+
+
+async def test_a_redelivered_event_changes_nothing(infra, schema, probe_db) -> None:  # type: ignore[no-untyped-def]
+    shop = f"shop-{uuid.uuid4().hex[:8]}"
+    runtime, _, effects = build_probe(infra.bootstrap, infra.database_url, schema)
+    async with collecting(infra.bootstrap, [REPLIES]) as col, publisher(infra.bootstrap) as pub:
+        async with started(runtime):
+            for _ in range(3):
+                await pub.event(csat(shop, "c-dup"), event_id=f"{shop}-same-id")
+            await pub.event(csat(shop, "c-other"))
+            await col.wait_count(REPLIES, 2, shop_id=shop)
+            await asyncio.sleep(1.0)  # give a wrongly doubled reply time to show up
+        assert len(col.of(REPLIES, shop_id=shop, conversation_id="c-dup")) == 1
+        assert len(col.of(REPLIES, shop_id=shop)) == 2
+    assert await effects_count(probe_db, effects, shop) == 2
+
+
+async def test_bad_input_is_dead_lettered_and_the_partition_moves_on(
+    infra, schema, probe_db
+) -> None:  # type: ignore[no-untyped-def]
+    shop = f"shop-{uuid.uuid4().hex[:8]}"
+    runtime, _, _ = build_probe(infra.bootstrap, infra.database_url, schema)
+    async with (
+        collecting(infra.bootstrap, [REPLIES, DLQ]) as col,
+        publisher(infra.bootstrap) as pub,
+    ):
+        async with started(runtime):
+            key = f"{shop}-conv"
+            await pub.raw("cs.csat.submitted.v1", b"{not json", key=key, headers={"ce_id": "x1"})
+            good = await pub.event(csat(shop, key))
+            bad = dict(good.headers) | {"ce_id": f"{shop}-bad"}
+            await pub.raw(
+                "cs.csat.submitted.v1",
+                good.value.replace(b'"rating":5', b'"rating":9'),
+                key=key,
+                headers=bad,
+            )
+            await col.wait_count(REPLIES, 1, shop_id=shop)
+            await col.wait_for(
+                lambda c: len([s for s in c.of(DLQ) if s.key == key]) == 2, what="two dead letters"
+            )
+        dead = [s for s in col.of(DLQ) if s.key == key]
+        reasons = sorted(s.headers["x-dlq-reason"] for s in dead)
+        assert any("CloudEvents" in r or "JSON" in r for r in reasons)
+        assert any("rating" in r for r in reasons)
+        original = next(s for s in dead if "rating" in s.headers["x-dlq-reason"])
+        assert original.value == good.value.replace(b'"rating":5', b'"rating":9')
+        assert original.headers["ce_id"] == f"{shop}-bad"
+        assert original.headers["x-dlq-topic"] == "cs.csat.submitted.v1"
+
+
+async def test_a_failing_handler_dead_letters_only_its_event(infra, schema, probe_db) -> None:  # type: ignore[no-untyped-def]
+    shop = f"shop-{uuid.uuid4().hex[:8]}"
+    behaviour = Behaviour(crash_on={"c-poison"})
+    runtime, _, effects = build_probe(
+        infra.bootstrap, infra.database_url, schema, behaviour=behaviour
+    )
+    async with (
+        collecting(infra.bootstrap, [REPLIES, DLQ]) as col,
+        publisher(infra.bootstrap) as pub,
+    ):
+        async with started(runtime):
+            await pub.event(csat(shop, "c-poison"))
+            await pub.event(csat(shop, "c-fine"))
+            await col.wait_count(REPLIES, 1, shop_id=shop)
+            await col.wait_for(
+                lambda c: any("c-poison" in s.headers.get("x-dlq-reason", "") for s in c.of(DLQ)),
+                what="the poison event dead-lettered",
+            )
+        assert col.of(REPLIES, shop_id=shop)[0].data["conversation_id"] == "c-fine"
+    assert await effects_count(probe_db, effects, shop) == 1
+
+
+async def test_transient_failures_are_retried_not_dead_lettered(infra, schema, probe_db) -> None:  # type: ignore[no-untyped-def]
+    shop = f"shop-{uuid.uuid4().hex[:8]}"
+    behaviour = Behaviour(transient_failures={"c-flaky": 3})
+    runtime, _, effects = build_probe(
+        infra.bootstrap, infra.database_url, schema, behaviour=behaviour
+    )
+    async with (
+        collecting(infra.bootstrap, [REPLIES, DLQ]) as col,
+        publisher(infra.bootstrap) as pub,
+    ):
+        async with started(runtime):
+            await pub.event(csat(shop, "c-flaky"))
+            await col.wait_count(REPLIES, 1, shop_id=shop)
+        assert behaviour.calls.count("c-flaky") == 4
+        assert not [s for s in col.of(DLQ) if "c-flaky" in s.value.decode()]
+    assert await effects_count(probe_db, effects, shop) == 1
+
+
+async def test_a_crash_after_commit_loses_nothing(infra, schema, probe_db) -> None:  # type: ignore[no-untyped-def]
+    """Handled and committed, but the process dies before the relay publishes: the next
+    process publishes the outbox rows, once."""
+    shop = f"shop-{uuid.uuid4().hex[:8]}"
+    runtime, _, _ = build_probe(infra.bootstrap, infra.database_url, schema)
+    runtime.relay.relay_once = _never  # type: ignore[method-assign]  # the relay is "dead"
+    runtime.relay.run = _idle  # type: ignore[method-assign]
+    async with collecting(infra.bootstrap, [REPLIES]) as col, publisher(infra.bootstrap) as pub:
+        async with started(runtime):
+            for i in range(20):
+                await pub.event(csat(shop, f"c-{i}"))
+            async with runtime.engine.connect() as conn:
+                for _ in range(200):
+                    pending = (
+                        await conn.execute(
+                            text(
+                                "SELECT count(*) FROM outbox WHERE sent_at IS NULL"
+                                " AND position(convert_to(:shop, 'UTF8') in value) > 0"
+                            ),
+                            {"shop": shop},
+                        )
+                    ).scalar_one()
+                    if pending == 20:
+                        break
+                    await asyncio.sleep(0.05)
+            assert pending == 20
+        assert col.of(REPLIES, shop_id=shop) == []
+        second, _, _ = build_probe(infra.bootstrap, infra.database_url, schema)
+        async with started(second):
+            await col.wait_count(REPLIES, 20, shop_id=shop)
+            await asyncio.sleep(0.5)
+        ids = [s.data["reply_request_id"] for s in col.of(REPLIES, shop_id=shop)]
+        assert len(ids) == len(set(ids)) == 20
+
+
+async def test_the_trace_continues_through_the_outbox(infra, schema, probe_db, spans) -> None:  # type: ignore[no-untyped-def]
+    shop = f"shop-{uuid.uuid4().hex[:8]}"
+    provider = TracerProvider()
+    tracer = provider.get_tracer("test")
+    runtime, _, _ = build_probe(infra.bootstrap, infra.database_url, schema)
+    async with (
+        collecting(infra.bootstrap, [REPLIES]) as col,
+        publisher(infra.bootstrap) as pub,
+        started(runtime),
+    ):
+        with tracer.start_as_current_span("buyer message") as span:
+            trace_id = format(span.get_span_context().trace_id, "032x")
+            carrier: dict[str, str] = {}
+            from opentelemetry import propagate
+
+            propagate.inject(carrier, context=trace.set_span_in_context(span))
+            from shared.cloudevents import encode
+            from shared.topics import topic
+
+            record = encode(topic("cs.csat.submitted.v1"), csat(shop, "c-trace"), source="/t")
+            record.headers.update(carrier)
+            await pub.record(record)
+        [reply] = await col.wait_count(REPLIES, 1, shop_id=shop)
+    assert reply.headers["traceparent"].split("-")[1] == trace_id
+    names = {
+        s.name for s in spans.get_finished_spans() if format(s.context.trace_id, "032x") == trace_id
+    }
+    assert "cs.csat.submitted.v1 handle" in names
+    assert "cs.reply.requested.v1 publish" in names
+
+
+async def _never() -> int:
+    return 0
+
+
+async def _idle() -> None:
+    await asyncio.Event().wait()

@@ -1,0 +1,157 @@
+"""Talking to the real broker from tests: publish CloudEvents, collect what services emit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from shared.cloudevents import Record, encode
+from shared.contracts import EventPayload
+from shared.topics import topic_for_model
+
+
+@dataclass(frozen=True)
+class Seen:
+    topic: str
+    key: str | None
+    value: bytes
+    headers: dict[str, str]
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return json.loads(self.value)
+
+
+class Publisher:
+    def __init__(self, producer: AIOKafkaProducer) -> None:
+        self._producer = producer
+
+    async def event(
+        self, payload: EventPayload, *, event_id: str | None = None, source: str = "/tests"
+    ) -> Record:
+        """Publish an upstream-style CloudEvent; the same event_id twice is a duplicate."""
+        record = encode(topic_for_model(type(payload)), payload, source=source, event_id=event_id)
+        await self.record(record)
+        return record
+
+    async def record(self, record: Record) -> None:
+        await self.raw(record.topic, record.value, key=record.key, headers=record.headers)
+
+    async def raw(
+        self,
+        topic: str,
+        value: bytes,
+        *,
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        await self._producer.send_and_wait(
+            topic,
+            value,
+            key=key.encode() if key else None,
+            headers=[(k, v.encode()) for k, v in (headers or {}).items()],
+        )
+
+
+@asynccontextmanager
+async def publisher(bootstrap: str) -> AsyncIterator[Publisher]:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        yield Publisher(producer)
+    finally:
+        await producer.stop()
+
+
+@dataclass
+class Collector:
+    """Everything published on some topics since the collector started, filterable."""
+
+    seen: list[Seen] = field(default_factory=list)
+
+    def of(self, topic: str, **match: Any) -> list[Seen]:
+        out = []
+        for s in self.seen:
+            if s.topic != topic:
+                continue
+            try:
+                data = s.data
+            except ValueError:
+                data = {}
+            if all(data.get(k) == v for k, v in match.items()):
+                out.append(s)
+        return out
+
+    async def wait_for(
+        self,
+        predicate: Callable[[Collector], bool],
+        timeout: float = 20.0,
+        what: str = "condition",
+    ) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate(self):
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError(
+            f"timed out after {timeout}s waiting for {what}; saw {len(self.seen)} events"
+        )
+
+    async def wait_count(
+        self, topic: str, n: int, timeout: float = 20.0, **match: Any
+    ) -> list[Seen]:
+        await self.wait_for(
+            lambda c: len(c.of(topic, **match)) >= n, timeout, f"{n} on {topic} {match}"
+        )
+        return self.of(topic, **match)
+
+
+@asynccontextmanager
+async def collecting(bootstrap: str, topics: Iterable[str]) -> AsyncIterator[Collector]:
+    """Consume the topics from their current end with a fresh group, in the background."""
+    consumer = AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        group_id=f"test-{uuid.uuid4()}",
+        auto_offset_reset="latest",
+        enable_auto_commit=False,
+        session_timeout_ms=3000,
+        heartbeat_interval_ms=1000,
+    )
+    await consumer.start()
+    # Resolve the starting positions now, so nothing published after this point is missed.
+    while not consumer.assignment():
+        await asyncio.sleep(0.05)
+    for tp in consumer.assignment():
+        await consumer.position(tp)
+    collector = Collector()
+
+    async def pump() -> None:
+        while True:
+            batches = await consumer.getmany(timeout_ms=100)
+            for records in batches.values():
+                for r in records:
+                    collector.seen.append(
+                        Seen(
+                            r.topic,
+                            r.key.decode() if r.key else None,
+                            r.value or b"",
+                            {k: v.decode(errors="replace") for k, v in r.headers},
+                        )
+                    )
+
+    task = asyncio.create_task(pump())
+    try:
+        yield collector
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await consumer.stop()
