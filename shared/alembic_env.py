@@ -17,7 +17,9 @@ def _run_sync(connection: Connection, metadata: MetaData) -> None:
         connection=connection,
         target_metadata=metadata,
         include_schemas=False,
-        include_name=lambda name, type_, _parents: not (type_ == "table" and name == "alembic_version"),
+        include_name=lambda name, type_, _parents: (
+            not (type_ == "table" and name == "alembic_version")
+        ),
         compare_type=True,
     )
     with context.begin_transaction():

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from aiokafka import TopicPartition
@@ -21,7 +23,7 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
 from opentelemetry.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, delete, func
 
 from shared.broker import make_broker
 from shared.clock import Clock, clock_from_settings
@@ -189,8 +191,30 @@ class ServiceRuntime:
             await self.relay.relay_once()  # flush what the last batches emitted
         await self.engine.dispose()
 
+    async def prune(self) -> None:
+        """Forget inbox rows past retention and outbox rows long since sent."""
+        s, p = self.settings, self.plumbing
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                delete(p.inbox).where(
+                    p.inbox.c.handled_at < func.now() - timedelta(days=s.inbox_retention_days)
+                )
+            )
+            await conn.execute(
+                delete(p.outbox).where(
+                    p.outbox.c.sent_at < func.now() - timedelta(hours=s.outbox_retention_hours)
+                )
+            )
+
     async def _gauges(self) -> None:
+        last_prune = 0.0
         while True:
+            if time.monotonic() - last_prune > 600:
+                last_prune = time.monotonic()
+                try:
+                    await self.prune()
+                except Exception:
+                    log.exception("housekeeping failed")
             with contextlib.suppress(Exception):
                 OUTBOX_BACKLOG.labels(self.name).set(await self.relay.backlog())
                 TIMERS_DUE.labels(self.name).set(await self.timer_runner.due_count())

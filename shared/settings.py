@@ -31,6 +31,9 @@ class CommonSettings(BaseSettings):
     outbox_poll_interval_s: float = 0.2
     outbox_batch_size: int = 500
     outbox_shards: int = 16
+    # Housekeeping: inbox rows must outlive the topics' retention (7 days) to dedupe replays.
+    inbox_retention_days: int = 14
+    outbox_retention_hours: int = 24
     # Timers
     timer_poll_interval_s: float = 0.5
     timer_batch_size: int = 200

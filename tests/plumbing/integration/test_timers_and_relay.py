@@ -133,3 +133,31 @@ async def test_two_relays_keep_per_key_order(infra, schema, probe_db) -> None:  
         await runtime_b.broker.stop()
         await runtime_a.engine.dispose()
         await runtime_b.engine.dispose()
+
+
+async def test_housekeeping_forgets_only_what_is_past_retention(infra, schema, probe_db) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    runtime, _, _ = build_probe(infra.bootstrap, infra.database_url, schema)
+    async with probe_db.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO inbox (consumer, event_id, topic, handled_at) VALUES"
+                " ('c', 'old', 't', now() - interval '15 days'), ('c', 'new', 't', now())"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO outbox (shard, topic, key, value, headers, sent_at) VALUES"
+                " (0, 't', 'k', 'x', '{}', now() - interval '2 days'),"
+                " (0, 't', 'k', 'y', '{}', now()),"
+                " (0, 't', 'k', 'z', '{}', NULL)"
+            )
+        )
+    await runtime.prune()
+    async with probe_db.connect() as conn:
+        inbox = (await conn.execute(text("SELECT event_id FROM inbox"))).scalars().all()
+        outbox = (await conn.execute(text("SELECT value FROM outbox ORDER BY id"))).scalars().all()
+    assert inbox == ["new"]
+    assert [bytes(v) for v in outbox] == [b"y", b"z"]
+    await runtime.engine.dispose()
