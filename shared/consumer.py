@@ -65,8 +65,27 @@ def dead_letter(raw: RawRecord, headers: Mapping[str, str], reason: str, consume
     return Record(raw.topic + DLQ_SUFFIX, key or "", raw.value or b"", {**headers, **extra})
 
 
+@dataclass
+class _Item:
+    """One consumed record on its way through a batch."""
+
+    raw: RawRecord
+    headers: dict[str, str]
+    claim_id: str
+    handler: Handler | None = None
+    envelope: Envelope | None = None
+    payload: EventPayload | None = None
+    bad: str | None = None
+
+
 class Dispatcher:
-    """Routes consumed records of a service's topics to its handlers, reliably."""
+    """Routes consumed records of a service's topics to its handlers, reliably.
+
+    A batch first runs on the fast path: one inbox statement for the whole batch and the
+    handlers back to back. If a handler raises (not transiently), the transaction is rolled
+    back and the batch runs again on the safe path, each handler in its own savepoint, so only
+    the failing event is dead-lettered.
+    """
 
     def __init__(
         self,
@@ -92,13 +111,19 @@ class Dispatcher:
 
     async def process(self, records: Sequence[RawRecord]) -> None:
         """Handle a batch until it is committed; transient failures are retried for ever."""
+        if not records:
+            return
+        items = [self._decode(raw) for raw in records]
         backoff = 0.1
+        safe = False
         while True:
             try:
-                await self._process_once(records)
+                await self._process_once(items, safe=safe)
                 return
             except asyncio.CancelledError:
                 raise
+            except _HandlerFailed:
+                safe = True  # run the batch again, isolating each handler
             except Exception as exc:
                 if not is_transient(exc):
                     raise
@@ -107,13 +132,44 @@ class Dispatcher:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff)
 
-    async def _process_once(self, records: Sequence[RawRecord]) -> None:
+    def _decode(self, raw: RawRecord) -> _Item:
+        position = f"position:{raw.topic}:{raw.partition}:{raw.offset}"
+        try:
+            headers = normalize_headers(raw.headers)
+        except BadEvent as exc:
+            return _Item(raw, {}, position, bad=str(exc))
+        topic = BY_NAME.get(raw.topic)
+        handler = self._handlers.get(raw.topic)
+        if topic is None or handler is None:
+            return _Item(raw, headers, position, bad=f"no handler for topic {raw.topic}")
+        try:
+            envelope, payload = decode(topic, raw.value, headers)
+        except BadEvent as exc:
+            return _Item(raw, headers, position, bad=str(exc))
+        return _Item(raw, headers, envelope.id, handler, envelope, payload)
+
+    async def _process_once(self, items: list[_Item], *, safe: bool) -> None:
         started = time.perf_counter()
         outcomes: list[tuple[str, str]] = []
         async with self._engine.begin() as conn:
             ctx = Context(conn, self._clock, self._plumbing)
-            for raw in records:
-                outcomes.append((raw.topic, await self._one(ctx, raw)))
+            # The same event twice in one batch: only the first one counts.
+            first: dict[str, _Item] = {}
+            for item in items:
+                first.setdefault(item.claim_id, item)
+            fresh = await inbox.claim_many(
+                conn,
+                self._plumbing.inbox,
+                self.consumer,
+                [(cid, item.raw.topic) for cid, item in first.items()],
+            )
+            for item in items:
+                if item.claim_id not in fresh or first[item.claim_id] is not item:
+                    outcomes.append((item.raw.topic, "duplicate"))
+                elif item.bad is not None:
+                    outcomes.append((item.raw.topic, self._dead_letter(ctx, item, item.bad)))
+                else:
+                    outcomes.append((item.raw.topic, await self._handle(ctx, item, safe=safe)))
             await ctx.flush()
         BATCH_SECONDS.labels(self._plumbing.service).observe(time.perf_counter() - started)
         for topic, outcome in outcomes:
@@ -121,20 +177,12 @@ class Dispatcher:
         if self._on_committed:
             self._on_committed()
 
-    async def _one(self, ctx: Context, raw: RawRecord) -> str:
-        try:
-            headers = normalize_headers(raw.headers)
-        except BadEvent as exc:
-            return await self._dead_letter(ctx, raw, {}, str(exc))
-        topic = BY_NAME.get(raw.topic)
-        handler = self._handlers.get(raw.topic)
-        if topic is None or handler is None:
-            return await self._dead_letter(ctx, raw, headers, f"no handler for topic {raw.topic}")
-        try:
-            envelope, payload = decode(topic, raw.value, headers)
-        except BadEvent as exc:
-            return await self._dead_letter(ctx, raw, headers, str(exc))
-        parent = propagate.extract(headers)
+    async def _handle(self, ctx: Context, item: _Item, *, safe: bool) -> str:
+        assert item.handler is not None
+        assert item.envelope is not None
+        raw, envelope = item.raw, item.envelope
+        parent = propagate.extract(item.headers)
+        started = time.perf_counter()
         with tracer.start_as_current_span(
             f"{raw.topic} handle", context=parent, kind=SpanKind.CONSUMER
         ) as span:
@@ -142,60 +190,35 @@ class Dispatcher:
             span.set_attribute("messaging.destination.name", raw.topic)
             span.set_attribute("messaging.message.id", envelope.id)
             span.set_attribute("messaging.consumer.group.name", self.consumer)
-            return await self._handle(ctx, raw, headers, handler, envelope, payload, span)
-
-    async def _handle(
-        self,
-        ctx: Context,
-        raw: RawRecord,
-        headers: Mapping[str, str],
-        handler: Handler,
-        envelope: Envelope,
-        payload: EventPayload,
-        span: trace.Span,
-    ) -> str:
-        started = time.perf_counter()
-        emitted_before = len(ctx.records)
-        try:
-            async with ctx.conn.begin_nested():
-                if not await inbox.claim(
-                    ctx.conn, self._plumbing.inbox, self.consumer, envelope.id, raw.topic
-                ):
-                    span.set_attribute("xiaoer.duplicate", True)
-                    return "duplicate"
-                await handler(ctx, payload, envelope)
-        except Exception as exc:
-            if is_transient(exc):
-                raise
-            del ctx.records[emitted_before:]
-            span.record_exception(exc)
-            span.set_status(Status(StatusCode.ERROR, "handler failed"))
-            log.exception("handler for %s failed on event %s", raw.topic, envelope.id)
-            reason = f"handler failed: {type(exc).__name__}: {exc}"
-            return await self._dead_letter(ctx, raw, headers, reason, event_id=envelope.id)
-        finally:
-            HANDLER_SECONDS.labels(self._plumbing.service, raw.topic).observe(
-                time.perf_counter() - started
-            )
+            emitted_before = len(ctx.records)
+            try:
+                if safe:
+                    async with ctx.conn.begin_nested():
+                        await item.handler(ctx, item.payload, envelope)
+                else:
+                    await item.handler(ctx, item.payload, envelope)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, "handler failed"))
+                if not safe:
+                    raise _HandlerFailed from exc
+                del ctx.records[emitted_before:]
+                log.exception("handler for %s failed on event %s", raw.topic, envelope.id)
+                return self._dead_letter(ctx, item, f"handler failed: {type(exc).__name__}: {exc}")
+            finally:
+                HANDLER_SECONDS.labels(self._plumbing.service, raw.topic).observe(
+                    time.perf_counter() - started
+                )
         return "handled"
 
-    async def _dead_letter(
-        self,
-        ctx: Context,
-        raw: RawRecord,
-        headers: Mapping[str, str],
-        reason: str,
-        *,
-        event_id: str | None = None,
-    ) -> str:
-        """Dead-letter once: the inbox row (by event id, else by position) absorbs redelivery."""
-        claim_id = event_id or f"position:{raw.topic}:{raw.partition}:{raw.offset}"
-        async with ctx.conn.begin_nested():
-            fresh = await inbox.claim(
-                ctx.conn, self._plumbing.inbox, self.consumer, claim_id, raw.topic
-            )
-        if not fresh:
-            return "duplicate"
+    def _dead_letter(self, ctx: Context, item: _Item, reason: str) -> str:
+        raw = item.raw
         log.warning("dead-lettering %s[%d]@%d: %s", raw.topic, raw.partition, raw.offset, reason)
-        ctx.forward_raw(dead_letter(raw, headers, reason, self.consumer))
+        ctx.forward_raw(dead_letter(raw, item.headers, reason, self.consumer))
         return "dead_lettered"
+
+
+class _HandlerFailed(Exception):
+    """A handler raised on the fast path: the batch is run again on the safe path."""

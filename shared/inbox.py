@@ -17,3 +17,18 @@ async def claim(
         .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
     )
     return result.rowcount == 1
+
+
+async def claim_many(
+    conn: AsyncConnection, inbox: Table, consumer: str, claims: list[tuple[str, str]]
+) -> set[str]:
+    """Claim (event_id, topic) pairs in one statement; returns the ids that were new."""
+    if not claims:
+        return set()
+    result = await conn.execute(
+        insert(inbox)
+        .values([{"consumer": consumer, "event_id": eid, "topic": t} for eid, t in claims])
+        .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+        .returning(inbox.c.event_id)
+    )
+    return set(result.scalars().all())

@@ -1,0 +1,276 @@
+"""Service throughput as a ratio to raw aiokafka, and end-to-end latency at a fixed load.
+
+One command: `uv run python -m bench.pipeline` (add `--quick` for a smaller run). It starts its
+own broker and database (devstack, free ports), then in the same run:
+
+1. raw passthrough: one aiokafka consumer→producer loop in this process (the baseline);
+2. per service, throughput: N events are preloaded on its input topic, the service process is
+   started, and the time until its consumer group has committed all of them is measured;
+3. end-to-end latency: buyer greetings offered at a fixed rate to the running presale, timed
+   from publish to the `cs.reply.requested` that answers each one.
+
+Numbers go to stdout and `bench/results/pipeline.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from devstack import LocalStack
+from devstack.config import isolated_config
+from shared.cloudevents import Record, encode
+from shared.contracts import EventPayload, MessageReceived, OrderChanged, OrderItem, RefundRequested
+from shared.topics import topic, topic_for_model
+
+RESULTS = Path(__file__).parent / "results" / "pipeline.json"
+T0 = datetime(2026, 11, 11, 10, 0, tzinfo=UTC)
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * p // 100))
+    return ordered[int(rank) - 1]
+
+
+async def produce(bootstrap: str, records: list[Record]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=256 * 1024)
+    await producer.start()
+    try:
+        futures = [
+            await producer.send(
+                r.topic,
+                r.value,
+                key=r.key.encode(),
+                headers=[(k, v.encode()) for k, v in r.headers.items()],
+            )
+            for r in records
+        ]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def raw_passthrough(bootstrap: str, n: int) -> float:
+    """Events/s of a plain aiokafka consume→produce loop (the baseline)."""
+    src, dst = f"bench.raw.{uuid.uuid4().hex[:6]}", f"bench.out.{uuid.uuid4().hex[:6]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(src, 8, 1), NewTopic(dst, 8, 1)])
+    await admin.close()
+    value = b"x" * 300
+    await produce(
+        bootstrap, [Record(src, str(i % 500), value, {"ce_id": str(i)}) for i in range(n)]
+    )
+    consumer = AIOKafkaConsumer(
+        src,
+        bootstrap_servers=bootstrap,
+        group_id=f"bench-{uuid.uuid4().hex[:6]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        max_poll_records=500,
+        session_timeout_ms=3000,
+        heartbeat_interval_ms=1000,
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=2)
+    await consumer.start()
+    await producer.start()
+    seen, started = 0, 0.0
+    try:
+        while seen < n:
+            batches = await consumer.getmany(timeout_ms=200, max_records=500)
+            if batches and not started:
+                started = time.perf_counter()
+            futures = []
+            for records in batches.values():
+                for r in records:
+                    futures.append(
+                        await producer.send(dst, r.value, key=r.key, headers=list(r.headers))
+                    )
+            await asyncio.gather(*futures)
+            if futures:
+                await consumer.commit()
+            seen += len(futures)
+        return n / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+async def committed_total(bootstrap: str, group: str, topic_name: str) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        partitions = [TopicPartition(topic_name, p) for p in range(topic(topic_name).partitions)]
+        offsets = await admin.list_consumer_group_offsets(group, partitions=partitions)
+        return sum(max(o.offset, 0) for o in offsets.values())
+    finally:
+        await admin.close()
+
+
+async def end_total(bootstrap: str, topic_name: str) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic_name, p) for p in range(topic(topic_name).partitions)]
+        ends = await consumer.end_offsets(partitions)
+        return sum(ends.values())
+    finally:
+        await consumer.stop()
+
+
+async def service_throughput(
+    stack: LocalStack, service: str, make: Callable[[int], EventPayload], n: int
+) -> float:
+    """Preload n events, start the service, time until its group has committed them all."""
+    t = topic_for_model(type(make(0)))
+    await produce(stack.bootstrap, [encode(t, make(i), source="/bench") for i in range(n)])
+    target = await end_total(stack.bootstrap, t.name)
+    started = time.perf_counter()
+    await stack.start_service(service)
+    group = f"xiaoer-{service}"
+    while await committed_total(stack.bootstrap, group, t.name) < target:
+        await asyncio.sleep(0.1)
+    elapsed = time.perf_counter() - started
+    return n / elapsed
+
+
+async def e2e_latency(stack: LocalStack, rate: float, seconds: float) -> dict[str, float]:
+    """Greetings at a fixed rate to the running presale; publish → reply requested."""
+    shop = f"bench-{uuid.uuid4().hex[:6]}"
+    sent: dict[str, float] = {}
+    got: dict[str, float] = {}
+    consumer = AIOKafkaConsumer(
+        "cs.reply.requested.v1", bootstrap_servers=stack.bootstrap, group_id=f"lat-{shop}",
+        auto_offset_reset="latest", session_timeout_ms=3000, heartbeat_interval_ms=1000,
+    )  # fmt: skip
+    await consumer.start()
+    while not consumer.assignment():
+        await asyncio.sleep(0.05)
+    for tp in consumer.assignment():
+        await consumer.position(tp)
+
+    async def collect() -> None:
+        while True:
+            for records in (await consumer.getmany(timeout_ms=50)).values():
+                now = time.perf_counter()
+                for r in records:
+                    data = json.loads(r.value)
+                    if data.get("shop_id") == shop and data.get("in_reply_to") in sent:
+                        got.setdefault(data["in_reply_to"], now)
+
+    collector = asyncio.create_task(collect())
+    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap)
+    await producer.start()
+    t = topic("cs.message.received.v1")
+    total = int(rate * seconds)
+    start = time.perf_counter()
+    for i in range(total):
+        await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+        msg = MessageReceived(
+            shop_id=shop, message_id=f"{shop}-m{i}", conversation_id=f"{shop}-c{i}",
+            buyer_id=f"b{i}", text="亲，在吗？", sent_at=T0,
+        )  # fmt: skip
+        r = encode(t, msg, source="/bench")
+        sent[msg.message_id] = time.perf_counter()
+        await producer.send(
+            r.topic,
+            r.value,
+            key=r.key.encode(),
+            headers=[(k, v.encode()) for k, v in r.headers.items()],
+        )
+    deadline = time.perf_counter() + 30
+    while len(got) < total and time.perf_counter() < deadline:
+        await asyncio.sleep(0.1)
+    collector.cancel()
+    await asyncio.gather(collector, return_exceptions=True)
+    await producer.stop()
+    await consumer.stop()
+    latencies = [(got[m] - sent[m]) * 1000 for m in got]
+    return {
+        "offered_per_s": rate,
+        "messages": total,
+        "answered": len(got),
+        "p50_ms": percentile(latencies, 50),
+        "p90_ms": percentile(latencies, 90),
+        "p99_ms": percentile(latencies, 99),
+        "max_ms": max(latencies),
+        "mean_ms": statistics.fmean(latencies),
+    }
+
+
+def greeting(i: int) -> MessageReceived:
+    return MessageReceived(
+        shop_id="bench", message_id=f"m{i}", conversation_id=f"c{i % 2000}", buyer_id=f"b{i % 2000}",
+        text="你好" if i % 2 else "这件衣服什么面料的呀", sent_at=T0 + timedelta(seconds=i),
+    )  # fmt: skip
+
+
+def order(i: int) -> OrderChanged:
+    return OrderChanged(
+        shop_id="bench", order_id=f"o{i}", buyer_id=f"b{i % 3000}", status="WAIT_BUYER_PAY",
+        total_fee=19900, items=[OrderItem(item_id="i1", title="连衣裙", quantity=1, price=19900)],
+        created_at=T0, changed_at=T0 + timedelta(seconds=i), timeout_action_time=T0 + timedelta(days=1),
+    )  # fmt: skip
+
+
+def refund(i: int) -> RefundRequested:
+    return RefundRequested(
+        shop_id="bench", refund_id=f"r{i}", order_id=f"o{i}", buyer_id=f"b{i % 3000}",
+        refund_phase="onsale", has_good_return=False, good_status="BUYER_NOT_RECEIVED",
+        reason="不想要了", refund_fee=9900, order_total_fee=9900, item_id="i1",
+        requested_at=T0, timeout=T0 + timedelta(days=2),
+    )  # fmt: skip
+
+
+async def main(quick: bool) -> dict[str, Any]:
+    n = 3000 if quick else 10000
+    with tempfile.TemporaryDirectory() as state:
+        stack = LocalStack(isolated_config(Path(state), log_level="INFO"))
+        try:
+            await stack.start_infra()
+            raw = await raw_passthrough(stack.bootstrap, n * 2)
+            print(f"raw aiokafka passthrough: {raw:,.0f} events/s")
+            services: dict[str, Any] = {}
+            for service, make in (("presale", greeting), ("insale", order), ("aftersale", refund)):
+                rate = await service_throughput(stack, service, make, n)
+                services[service] = {"events_per_s": rate, "ratio_to_raw": rate / raw, "events": n}
+                print(f"{service}: {rate:,.0f} events/s = {rate / raw:.3f} × raw")
+            latency = await e2e_latency(stack, rate=100.0, seconds=10 if quick else 30)
+            print(
+                "presale e2e latency at {offered_per_s:.0f}/s: p50 {p50_ms:.1f} ms, p90 {p90_ms:.1f} ms,"
+                " p99 {p99_ms:.1f} ms ({answered}/{messages} answered)".format(**latency)
+            )
+        finally:
+            stack.stop()
+    return {
+        "measured_at": datetime.now(UTC).isoformat(),
+        "quick": quick,
+        "raw_passthrough_events_per_s": raw,
+        "services": services,
+        "presale_e2e_latency": latency,
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="fewer events (a smoke run)")
+    args = parser.parse_args()
+    result = asyncio.run(main(args.quick))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {RESULTS}")
