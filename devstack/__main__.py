@@ -149,7 +149,8 @@ async def cmd_demo(args: argparse.Namespace, stack: LocalStack) -> int:
             _fail(job.describe_death())
         return code or 1
     _say("simulator finished; waiting for the services to catch up ...")
-    print(await summarize(stack.bootstrap, args.settle_timeout), flush=True)
+    urls = {name: stack.service_url(name) for name in args.services}
+    print(await summarize(stack.bootstrap, args.settle_timeout, urls), flush=True)
     problems = stack.failures()
     for problem in problems:
         _fail(problem)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
+import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from devstack.broker import expected_topics
 
@@ -91,7 +93,51 @@ def format_summary(counts: dict[str, int], lags: dict[str, int]) -> str:
     return "\n".join(lines)
 
 
-async def summarize(bootstrap: str, settle_timeout: float = 30.0) -> str:
+HEADLINES = (
+    ("buyer messages", "cs.message.received.v1"),
+    ("replies requested", "cs.reply.requested.v1"),
+    ("hand-offs to agents", "cs.conversation.assigned.v1"),
+    ("order alerts", "cs.order.alert.v1"),
+    ("refund decisions", "cs.refund.decided.v1"),
+)
+
+
+async def timers_fired(service_urls: Mapping[str, str]) -> dict[str, dict[str, float]]:
+    """{service: {timer kind: fired}} scraped from each running service's /metrics."""
+    out: dict[str, dict[str, float]] = {}
+    async with httpx.AsyncClient(timeout=5) as client:
+        for name, url in service_urls.items():
+            try:
+                text = (await client.get(f"{url}/metrics")).text
+            except httpx.HTTPError:
+                continue
+            kinds: dict[str, float] = {}
+            for family in text_string_to_metric_families(text):
+                for sample in family.samples:
+                    if sample.name == "xiaoer_timers_fired_total":
+                        kind = sample.labels.get("kind", "?")
+                        kinds[kind] = kinds.get(kind, 0) + sample.value
+            out[name] = kinds
+    return out
+
+
+def format_activity(counts: dict[str, int], fired: dict[str, dict[str, float]]) -> str:
+    lines = ["", "What happened", "-" * 40]
+    lines += [f"  {label:<26}{counts.get(topic, 0):>8}" for label, topic in HEADLINES]
+    dead = sum(v for n, v in counts.items() if n.endswith(".dlq"))
+    lines.append(f"  {'dead letters':<26}{dead:>8}")
+    total = sum(sum(kinds.values()) for kinds in fired.values())
+    lines.append(f"  {'timers fired':<26}{int(total):>8}")
+    for service, kinds in fired.items():
+        for kind, n in sorted(kinds.items()):
+            lines.append(f"    {service + ' ' + kind:<24}{int(n):>8}")
+    return "\n".join(lines)
+
+
+async def summarize(
+    bootstrap: str, settle_timeout: float = 30.0, service_urls: Mapping[str, str] | None = None
+) -> str:
     lags = await wait_settled(bootstrap, settle_timeout)
     counts = await end_offsets(bootstrap, expected_topics())
-    return format_summary(counts, lags)
+    fired = await timers_fired(service_urls or {})
+    return format_summary(counts, lags) + "\n" + format_activity(counts, fired)

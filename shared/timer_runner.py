@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.clock import Clock
 from shared.context import Context, Plumbing
+from shared.observability import TIMERS_FIRED
 from shared.timers import Timer, pending
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,8 @@ class TimerRunner:
                 await conn.execute(update(t).where(t.c.id == timer.id).values(fired_at=now))
         if rows:
             self.fired += len(rows)
+            for row in rows:
+                TIMERS_FIRED.labels(self._plumbing.service, row.kind).inc()
             if self._on_committed:
                 self._on_committed()
         return len(rows)
