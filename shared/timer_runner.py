@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
 from opentelemetry import context as otel_context
-from opentelemetry import propagate
+from opentelemetry import propagate, trace
+from opentelemetry.trace import Status, StatusCode
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,6 +19,7 @@ from shared.observability import TIMERS_FIRED
 from shared.timers import Timer, pending
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer("xiaoer.timers")
 
 
 TimerHandler = Callable[["Context", Timer], Awaitable[None]]
@@ -92,11 +94,15 @@ class TimerRunner:
                     .with_for_update(skip_locked=True)
                 )
             ).all()
+            fired: list[str] = []
             for row in rows:
                 timer = Timer(row.id, row.kind, row.key, row.due_at, row.payload or {})
                 handler = self._handlers.get(timer.kind)
                 carrier = {"traceparent": row.traceparent} if row.traceparent else {}
                 token = otel_context.attach(propagate.extract(carrier))
+                span = tracer.start_span(f"timer {timer.kind} fire")
+                span.set_attribute("xiaoer.timer.key", timer.key)
+                span_token = otel_context.attach(trace.set_span_in_context(span))
                 try:
                     if handler is None:
                         log.error("no handler for timer kind %s; marking it fired", timer.kind)
@@ -108,6 +114,7 @@ class TimerRunner:
                 except Exception:
                     # A broken timer must not block the others: it is logged and retried later.
                     log.exception("timer %s/%s failed; retrying in 60 s", timer.kind, timer.key)
+                    span.set_status(Status(StatusCode.ERROR, "timer handler failed"))
                     await conn.execute(
                         update(t)
                         .where(t.c.id == timer.id)
@@ -115,12 +122,14 @@ class TimerRunner:
                     )
                     continue
                 finally:
+                    otel_context.detach(span_token)
+                    span.end()
                     otel_context.detach(token)
                 await conn.execute(update(t).where(t.c.id == timer.id).values(fired_at=now))
-        if rows:
-            self.fired += len(rows)
-            for row in rows:
-                TIMERS_FIRED.labels(self._plumbing.service, row.kind).inc()
-            if self._on_committed:
-                self._on_committed()
+                fired.append(timer.kind)
+        self.fired += len(fired)
+        for kind in fired:
+            TIMERS_FIRED.labels(self._plumbing.service, kind).inc()
+        if rows and self._on_committed:
+            self._on_committed()
         return len(rows)
