@@ -23,10 +23,17 @@ class TraceAndMaskFilter(logging.Filter):
         return True
 
 
+class MaskingJsonFormatter(JsonFormatter):
+    """Tracebacks can quote buyer text (an exception's message): mask them too."""
+
+    def formatException(self, ei) -> str:  # type: ignore[no-untyped-def]  # noqa: N802
+        return mask(super().formatException(ei))
+
+
 def setup_logging(service: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
-        JsonFormatter(
+        MaskingJsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s %(trace_id)s %(span_id)s",
             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
             static_fields={"service": service},
