@@ -26,7 +26,7 @@ class TraceAndMaskFilter(logging.Filter):
 class MaskingJsonFormatter(JsonFormatter):
     """Tracebacks can quote buyer text (an exception's message): mask them too."""
 
-    def formatException(self, ei) -> str:  # type: ignore[no-untyped-def]  # noqa: N802
+    def formatException(self, ei) -> str:  # type: ignore[no-untyped-def]
         return mask(super().formatException(ei))
 
 
