@@ -1,15 +1,25 @@
-"""Presale wiring: which events go to which handler, which timers exist."""
+"""Presale wiring: which events go to which handler, which timers exist, the KB API."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
 from fastapi import FastAPI
 from opentelemetry.trace import TracerProvider
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.presale import store
-from services.presale.handlers import SESSION_IDLE, Handlers
+from services.presale.api import kb_router
+from services.presale.handlers import SESSION_IDLE, SESSION_RECHECK, Handlers
+from services.presale.kb import repository
+from services.presale.kb.loading import KbInvalid, read_file
 from services.presale.settings import PresaleSettings
 from shared.clock import Clock
 from shared.runtime import ServiceRuntime
+
+log = logging.getLogger(__name__)
 
 
 def build_runtime(
@@ -18,7 +28,7 @@ def build_runtime(
     clock: Clock | None = None,
 ) -> ServiceRuntime:
     h = Handlers(settings.session_gap)
-    return ServiceRuntime(
+    runtime = ServiceRuntime(
         settings,
         store.metadata,
         {
@@ -27,11 +37,37 @@ def build_runtime(
             "cs.agent.status.v1": h.agent_status,
             "cs.handoff.requested.v1": h.handoff_requested,
         },
-        timer_handlers={SESSION_IDLE: h.session_idle},
+        timer_handlers={SESSION_IDLE: h.session_idle, SESSION_RECHECK: h.session_idle},
+        routers=[kb_router()],
         clock=clock,
         tracer_provider=tracer_provider,
         title="xiaoer presale (售前)",
     )
+    files = settings.kb_files()
+    if files:
+
+        async def load_kb_files() -> None:
+            await seed_kbs(runtime.engine, files)
+
+        runtime.on_ready.append(load_kb_files)
+    return runtime
+
+
+async def seed_kbs(engine: AsyncEngine, files: Sequence[Path]) -> None:
+    """Load each file for its shop unless that shop already has a KB (any replica may race)."""
+    for path in files:
+        try:
+            kb = read_file(path)
+        except KbInvalid as exc:
+            log.error("PRESALE_KB_FILES: %s not loaded: %s", path, exc)
+            continue
+        async with engine.begin() as conn:
+            version = await repository.save(
+                conn, kb, change=f"start-up load {path.name}", author="startup",
+                only_if_absent=True,
+            )  # fmt: skip
+        if version is not None:
+            log.info("loaded %s as %s KB version %d", path, kb.shop_id, version)
 
 
 def build_app(settings: PresaleSettings, tracer_provider: TracerProvider | None = None) -> FastAPI:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row
 
 from services.presale import store
-from services.presale.domain import replies
+from services.presale.domain import replies, routing
+from services.presale.domain.answers import Handoff, Memory, Reply, decide
+from services.presale.domain.kb import ReplyTone
 from services.presale.domain.nlu import understand
-from services.presale.domain.routing import AgentLoad, choose_agent
+from services.presale.domain.routing import PRIORITY, PRIORITY_NAME, AgentLoad, Waiting
+from services.presale.kb.repository import KbCache
 from shared.cloudevents import Envelope
 from shared.context import Context
 from shared.contracts import (
@@ -20,21 +27,26 @@ from shared.contracts import (
     MessageSent,
     ReplyRequested,
 )
+from shared.contracts.emitted import ReplyKind
 from shared.ids import derived_id
 from shared.masking import mask
 from shared.observability import BUSINESS
 from shared.timers import Timer
 
 SESSION_IDLE = "session_idle"
-PRIORITY = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
-PRIORITY_NAME = {v: k for k, v in PRIORITY.items()}
+SESSION_RECHECK = "session_idle_recheck"
+"""Both kinds run `session_idle`. A timer that fires before its session is idle re-arms the
+*other* kind: shared/timer_runner marks the fired row by id after the handler, which would
+swallow a re-arm of the same (kind, key) made in that transaction."""
 
 
 class Handlers:
-    def __init__(self, session_gap: timedelta) -> None:
+    def __init__(self, session_gap: timedelta, kbs: KbCache | None = None) -> None:
         self.session_gap = session_gap
+        self.kbs = kbs or KbCache()
 
     async def message_received(self, ctx: Context, m: MessageReceived, env: Envelope) -> None:
+        """Classify every buyer message; answer it, leave it to another stage, or hand off."""
         await store.touch_conversation(
             ctx.conn,
             conversation_id=m.conversation_id,
@@ -44,17 +56,22 @@ class Handlers:
             at=m.sent_at,
         )
         conv = await store.get_conversation(ctx.conn, m.conversation_id)
+        assert conv is not None
         await self._arm_idle(ctx, m.conversation_id, conv.last_activity_at)
-        result = understand(m.text)
+        history = list(conv.recent_texts)
+        u = understand(m.text, history)
         ctx.emit(
             MessageClassified(
                 shop_id=m.shop_id,
                 message_id=m.message_id,
                 conversation_id=m.conversation_id,
                 buyer_id=m.buyer_id,
-                intent=result.intent,
-                confidence=result.confidence,
-                stage=result.stage,
+                intent=u.intent,
+                confidence=u.confidence,
+                stage=u.stage,
+                secondary_intents=list(u.secondary_intents),
+                sentiment=u.sentiment,
+                entities=u.entities,
                 text_masked=mask(m.text),
                 item_id=m.item_id,
                 order_id=m.order_id,
@@ -63,27 +80,35 @@ class Handlers:
                 classified_at=ctx.now(),
             )
         )
-        BUSINESS.labels("presale", f"intent_{result.intent}").inc()
-        if conv.state in ("assigned", "queued") or result.stage != "presale":
-            return  # a human has it already, or another stage answers it
-        if result.intent == "greeting":
-            ctx.emit(
-                ReplyRequested(
-                    shop_id=m.shop_id,
-                    reply_request_id=derived_id(env.id, "reply"),
-                    conversation_id=m.conversation_id,
-                    buyer_id=m.buyer_id,
-                    in_reply_to=m.message_id,
-                    text=replies.GREETING_REPLY,
-                    kind="auto_answer",
-                    requested_by="presale",
-                    requested_at=ctx.now(),
-                )
-            )
-            BUSINESS.labels("presale", "auto_reply").inc()
+        BUSINESS.labels("presale", f"intent_{u.intent}").inc()
+        memory = Memory.restore(conv.memory).heard(m.item_id, u.entities)
+        remembered: dict[str, Any] = {
+            "recent_texts": [*history, mask(m.text)][-store.RECENT_TEXTS :]
+        }
+        if conv.state in ("assigned", "queued"):  # a human has it, or will have it soon
+            await store.set_state(ctx.conn, m.conversation_id, **remembered, memory=asdict(memory))
             return
-        priority = "high" if m.buyer_level == "vip" else "normal"
-        await self._hand_off(ctx, m.conversation_id, "presale", priority, f"intent:{result.intent}")
+        kb = await self.kbs.current(ctx.conn, m.shop_id)
+        decision = decide(
+            u, m.text, memory, kb.kb if kb else None, ctx.now(), vip=conv.buyer_level == "vip"
+        )
+        await store.set_state(
+            ctx.conn, m.conversation_id, **remembered, memory=asdict(decision.memory)
+        )
+        kb_version = kb.version if kb else None
+        if isinstance(decision, Reply):
+            self._reply(ctx, conv, m.message_id, env.id, decision.text, decision.kind, kb_version)
+            BUSINESS.labels("presale", "auto_reply").inc()
+        elif isinstance(decision, Handoff):
+            BUSINESS.labels("presale", f"handoff_{decision.reason}").inc()
+            agent = await self._hand_off(
+                ctx, conv, "presale", PRIORITY[decision.priority], f"presale:{decision.reason}"
+            )
+            notice = replies.HANDOFF_NOTICE if agent else replies.QUEUED_NOTICE
+            tone = kb.kb.tone if kb else replies.DEFAULT_TONE
+            self._reply(ctx, conv, m.message_id, env.id, _say(tone, notice), "handoff_notice",
+                        kb_version)  # fmt: skip
+        # Silent: another stage answers it, or a plain 好的 needs no answer.
 
     async def message_sent(self, ctx: Context, m: MessageSent, env: Envelope) -> None:
         """Agent and bot messages keep the session alive; system messages do not."""
@@ -97,6 +122,7 @@ class Handlers:
             await self._arm_idle(ctx, m.conversation_id, m.sent_at)
 
     async def agent_status(self, ctx: Context, a: AgentStatusChanged, env: Envelope) -> None:
+        """Keep the roster; offline agents hand their chats back; new capacity drains the queue."""
         applied = await store.upsert_agent(
             ctx.conn,
             agent_id=a.agent_id,
@@ -106,10 +132,14 @@ class Handlers:
             max_concurrent=a.max_concurrent,
             changed_at=a.changed_at,
         )
-        if applied and a.status == "online":
-            await self._drain(ctx, a.shop_id)
+        if not applied:
+            return  # an older status arrived late
+        if a.status == "offline":
+            await self._requeue_from(ctx, a.agent_id, a.changed_at)
+        await self._drain(ctx, a.shop_id)
 
     async def handoff_requested(self, ctx: Context, h: HandoffRequested, env: Envelope) -> None:
+        """Insale or aftersale asks for a human: routed like presale's own hand-offs."""
         conversation_id = h.conversation_id or f"{h.shop_id}:{h.buyer_id}"
         await store.touch_conversation(
             ctx.conn,
@@ -120,83 +150,165 @@ class Handlers:
             at=h.requested_at,
         )
         conv = await store.get_conversation(ctx.conn, conversation_id)
+        assert conv is not None
         await self._arm_idle(ctx, conversation_id, conv.last_activity_at)
+        skill = routing.required_skill(h.skill)
+        priority = PRIORITY[h.priority]
+        reason = f"{h.requested_by}:{h.reason}"
         if conv.state == "assigned":
+            holder = next(
+                (a for a in await store.agent_loads(ctx.conn, h.shop_id) if a.agent_id == conv.agent_id),
+                None,
+            )  # fmt: skip
+            if holder is not None and skill in holder.skills:
+                return  # the agent on it can do this too
+        if conv.state == "queued":
+            await store.set_state(
+                ctx.conn,
+                conversation_id,
+                skill=skill,
+                priority=max(priority, conv.priority),
+                reason=reason,
+            )
+            await self._drain(ctx, h.shop_id)
             return
-        skill = "aftersale" if h.skill == "senior" else h.skill
-        await self._hand_off(
-            ctx, conversation_id, skill, h.priority, f"{h.requested_by}:{h.reason}"
-        )
+        await self._hand_off(ctx, conv, skill, priority, reason)
 
     async def session_idle(self, ctx: Context, timer: Timer) -> None:
+        """SESSION_GAP of silence ends a session and frees its agent.
+
+        Every session of the shop idle at this instant closes together, then the queue drains
+        once, so capacity freed at the same moment is shared fairly among the agents.
+        A queued conversation does not close: its buyer is waiting for us, not gone.
+        """
         conv = await store.get_conversation(ctx.conn, timer.key)
-        if conv is None or conv.state == "closed":
+        if conv is None or conv.state in ("closed", "queued"):
             return
         due = conv.last_activity_at + self.session_gap
         if due > ctx.now():  # activity arrived after the timer was armed
-            await self._arm_idle(ctx, timer.key, conv.last_activity_at)
+            other = SESSION_RECHECK if timer.kind == SESSION_IDLE else SESSION_IDLE
+            await ctx.schedule(other, timer.key, due, replace=True)
             return
-        await store.set_state(ctx.conn, timer.key, state="closed", queued_at=None)
+        also_idle = await store.idle_conversations(
+            ctx.conn, conv.shop_id, ctx.now() - self.session_gap, exclude=conv.conversation_id
+        )
+        freed = False
+        for idle in [conv, *also_idle]:
+            await self._close(ctx, idle)
+            freed = freed or idle.state == "assigned"
+        if freed:
+            await self._drain(ctx, conv.shop_id)
+
+    async def _close(self, ctx: Context, conv: Row[Any]) -> None:
+        await store.set_state(
+            ctx.conn, conv.conversation_id, state="closed", memory={}, recent_texts=[]
+        )
         ctx.emit(
             ConversationClosed(
                 shop_id=conv.shop_id,
                 conversation_id=conv.conversation_id,
                 agent_id=conv.agent_id if conv.state == "assigned" else None,
-                closed_at=due,
+                closed_at=conv.last_activity_at + self.session_gap,
                 reason="idle",
             )
         )
         BUSINESS.labels("presale", "session_closed").inc()
-        if conv.state == "assigned":
-            await self._drain(ctx, conv.shop_id)
+
+    # -- replies ---------------------------------------------------------------------------
+    def _reply(
+        self,
+        ctx: Context,
+        conv: Row[Any],
+        in_reply_to: str,
+        event_id: str,
+        text: str,
+        kind: ReplyKind,
+        kb_version: int | None,
+    ) -> None:
+        ctx.emit(
+            ReplyRequested(
+                shop_id=conv.shop_id,
+                reply_request_id=derived_id(event_id, "reply", kind),
+                conversation_id=conv.conversation_id,
+                buyer_id=conv.buyer_id,
+                in_reply_to=in_reply_to,
+                text=text,
+                kind=kind,
+                requested_by="presale",
+                kb_version=kb_version,
+                requested_at=ctx.now(),
+            )
+        )
 
     # -- routing ---------------------------------------------------------------------------
-    async def _arm_idle(self, ctx: Context, conversation_id: str, last_activity) -> None:  # type: ignore[no-untyped-def]
+    async def _arm_idle(self, ctx: Context, conversation_id: str, last_activity: datetime) -> None:
         await ctx.schedule(
             SESSION_IDLE, conversation_id, last_activity + self.session_gap, replace=True
         )
 
     async def _hand_off(
-        self, ctx: Context, conversation_id: str, skill: str, priority: str, reason: str
-    ) -> None:
-        conv = await store.get_conversation(ctx.conn, conversation_id)
+        self, ctx: Context, conv: Row[Any], skill: str, priority: int, reason: str
+    ) -> str | None:
+        """Assign the conversation now if someone can take it, else queue it. Returns the agent."""
         loads = await store.agent_loads(ctx.conn, conv.shop_id)
-        agent = choose_agent(loads, skill)
+        if conv.state == "assigned":  # moving to someone with the needed skill
+            loads = [
+                AgentLoad(a.agent_id, a.status, a.skills, a.max_concurrent, a.active - 1, a.assigned_total)
+                if a.agent_id == conv.agent_id else a
+                for a in loads
+            ]  # fmt: skip
+        agent = routing.choose_agent(
+            loads, skill, vip=conv.buyer_level == "vip", previous=conv.last_agent_id
+        )
         if agent is not None:
-            await self._assign(ctx, conv, agent, skill, PRIORITY[priority], reason)
-            return
+            await self._assign(ctx, conv, agent.agent_id, skill, priority, reason, waited_from=None)
+            return agent.agent_id
         await store.set_state(
             ctx.conn,
-            conversation_id,
+            conv.conversation_id,
             state="queued",
+            agent_id=None,
             skill=skill,
-            priority=PRIORITY[priority],
+            priority=priority,
             reason=reason,
             queued_at=ctx.now(),
         )
         BUSINESS.labels("presale", "queued").inc()
+        return None
 
     async def _assign(
-        self, ctx, conv, agent: AgentLoad, skill: str, priority: int, reason: str
-    ) -> None:  # type: ignore[no-untyped-def]
+        self,
+        ctx: Context,
+        conv: Row[Any],
+        agent_id: str,
+        skill: str,
+        priority: int,
+        reason: str,
+        waited_from: datetime | None,
+    ) -> None:
         now = ctx.now()
+        active_from = max(now, conv.last_activity_at)  # a fresh assignment is not idle
         await store.set_state(
             ctx.conn,
             conv.conversation_id,
             state="assigned",
-            agent_id=agent.agent_id,
+            agent_id=agent_id,
+            last_agent_id=agent_id,
             skill=skill,
             priority=priority,
             reason=reason,
             queued_at=None,
+            last_activity_at=active_from,
         )
-        waited = (now - conv.queued_at).total_seconds() if conv.queued_at else 0.0
+        await store.count_assignment(ctx.conn, agent_id)
+        await self._arm_idle(ctx, conv.conversation_id, active_from)
+        waited = (now - waited_from).total_seconds() if waited_from else 0.0
         ctx.emit(
             ConversationAssigned(
                 shop_id=conv.shop_id,
                 conversation_id=conv.conversation_id,
                 buyer_id=conv.buyer_id,
-                agent_id=agent.agent_id,
+                agent_id=agent_id,
                 assigned_at=now,
                 reason=reason,
                 priority=PRIORITY_NAME[priority],  # type: ignore[arg-type]
@@ -206,19 +318,36 @@ class Handlers:
         )
         BUSINESS.labels("presale", "assigned").inc()
 
+    async def _requeue_from(self, ctx: Context, agent_id: str, at: datetime) -> None:
+        """An agent went offline: their buyers wait again, as urgently as a VIP."""
+        for conv in await store.assigned_to(ctx.conn, agent_id):
+            await store.set_state(
+                ctx.conn,
+                conv.conversation_id,
+                state="queued",
+                agent_id=None,
+                priority=max(conv.priority, PRIORITY["high"]),
+                reason=f"reassigned:{agent_id}_offline",
+                queued_at=at,
+            )
+            BUSINESS.labels("presale", "requeued").inc()
+
     async def _drain(self, ctx: Context, shop_id: str) -> None:
         """Give waiting conversations to agents with free capacity, best priority first."""
-        waiting = await store.queued(ctx.conn, shop_id)
-        if not waiting:
+        loads = await store.agent_loads(ctx.conn, shop_id)  # locks the roster first
+        rows = {r.conversation_id: r for r in await store.queued(ctx.conn, shop_id)}
+        if not rows:
             return
-        loads = {a.agent_id: a for a in await store.agent_loads(ctx.conn, shop_id)}
-        for conv in waiting:
-            agent = choose_agent(loads.values(), conv.skill or "presale")
-            if agent is None:
-                continue
-            await self._assign(
-                ctx, conv, agent, conv.skill or "presale", conv.priority, conv.reason or "queued"
-            )
-            loads[agent.agent_id] = AgentLoad(
-                agent.agent_id, agent.status, agent.skills, agent.max_concurrent, agent.active + 1
-            )
+        waiting = [
+            Waiting(r.conversation_id, r.skill or "presale", r.priority, r.queued_at,
+                    vip=r.buyer_level == "vip", last_agent_id=r.last_agent_id)
+            for r in rows.values()
+        ]  # fmt: skip
+        for w, agent_id in routing.drain(waiting, loads):
+            row = rows[w.conversation_id]
+            await self._assign(ctx, row, agent_id, w.skill, w.priority, row.reason or "queued",
+                               waited_from=row.queued_at)  # fmt: skip
+
+
+def _say(tone: ReplyTone, body: str) -> str:
+    return replies.render(tone, body)

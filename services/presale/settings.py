@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from shared.settings import CommonSettings
 
@@ -10,3 +11,9 @@ class PresaleSettings(CommonSettings):
     http_port: int = 8001
     session_gap: timedelta = timedelta(minutes=30)
     """Silence after which a conversation's session closes and frees its agent (SESSION_GAP)."""
+    presale_kb_files: str = ""
+    """PRESALE_KB_FILES: comma-separated YAML/JSON KB files loaded at start-up for every shop
+    that has no KB yet (e.g. services/presale/kb/shop-demo.yaml in the local stack)."""
+
+    def kb_files(self) -> list[Path]:
+        return [Path(p.strip()) for p in self.presale_kb_files.split(",") if p.strip()]

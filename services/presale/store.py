@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ARRAY,
     Column,
     DateTime,
+    Index,
     Integer,
+    PrimaryKeyConstraint,
+    Row,
     String,
     Table,
+    Text,
     func,
     select,
+    text,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.presale.domain.routing import AgentLoad
@@ -34,6 +40,7 @@ agents = Table(
     Column("skills", ARRAY(String(20)), nullable=False),
     Column("max_concurrent", Integer, nullable=False),
     Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("assigned_total", Integer, nullable=False, server_default="0"),
 )
 
 conversations = Table(
@@ -51,7 +58,28 @@ conversations = Table(
     Column("queued_at", DateTime(timezone=True), nullable=True),
     Column("last_activity_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_agent_id", String(100), nullable=True),
+    Column("recent_texts", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("memory", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Index("ix_conversations_queue", "shop_id", "state", "priority", "queued_at"),
 )
+"""One per buyer–shop pair; `state`: bot | queued | assigned | closed. `recent_texts` holds the
+last few buyer texts, masked; `memory` what the bot remembers (`answers.Memory`)."""
+
+kb_versions = Table(
+    "kb_versions",
+    metadata,
+    Column("shop_id", String(100), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("document", JSONB, nullable=False),
+    Column("change", Text, nullable=False),
+    Column("author", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("shop_id", "version", name="pk_kb_versions"),
+)
+"""Every KB change stores the whole document as a new version; the highest one is current."""
+
+RECENT_TEXTS = 5
 
 
 async def upsert_agent(
@@ -101,12 +129,41 @@ async def agent_loads(conn: AsyncConnection, shop_id: str) -> list[AgentLoad]:
         )
     ).all()
     return [
-        AgentLoad(r.agent_id, r.status, frozenset(r.skills), r.max_concurrent, int(r.active))
+        AgentLoad(
+            r.agent_id,
+            r.status,
+            frozenset(r.skills),
+            r.max_concurrent,
+            int(r.active),
+            r.assigned_total,
+        )
         for r in rows
     ]
 
 
-async def get_conversation(conn: AsyncConnection, conversation_id: str):  # type: ignore[no-untyped-def]
+async def count_assignment(conn: AsyncConnection, agent_id: str) -> None:
+    await conn.execute(
+        update(agents)
+        .where(agents.c.agent_id == agent_id)
+        .values(assigned_total=agents.c.assigned_total + 1)
+    )
+
+
+async def assigned_to(conn: AsyncConnection, agent_id: str) -> list[Row[Any]]:
+    """The agent's open conversations, locked."""
+    return list(
+        (
+            await conn.execute(
+                select(conversations)
+                .where(conversations.c.agent_id == agent_id, conversations.c.state == "assigned")
+                .order_by(conversations.c.conversation_id)
+                .with_for_update()
+            )
+        ).all()
+    )
+
+
+async def get_conversation(conn: AsyncConnection, conversation_id: str) -> Row[Any] | None:
     return (
         await conn.execute(
             select(conversations)
@@ -154,13 +211,37 @@ async def set_state(conn: AsyncConnection, conversation_id: str, **values: objec
     )
 
 
-async def queued(conn: AsyncConnection, shop_id: str):  # type: ignore[no-untyped-def]
+async def queued(conn: AsyncConnection, shop_id: str) -> list[Row[Any]]:
     """Waiting conversations, highest priority first, then longest waiting."""
-    return (
-        await conn.execute(
-            select(conversations)
-            .where(conversations.c.shop_id == shop_id, conversations.c.state == "queued")
-            .order_by(conversations.c.priority.desc(), conversations.c.queued_at)
-            .with_for_update()
-        )
-    ).all()
+    return list(
+        (
+            await conn.execute(
+                select(conversations)
+                .where(conversations.c.shop_id == shop_id, conversations.c.state == "queued")
+                .order_by(conversations.c.priority.desc(), conversations.c.queued_at)
+                .with_for_update()
+            )
+        ).all()
+    )
+
+
+async def idle_conversations(
+    conn: AsyncConnection, shop_id: str, last_active_before: datetime, exclude: str
+) -> list[Row[Any]]:
+    """Open sessions of the shop silent since before the cut-off; rows busy elsewhere skipped."""
+    c = conversations
+    return list(
+        (
+            await conn.execute(
+                select(c)
+                .where(
+                    c.c.shop_id == shop_id,
+                    c.c.state.in_(("bot", "assigned")),
+                    c.c.last_activity_at <= last_active_before,
+                    c.c.conversation_id != exclude,
+                )
+                .order_by(c.c.last_activity_at, c.c.conversation_id)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+    )
