@@ -99,13 +99,20 @@ def common_env(
     }
 
 
+DEMO_KB = Path(__file__).resolve().parent.parent / "services" / "presale" / "kb" / "shop-demo.yaml"
+
+
 def service_env(cfg: StackConfig, base: dict[str, str], name: str) -> dict[str, str]:
-    return {
+    env = {
         **base,
         "HTTP_PORT": str(cfg.ports[name]),
         "SERVICE_NAME": f"xiaoer-{name}",
         "OTEL_SERVICE_NAME": f"xiaoer-{name}",
     }
+    if name == "presale":
+        # The simulator's shop gets its knowledge base at start-up (only if it has none yet).
+        env.setdefault("PRESALE_KB_FILES", str(DEMO_KB))
+    return env
 
 
 def write_env_file(cfg: StackConfig, base: dict[str, str]) -> Path:

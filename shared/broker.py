@@ -6,14 +6,43 @@ Offsets are committed by hand (AckPolicy.MANUAL) only after the batch's transact
 from __future__ import annotations
 
 import logging
+import ssl
 
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.security import (
+    BaseSecurity,
+    SASLPlaintext,
+    SASLScram256,
+    SASLScram512,
+)
 from opentelemetry.trace import TracerProvider
 
 from shared.observability import REGISTRY
 from shared.settings import CommonSettings
+
+
+def broker_security(settings: CommonSettings) -> BaseSecurity | None:
+    """FastStream security from KAFKA_SECURITY_PROTOCOL / KAFKA_SASL_* / KAFKA_SSL_CAFILE."""
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return None
+    use_ssl = protocol in ("SSL", "SASL_SSL")
+    context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile) if use_ssl else None
+    if protocol == "SSL":
+        return BaseSecurity(ssl_context=context, use_ssl=True)
+    sasl = {
+        "PLAIN": SASLPlaintext,
+        "SCRAM-SHA-256": SASLScram256,
+        "SCRAM-SHA-512": SASLScram512,
+    }[settings.kafka_sasl_mechanism]
+    return sasl(
+        username=settings.kafka_sasl_username,
+        password=settings.kafka_sasl_password.get_secret_value(),
+        ssl_context=context,
+        use_ssl=use_ssl,
+    )
 
 
 def make_broker(
@@ -27,6 +56,7 @@ def make_broker(
             KafkaPrometheusMiddleware(registry=REGISTRY, app_name=settings.service_name),
         ],
         graceful_timeout=settings.graceful_timeout_s,
+        security=broker_security(settings),
         enable_idempotence=False,  # works on any Kafka, including the dev broker
         acks="all",
         linger_ms=2,

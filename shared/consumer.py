@@ -133,7 +133,7 @@ class Dispatcher:
                 backoff = min(backoff * 2, self._max_backoff)
 
     def _decode(self, raw: RawRecord) -> _Item:
-        position = f"position:{raw.topic}:{raw.partition}:{raw.offset}"
+        position = _position(raw)
         try:
             headers = normalize_headers(raw.headers)
         except BadEvent as exc:
@@ -206,6 +206,13 @@ class Dispatcher:
                     raise _HandlerFailed from exc
                 del ctx.records[emitted_before:]
                 log.exception("handler for %s failed on event %s", raw.topic, envelope.id)
+                # Claimed by position rather than by id: a redelivery of this record is still a
+                # no-op, while a re-drive of the dead letter (same id) is handled once fixed.
+                await inbox.release(ctx.conn, self._plumbing.inbox, self.consumer, envelope.id)
+                if not await inbox.claim(
+                    ctx.conn, self._plumbing.inbox, self.consumer, _position(raw), raw.topic
+                ):
+                    return "duplicate"  # this very record was dead-lettered before
                 return self._dead_letter(ctx, item, f"handler failed: {type(exc).__name__}: {exc}")
             finally:
                 HANDLER_SECONDS.labels(self._plumbing.service, raw.topic).observe(
@@ -218,6 +225,10 @@ class Dispatcher:
         log.warning("dead-lettering %s[%d]@%d: %s", raw.topic, raw.partition, raw.offset, reason)
         ctx.forward_raw(dead_letter(raw, item.headers, reason, self.consumer))
         return "dead_lettered"
+
+
+def _position(raw: RawRecord) -> str:
+    return f"position:{raw.topic}:{raw.partition}:{raw.offset}"
 
 
 class _HandlerFailed(Exception):

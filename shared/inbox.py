@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Table
+from sqlalchemy import Table, delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -32,3 +32,10 @@ async def claim_many(
         .returning(inbox.c.event_id)
     )
     return set(result.scalars().all())
+
+
+async def release(conn: AsyncConnection, inbox: Table, consumer: str, event_id: str) -> None:
+    """Forget a claim (a dead-lettered event is claimed by its position instead)."""
+    await conn.execute(
+        delete(inbox).where(inbox.c.consumer == consumer, inbox.c.event_id == event_id)
+    )

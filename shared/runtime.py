@@ -45,6 +45,12 @@ from shared.timer_runner import TimerHandler, TimerRunner
 log = logging.getLogger(__name__)
 
 
+async def _undecoded(msg: Any) -> None:
+    """Skip FastStream's body decoding: the dispatcher decodes and validates every record
+    itself, so that malformed JSON is dead-lettered instead of failing the whole batch."""
+    return None
+
+
 class ServiceRuntime:
     def __init__(
         self,
@@ -114,6 +120,7 @@ class ServiceRuntime:
             heartbeat_interval_ms=s.kafka_heartbeat_interval_ms,
             max_records=s.kafka_max_poll_records,
             batch_timeout_ms=s.kafka_batch_timeout_ms,
+            decoder=_undecoded,
             title=f"{self.name} consumer",
         )
         async def on_batch(msg: KafkaMessage) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,6 +27,13 @@ class CommonSettings(BaseSettings):
     kafka_max_poll_records: int = 500
     kafka_auto_offset_reset: str = "earliest"
     kafka_batch_timeout_ms: int = 25
+    # Broker security (e.g. Strimzi KafkaUser credentials): PLAINTEXT, SSL, SASL_PLAINTEXT or
+    # SASL_SSL; mechanism PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr = SecretStr("")
+    kafka_ssl_cafile: str | None = None
     graceful_timeout_s: float = 15.0
     # Outbox relay
     outbox_poll_interval_s: float = 0.2

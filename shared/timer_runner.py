@@ -103,6 +103,9 @@ class TimerRunner:
                 span = tracer.start_span(f"timer {timer.kind} fire")
                 span.set_attribute("xiaoer.timer.key", timer.key)
                 span_token = otel_context.attach(trace.set_span_in_context(span))
+                # Marked fired before the handler runs, so a handler that re-arms its own
+                # timer (schedule(..., replace=True)) is not undone by the mark.
+                await conn.execute(update(t).where(t.c.id == timer.id).values(fired_at=now))
                 try:
                     if handler is None:
                         log.error("no handler for timer kind %s; marking it fired", timer.kind)
@@ -118,14 +121,13 @@ class TimerRunner:
                     await conn.execute(
                         update(t)
                         .where(t.c.id == timer.id)
-                        .values(due_at=now + timedelta(seconds=60))
+                        .values(due_at=now + timedelta(seconds=60), fired_at=None)
                     )
                     continue
                 finally:
                     otel_context.detach(span_token)
                     span.end()
                     otel_context.detach(token)
-                await conn.execute(update(t).where(t.c.id == timer.id).values(fired_at=now))
                 fired.append(timer.kind)
         self.fired += len(fired)
         for kind in fired:

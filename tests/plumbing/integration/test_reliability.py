@@ -75,14 +75,24 @@ async def test_bad_input_is_dead_lettered_and_the_partition_moves_on(
                 key=key,
                 headers=bad,
             )
-            await col.wait_count(REPLIES, 1, shop_id=shop)
+            # declared as JSON but malformed: must not fail the batch (FastStream must not decode)
+            await pub.raw(
+                "cs.csat.submitted.v1",
+                b'{"shop_id": "' + shop.encode() + b'", broken',
+                key=key,
+                headers=dict(good.headers) | {"ce_id": f"{shop}-broken"},
+            )
+            await pub.event(csat(shop, key + "-after"))
+            await col.wait_count(REPLIES, 2, shop_id=shop)
             await col.wait_for(
-                lambda c: len([s for s in c.of(DLQ) if s.key == key]) == 2, what="two dead letters"
+                lambda c: len([s for s in c.of(DLQ) if s.key == key]) == 3,
+                what="three dead letters",
             )
         dead = [s for s in col.of(DLQ) if s.key == key]
         reasons = sorted(s.headers["x-dlq-reason"] for s in dead)
         assert any("CloudEvents" in r or "JSON" in r for r in reasons)
         assert any("rating" in r for r in reasons)
+        assert sum("not JSON" in r for r in reasons) == 1
         original = next(s for s in dead if "rating" in s.headers["x-dlq-reason"])
         assert original.value == good.value.replace(b'"rating":5', b'"rating":9')
         assert original.headers["ce_id"] == f"{shop}-bad"

@@ -161,3 +161,25 @@ async def test_housekeeping_forgets_only_what_is_past_retention(infra, schema, p
     assert inbox == ["new"]
     assert [bytes(v) for v in outbox] == [b"y", b"z"]
     await runtime.engine.dispose()
+
+
+async def test_a_timer_can_re_arm_itself(infra, schema, probe_db) -> None:  # type: ignore[no-untyped-def]
+    """An idle-session timer that finds fresh activity re-arms itself; that must stick."""
+    metadata, _ = probe_metadata()
+    timers = metadata.tables["timers"]
+    clock = FakeClock(START)
+    firings: list[datetime] = []
+
+    async def on_idle(ctx, timer) -> None:  # type: ignore[no-untyped-def]
+        firings.append(ctx.now())
+        if len(firings) < 3:
+            await ctx.schedule("idle", timer.key, ctx.now() + timedelta(minutes=30), replace=True)
+
+    plumbing = Plumbing("probe", metadata.tables["inbox"], metadata.tables["outbox"], timers)
+    runner = TimerRunner(probe_db, timers, {"idle": on_idle}, clock, plumbing)
+    async with probe_db.begin() as conn:
+        await schedule(conn, timers, "idle", "conv-1", START + timedelta(minutes=30))
+    for _ in range(5):
+        clock.advance(timedelta(minutes=30))
+        await runner.fire_due()
+    assert firings == [START + timedelta(minutes=30 * n) for n in (1, 2, 3)]

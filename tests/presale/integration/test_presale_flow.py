@@ -141,11 +141,6 @@ async def test_bad_input_is_dead_lettered_with_the_reason(
     assert any("2000" in r for r in reasons), reasons
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="shared bug: FastStream JSON-decodes a batch whose content-type is application/json "
-    "before the dispatcher sees it; malformed JSON fails the batch instead of being dead-lettered",
-)
 async def test_malformed_json_declared_as_json_is_dead_lettered(
     infra: Any, presale_with_kb: ServiceRuntime, shop_id: str
 ) -> None:
