@@ -1,0 +1,146 @@
+"""REST API: a shop's cases with their history, buyer risk, rules in effect, review counts.
+
+Bearer tokens: a shop token reads its own shop; the operator token reads every shop.
+"""
+
+# No `from __future__ import annotations`: FastAPI must see the local `Shop` alias itself.
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.aftersale import store
+from services.aftersale.domain.risk import assess
+from services.aftersale.domain.rules import RuleBook
+from shared.settings import CommonSettings
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def _case_json(row: Any) -> dict[str, Any]:
+    out = {k: v for k, v in row._mapping.items() if k != "updated_at"}
+    for k, v in out.items():
+        if hasattr(v, "isoformat"):
+            out[k] = v.isoformat()
+    return out
+
+
+def _engine(request: Request) -> AsyncEngine:
+    return request.app.state.runtime.engine
+
+
+Engine = Annotated[AsyncEngine, Depends(_engine)]
+
+
+def build_router(settings: CommonSettings, rules: RuleBook) -> APIRouter:
+    router = APIRouter(prefix="/api/v1/shops/{shop_id}", tags=["aftersale"])
+    tokens = settings.shop_tokens()
+    operator = settings.operator_token.get_secret_value()
+
+    def authorised(
+        shop_id: str,
+        creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> str:
+        if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
+            raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+        token = creds.credentials
+        if operator and token == operator:
+            return shop_id
+        shop = tokens.get(token)
+        if shop is None:
+            raise HTTPException(401, "unknown bearer token", headers={"WWW-Authenticate": "Bearer"})
+        if shop != shop_id:
+            raise HTTPException(403, f"this token reads shop {shop!r} only, not {shop_id!r}")
+        return shop_id
+
+    Shop = Annotated[str, Depends(authorised)]
+
+    @router.get("/cases")
+    async def list_cases(
+        shop: Shop,
+        engine: Engine,
+        state: Literal["open", "resolved"] | None = None,
+        kind: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> dict[str, Any]:
+        async with engine.connect() as conn:
+            rows = await store.list_cases(
+                conn, shop, state=state, kind=kind, limit=limit, offset=offset
+            )
+        return {"shop_id": shop, "cases": [_case_json(r) for r in rows]}
+
+    @router.get("/cases/{case_id}")
+    async def get_case(shop: Shop, case_id: str, engine: Engine) -> dict[str, Any]:
+        async with engine.connect() as conn:
+            row = await store.get_case(conn, case_id)
+            if row is None or row.shop_id != shop:
+                raise HTTPException(404, f"no case {case_id!r} in shop {shop!r}")
+            steps = await store.history(conn, case_id)
+        return {
+            **_case_json(row),
+            "history": [
+                {"at": h.at.isoformat(), "event": h.event, "detail": h.detail} for h in steps
+            ],
+        }
+
+    @router.get("/refunds/{refund_id}")
+    async def get_refund_case(shop: Shop, refund_id: str, engine: Engine) -> dict[str, Any]:
+        async with engine.connect() as conn:
+            row = await store.case_by_refund(conn, refund_id)
+        if row is None or row.shop_id != shop:
+            raise HTTPException(404, f"no case for refund {refund_id!r} in shop {shop!r}")
+        return await get_case(shop, row.case_id, engine)
+
+    @router.get("/buyers/{buyer_id}/risk")
+    async def buyer_risk(
+        shop: Shop, buyer_id: str, engine: Engine, request: Request
+    ) -> dict[str, Any]:
+        now = request.app.state.runtime.clock.now()
+        async with engine.connect() as conn:
+            history = await store.buyer_history(conn, shop, buyer_id, now)
+        profile = assess(history, rules.for_shop(shop).risk)
+        return {
+            "shop_id": shop,
+            "buyer_id": buyer_id,
+            "score": profile.score,
+            "level": profile.level,
+            "reasons": list(profile.reasons),
+            "signals": {
+                "refunds_30d": history.refunds_30d,
+                "orders": history.orders,
+                "refunded_orders": history.refunded_orders,
+                "not_received_on_signed": history.not_received_on_signed,
+                "threat_words": list(history.threat_words),
+            },
+        }
+
+    @router.get("/policy")
+    async def policy(shop: Shop) -> dict[str, Any]:
+        rs = rules.for_shop(shop)
+        return {
+            "shop_id": shop,
+            "source": rs.source,
+            "auto_approve_limit_fen": rs.auto_approve_limit_fen,
+            "seven_day_window_hours": rs.window_hours,
+            "ineligible_categories": sorted(rs.ineligible_categories),
+            "rules": [
+                {
+                    "id": r.id,
+                    "when": dict(r.when),
+                    "decision": r.decision,
+                    "reason": r.reason,
+                    "ask_evidence": r.ask_evidence,
+                }
+                for r in rs.rules
+            ],
+        }
+
+    @router.get("/reviews/summary")
+    async def reviews(shop: Shop, engine: Engine) -> dict[str, Any]:
+        async with engine.connect() as conn:
+            counts = await store.review_counts(conn, shop)
+        return {"shop_id": shop, "counts": counts}
+
+    return router

@@ -1,0 +1,91 @@
+"""In-process aftersale runtimes on the real broker and database, with a fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from services.aftersale.app import build_runtime
+from services.aftersale.settings import AftersaleSettings
+from shared.clock import FakeClock
+from shared.runtime import ServiceRuntime
+from tests.aftersale.factories import T0
+from tests.support.runtime import started
+
+SHOP_TOKEN = "tok-aftersale-shop"
+OPERATOR = "tok-aftersale-operator"
+OUT_TOPICS = [
+    "cs.case.opened.v1",
+    "cs.case.resolved.v1",
+    "cs.refund.decided.v1",
+    "cs.handoff.requested.v1",
+    "cs.order.alert.v1",
+    "cs.reply.requested.v1",
+]
+
+
+def aftersale_settings(infra: Any, **overrides: Any) -> AftersaleSettings:
+    values: dict[str, Any] = {
+        "kafka_bootstrap_servers": infra.bootstrap,
+        "database_url": infra.database_url,
+        "outbox_poll_interval_s": 0.05,
+        "timer_poll_interval_s": 0.2,
+        "db_pool_size": 4,
+        "api_tokens": f"shop-api:{SHOP_TOKEN}",
+        "operator_token": OPERATOR,
+    }
+    values.update(overrides)
+    return AftersaleSettings(**values)
+
+
+@pytest.fixture(scope="module")
+def clock() -> FakeClock:
+    return FakeClock(T0)
+
+
+@pytest.fixture(scope="module")
+async def aftersale(infra: Any, clock: FakeClock) -> AsyncIterator[ServiceRuntime]:
+    """One in-process aftersale per test module (a group join costs seconds)."""
+    rt = build_runtime(aftersale_settings(infra), clock=clock)
+    async with started(rt) as running:
+        yield running
+
+
+async def wait_until(
+    check: Callable[[], Awaitable[bool]], timeout: float = 30.0, what: str = "condition"
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+async def handled(rt: ServiceRuntime, *event_ids: str, timeout: float = 30.0) -> None:
+    """Wait until aftersale's inbox holds every one of these CloudEvents ids."""
+    wanted = list(event_ids)
+
+    async def check() -> bool:
+        async with rt.engine.connect() as conn:
+            n = (
+                await conn.execute(
+                    text("SELECT count(*) FROM inbox WHERE event_id = ANY(:ids)"), {"ids": wanted}
+                )
+            ).scalar_one()
+        return n == len(set(wanted))
+
+    await wait_until(check, timeout, f"{len(wanted)} events handled")
+
+
+async def fire_all(rt: ServiceRuntime) -> int:
+    """Fire every due timer, including ones that firing makes due."""
+    total = 0
+    while n := await rt.timer_runner.fire_due():
+        total += n
+    return total
