@@ -404,16 +404,31 @@ class _Generator:
             self.review(o, finish + timedelta(hours=rng.uniform(0, 48)))
 
     def emit_order(self, o: _Order) -> None:
+        """Every step inside the window. An order older than the window is first announced with
+        its state at the window's start (its `changed_at` stays the real one), as a trade bridge
+        replays open orders when it connects, so services know what later refunds refer to."""
         state: dict[str, object] = {}
         previous: str | None = None
-        for at, status, fields in o.steps:
-            state.update(fields)
-            self.emit(at, ORDER, OrderChanged(
+
+        def payload(at: datetime, status: str, prev: str | None) -> OrderChanged:
+            return OrderChanged(
                 shop_id=self.shop_id, order_id=o.order_id, buyer_id=o.buyer.buyer_id,
-                status=status, previous_status=previous, total_fee=o.total, items=o.items,
+                status=status, previous_status=prev, total_fee=o.total, items=o.items,
                 created_at=o.created, receiver_region=o.buyer.region, changed_at=at, **state,
-            ))  # fmt: skip
+            )  # fmt: skip
+
+        before: tuple[datetime, str, str | None] | None = None  # latest step before the window
+        for at, status, fields in o.steps:
+            if at >= self.start and before is not None:
+                self.events.append(Planned(self.start, ORDER, payload(*before)))
+                before = None
+            state.update(fields)
+            if at < self.start:
+                before = (at, status, previous)
+            self.emit(at, ORDER, payload(at, status, previous))
             previous = status
+        if before is not None and self.start < self.end:
+            self.events.append(Planned(self.start, ORDER, payload(*before)))
 
     def logistics(
         self, o: _Order, consign: datetime, courier: str, tracking: str
