@@ -110,7 +110,7 @@ class ServiceRuntime:
     def _subscribe(self) -> Any:
         s = self.settings
 
-        @self.broker.subscriber(
+        subscriber = self.broker.subscriber(
             *self.dispatcher.topics,
             batch=True,
             group_id=self.dispatcher.consumer,
@@ -122,7 +122,9 @@ class ServiceRuntime:
             batch_timeout_ms=s.kafka_batch_timeout_ms,
             decoder=_undecoded,
             title=f"{self.name} consumer",
+            fetch_max_wait_ms=s.kafka_fetch_max_wait_ms,
         )
+
         async def on_batch(msg: KafkaMessage) -> None:
             raw = msg.raw_message
             records = raw if isinstance(raw, tuple) else (raw,)
@@ -143,7 +145,8 @@ class ServiceRuntime:
                 return
             await msg.ack()
 
-        return on_batch
+        subscriber(on_batch)
+        return subscriber
 
     # -- publish ---------------------------------------------------------------------------
     async def _publish(self, record: Record) -> asyncio.Future[Any]:

@@ -27,6 +27,8 @@ class CommonSettings(BaseSettings):
     kafka_max_poll_records: int = 500
     kafka_auto_offset_reset: str = "earliest"
     kafka_batch_timeout_ms: int = 25
+    # How long the broker may hold an empty fetch: the floor of a hop's latency when idle.
+    kafka_fetch_max_wait_ms: int = 50
     # Broker security (e.g. Strimzi KafkaUser credentials): PLAINTEXT, SSL, SASL_PLAINTEXT or
     # SASL_SSL; mechanism PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"

@@ -17,6 +17,7 @@ from shared.clock import Clock
 from shared.context import Context, Plumbing
 from shared.observability import TIMERS_FIRED
 from shared.timers import Timer, pending
+from shared.transient import is_transient
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("xiaoer.timers")
@@ -114,7 +115,9 @@ class TimerRunner:
                             ctx = Context(conn, self._clock, self._plumbing)
                             await handler(ctx, timer)
                             await ctx.flush()
-                except Exception:
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise  # database trouble (deadlock, lost connection): retry the batch
                     # A broken timer must not block the others: it is logged and retried later.
                     log.exception("timer %s/%s failed; retrying in 60 s", timer.kind, timer.key)
                     span.set_status(Status(StatusCode.ERROR, "timer handler failed"))

@@ -211,3 +211,29 @@ async def _never() -> int:
 
 async def _idle() -> None:
     await asyncio.Event().wait()
+
+
+async def test_metrics_show_lag_and_outcomes(infra, schema, probe_db) -> None:  # type: ignore[no-untyped-def]
+    from prometheus_client import generate_latest
+
+    from shared.observability import REGISTRY
+
+    shop = f"shop-{uuid.uuid4().hex[:8]}"
+    runtime, _, _ = build_probe(infra.bootstrap, infra.database_url, schema)
+    async with (
+        collecting(infra.bootstrap, [REPLIES]) as col,
+        publisher(infra.bootstrap) as pub,
+        started(runtime),
+    ):
+        await pub.event(csat(shop, "c-metrics"))
+        await col.wait_count(REPLIES, 1, shop_id=shop)
+        await runtime._consumer_lag()
+        text = generate_latest(REGISTRY).decode()
+    lag_lines = [
+        line
+        for line in text.splitlines()
+        if line.startswith("xiaoer_consumer_lag{") and f'service="{schema}"' in line
+    ]
+    assert lag_lines, "no consumer lag reported"
+    assert all(line.endswith(" 0.0") for line in lag_lines), lag_lines
+    assert f'xiaoer_events_total{{outcome="handled",service="{schema}"' in text
