@@ -56,12 +56,19 @@ async def test_sigkill_mid_stream_loses_and_doubles_nothing(
             await infra.start_service("insale")
             await col.wait_count(REPLIES, N, timeout=60, shop_id=shop)
             await asyncio.sleep(1.0)  # anything doubled would have arrived by now
-        per_order = Counter(s.data["order_id"] for s in col.of(REPLIES, shop_id=shop))
+        seen = col.of(REPLIES, shop_id=shop)
+        # The relay publishes at least once: a row published just before the kill but not yet
+        # marked sent goes out again after the restart — as the very same event (same ce_id),
+        # which every consumer's inbox absorbs. What must never happen is a second, different
+        # reminder for an order.
+        events = {s.headers["ce_id"]: s.data for s in seen}
+        per_order = Counter(data["order_id"] for data in events.values())
         assert 0 < killed_at < N, "the kill should land in the middle of the stream"
         assert set(per_order) == set(orders)
         assert set(per_order.values()) == {1}
-        ids = [s.data["reply_request_id"] for s in col.of(REPLIES, shop_id=shop)]
-        assert len(set(ids)) == N
+        ids = {data["reply_request_id"] for data in events.values()}
+        assert len(ids) == N
+        assert len(seen) - len(events) <= 500  # republished copies: at most one relay batch
     finally:
         await engine.dispose()
 
