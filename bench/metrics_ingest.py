@@ -58,7 +58,9 @@ async def publish(bootstrap: str, events: list[Event]) -> None:
     try:
         futures = []
         for e in events:
-            r = encode(topic_for_model(type(e.payload)), e.payload, source="/bench", event_id=e.event_id)
+            r = encode(
+                topic_for_model(type(e.payload)), e.payload, source="/bench", event_id=e.event_id
+            )
             futures.append(
                 await producer.send(
                     r.topic, r.value, key=r.key.encode(),
@@ -94,7 +96,9 @@ async def passthrough(bootstrap: str, n: int) -> dict[str, float]:
             for records in batches.values():
                 for r in records:
                     futures.append(
-                        await producer.send("bench.passthrough", r.value, key=r.key, headers=r.headers)
+                        await producer.send(
+                            "bench.passthrough", r.value, key=r.key, headers=list(r.headers)
+                        )
                     )
             if futures:
                 first = first or time.perf_counter()
@@ -118,13 +122,15 @@ async def metrics_ingest(stack: LocalStack, n_facts: int, n_records: int) -> dic
     ingest = runtime.dispatcher
     marks: dict[str, float] = {}
     records = 0
+    batches = 0
     original = ingest.process
 
     async def timed(batch: Any) -> None:
-        nonlocal records
+        nonlocal records, batches
         marks.setdefault("first", time.perf_counter())
         await original(batch)
         records += len(batch)
+        batches += 1
         marks["last"] = time.perf_counter()
 
     ingest.process = timed  # type: ignore[method-assign]
@@ -142,7 +148,13 @@ async def metrics_ingest(stack: LocalStack, n_facts: int, n_records: int) -> dic
         await engine.dispose()
     elapsed = marks["last"] - marks["first"]
     assert facts == n_facts, f"{facts} facts for {n_facts} unique events"
-    return {"events": records, "facts": facts, "seconds": elapsed, "events_per_s": records / elapsed}
+    return {
+        "events": records,
+        "facts": facts,
+        "batches": batches,
+        "seconds": elapsed,
+        "events_per_s": records / elapsed,
+    }
 
 
 async def query_time(stack: LocalStack, quick: bool) -> dict[str, Any]:
@@ -153,7 +165,11 @@ async def query_time(stack: LocalStack, quick: bool) -> dict[str, Any]:
     buyers = 6000 if quick else 30000
     log = Generator(shop, start, seed=3, hours=30 * 24, agents=100).generate(buyers)
     facts = [
-        fact_of(topic_for_model(type(e.payload)).name, e.payload, Envelope(e.event_id, "/bench", "t", None, None))
+        fact_of(
+            topic_for_model(type(e.payload)).name,
+            e.payload,
+            Envelope(e.event_id, "/bench", "t", None, None),
+        )
         for e in log.events
     ]
     engine = create_engine(stack.database_url, "metrics", pool_size=2)
@@ -166,7 +182,11 @@ async def query_time(stack: LocalStack, quick: bool) -> dict[str, Any]:
     async with engine.begin() as conn:
         await conn.exec_driver_sql("ANALYZE")
         rounds = (
-            await conn.execute(select(func.count()).select_from(store.conv_rounds).where(store.conv_rounds.c.shop_id == shop))
+            await conn.execute(
+                select(func.count())
+                .select_from(store.conv_rounds)
+                .where(store.conv_rounds.c.shop_id == shop)
+            )
         ).scalar_one()
     await engine.dispose()
     settings = MetricsSettings(
@@ -182,11 +202,15 @@ async def query_time(stack: LocalStack, quick: bool) -> dict[str, Any]:
     timings: dict[str, list[float]] = {"agents": [], "shop": []}
     agents = 0
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://m") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://m"
+        ) as client:
             for _ in range(7):
                 for name in timings:
                     t = time.perf_counter()
-                    r = await client.get(f"/api/v1/shops/{shop}/kpis/{name}", params=params, headers=headers)
+                    r = await client.get(
+                        f"/api/v1/shops/{shop}/kpis/{name}", params=params, headers=headers
+                    )
                     timings[name].append((time.perf_counter() - t) * 1000)
                     r.raise_for_status()
                     if name == "agents":

@@ -128,6 +128,8 @@ class ServiceRuntime:
         async def on_batch(msg: KafkaMessage) -> None:
             raw = msg.raw_message
             records = raw if isinstance(raw, tuple) else (raw,)
+            if not records:
+                return  # FastStream also calls on an empty poll: nothing to handle or commit
             batch = [
                 RawRecord(r.topic, r.partition, r.offset, r.key, r.value, r.headers)
                 for r in records

@@ -1,0 +1,164 @@
+"""What metrics does with each event it consumes: record it as an immutable fact.
+
+Each method turns one event into one fact row (no free text: facts hold no personal data).
+The batch ingest (`ingest.py`) inserts a whole batch of facts at once, keyed by their
+identity so a redelivered event changes nothing, then recomputes what they touched
+(`projection.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table
+
+from services.metrics import store
+from services.metrics.domain.model import BOT
+from shared.cloudevents import Envelope
+from shared.contracts import (
+    ConversationAssigned,
+    CsatSubmitted,
+    EventPayload,
+    MessageReceived,
+    MessageSent,
+    OrderChanged,
+    RefundChanged,
+    RefundRequested,
+)
+
+
+@dataclass(frozen=True)
+class Fact:
+    table: Table
+    row: dict[str, Any]
+
+
+def message_received(m: MessageReceived, env: Envelope) -> Fact:
+    """A buyer message: opens or joins a round, may start a session."""
+    return Fact(
+        store.fact_messages,
+        {
+            "direction": "in",
+            "message_id": m.message_id,
+            "event_id": env.id,
+            "shop_id": m.shop_id,
+            "conversation_id": m.conversation_id,
+            "buyer_id": m.buyer_id,
+            "sender_kind": "buyer",
+            "responder": None,
+            "sent_at": m.sent_at,
+        },
+    )
+
+
+def message_sent(m: MessageSent, env: Envelope) -> Fact:
+    """An agent or bot message answers; a system message is kept but counts for nobody."""
+    responder = {"agent": m.sender_id, "bot": BOT}.get(m.sender_kind)
+    return Fact(
+        store.fact_messages,
+        {
+            "direction": "out",
+            "message_id": m.message_id,
+            "event_id": env.id,
+            "shop_id": m.shop_id,
+            "conversation_id": m.conversation_id,
+            "buyer_id": m.buyer_id,
+            "sender_kind": m.sender_kind,
+            "responder": responder,
+            "sent_at": m.sent_at,
+        },
+    )
+
+
+def conversation_assigned(a: ConversationAssigned, env: Envelope) -> Fact:
+    return Fact(
+        store.fact_assignments,
+        {
+            "event_id": env.id,
+            "shop_id": a.shop_id,
+            "conversation_id": a.conversation_id,
+            "agent_id": a.agent_id,
+            "assigned_at": a.assigned_at,
+        },
+    )
+
+
+def csat_submitted(c: CsatSubmitted, env: Envelope) -> Fact:
+    """A rating; the comment (free text) is not kept."""
+    return Fact(
+        store.fact_csat,
+        {
+            "event_id": env.id,
+            "shop_id": c.shop_id,
+            "conversation_id": c.conversation_id,
+            "buyer_id": c.buyer_id,
+            "rating": c.rating,
+            "submitted_at": c.submitted_at,
+        },
+    )
+
+
+def order_changed(o: OrderChanged, env: Envelope) -> Fact:
+    return Fact(
+        store.fact_order_events,
+        {
+            "event_id": env.id,
+            "shop_id": o.shop_id,
+            "order_id": o.order_id,
+            "buyer_id": o.buyer_id,
+            "status": o.status,
+            "total_fee": o.total_fee,
+            "created_at": o.created_at,
+            "paid_at": o.paid_at,
+            "changed_at": o.changed_at,
+        },
+    )
+
+
+def refund_requested(r: RefundRequested, env: Envelope) -> Fact:
+    return Fact(
+        store.fact_refund_events,
+        {
+            "event_id": env.id,
+            "shop_id": r.shop_id,
+            "refund_id": r.refund_id,
+            "order_id": r.order_id,
+            "kind": "requested",
+            "status": None,
+            "cs_status": None,
+            "at": r.requested_at,
+        },
+    )
+
+
+def refund_changed(r: RefundChanged, env: Envelope) -> Fact:
+    return Fact(
+        store.fact_refund_events,
+        {
+            "event_id": env.id,
+            "shop_id": r.shop_id,
+            "refund_id": r.refund_id,
+            "order_id": r.order_id,
+            "kind": "changed",
+            "status": r.status,
+            "cs_status": r.cs_status,
+            "at": r.changed_at,
+        },
+    )
+
+
+FACT_OF: dict[str, Callable[[Any, Envelope], Fact]] = {
+    "cs.message.received.v1": message_received,
+    "cs.message.sent.v1": message_sent,
+    "cs.conversation.assigned.v1": conversation_assigned,
+    "cs.csat.submitted.v1": csat_submitted,
+    "trade.order.changed.v1": order_changed,
+    "trade.refund.requested.v1": refund_requested,
+    "trade.refund.changed.v1": refund_changed,
+}
+
+
+def fact_of(topic: str, payload: EventPayload, env: Envelope) -> Fact:
+    return FACT_OF[topic](payload, env)

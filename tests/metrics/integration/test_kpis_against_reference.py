@@ -1,0 +1,324 @@
+"""The issue's "Done when": ≥ 50,000 events through the real broker into the metrics service.
+
+A generated log (two shops, duplicates, late and out-of-order delivery, bot hand-offs,
+reassignments, CSAT, orders, refunds) is published raw; the service (a real process) is
+killed with SIGKILL half-way and restarted. Then every KPI the API serves is matched against
+a separate plain implementation (`reference.py`), per responder and per shop, over several
+windows; the hourly snapshots are matched too; the replay command must equal the live state;
+and the dashboard must render the data in headless Chromium.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.metrics import store
+from shared.cloudevents import encode
+from shared.db import create_engine
+from shared.topics import topic_for_model
+from tests.metrics.eventlog import GAP, Event, Generator, delivery
+from tests.metrics.reference import Reference, assert_matches
+from tests.support.kafka import Collector, collecting
+
+ROOT = Path(__file__).resolve().parents[3]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+WINDOW = timedelta(hours=72)
+BUYERS_PER_SHOP = 2200
+CHROMIUM = "/usr/bin/chromium"
+
+
+@dataclass
+class Loaded:
+    shops: dict[str, Reference]
+    start: datetime
+    end: datetime
+    url: str
+    operator: str
+    events: int
+    unique: int
+    snapshots: Collector
+    ingest_s: float
+
+
+async def fact_count(engine: AsyncEngine, shops: list[str]) -> int:
+    total = 0
+    async with engine.connect() as conn:
+        for table in store.FACTS:
+            total += (
+                await conn.execute(
+                    select(func.count()).select_from(table).where(table.c.shop_id.in_(shops))
+                )
+            ).scalar_one()
+    return total
+
+
+async def publish(bootstrap: str, events: list[Event]) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=512 * 1024
+    )
+    await producer.start()
+    try:
+        futures = []
+        for e in events:
+            record = encode(
+                topic_for_model(type(e.payload)), e.payload, source="/tests/eventlog",
+                event_id=e.event_id,
+            )  # fmt: skip
+            futures.append(
+                await producer.send(
+                    record.topic,
+                    record.value,
+                    key=record.key.encode(),
+                    headers=[(k, v.encode()) for k, v in record.headers.items()],
+                )
+            )
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def wait_for_facts(engine: AsyncEngine, shops: list[str], n: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    seen = -1
+    while time.monotonic() < deadline:
+        seen = await fact_count(engine, shops)
+        if seen >= n:
+            return
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"only {seen} of {n} facts ingested after {timeout}s")
+
+
+@pytest.fixture(scope="module")
+async def loaded(infra) -> AsyncIterator[Loaded]:  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    start = (now - timedelta(days=8)).replace(minute=0, second=0, microsecond=0)
+    tag = os.urandom(3).hex()
+    logs = [
+        Generator(f"ref{tag}{s}", start, seed=100 + i).generate(BUYERS_PER_SHOP)
+        for i, s in enumerate("AB")
+    ]
+    all_events = [e for log in logs for e in log.events]
+    unique = len({e.event_id for e in all_events})
+    events = delivery(all_events, seed=7)
+    assert unique >= 50_000, unique
+    shops = [log.shop_id for log in logs]
+    engine = create_engine(infra.database_url, "metrics", pool_size=2)
+    async with collecting(infra.bootstrap, ["cs.kpi.snapshot.v1"]) as snapshots:
+        await infra.start_service("metrics")
+        try:
+            t0 = time.monotonic()
+            half = len(events) // 2
+            await publish(infra.bootstrap, events[:half])
+            await wait_for_facts(engine, shops, unique // 5, timeout=60)
+            infra.kill_service("metrics")  # SIGKILL in the middle of the stream
+            await publish(infra.bootstrap, events[half:])
+            await infra.start_service("metrics")
+            await wait_for_facts(engine, shops, unique, timeout=120)
+            ingest_s = time.monotonic() - t0
+            assert await fact_count(engine, shops) == unique  # nothing lost, nothing doubled
+            yield Loaded(
+                shops={log.shop_id: Reference(log.events, GAP, WINDOW) for log in logs},
+                start=start,
+                end=start + timedelta(days=4),
+                url=infra.service_url("metrics"),
+                operator=infra.env["OPERATOR_TOKEN"],
+                events=len(events),
+                unique=unique,
+                snapshots=snapshots,
+                ingest_s=ingest_s,
+            )
+        finally:
+            infra.stop_service("metrics")
+            await engine.dispose()
+
+
+def windows(start: datetime) -> list[tuple[datetime, datetime]]:
+    out = [(start - timedelta(hours=1), start + timedelta(days=5))]
+    out += [(start + timedelta(days=d), start + timedelta(days=d + 1)) for d in range(4)]
+    out += [
+        (start + timedelta(hours=h, minutes=17, seconds=3), start + timedelta(hours=h + 5))
+        for h in (3, 20, 41, 66)
+    ]
+    return out
+
+
+async def get(client: httpx.AsyncClient, path: str, token: str, **params: Any) -> Any:
+    r = await client.get(path, params=params, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+    return r.json() if "json" in r.headers["content-type"] else r.text
+
+
+async def test_every_kpi_matches_the_reference(loaded: Loaded) -> None:
+    print(f"\n{loaded.events} events ({loaded.unique} unique) ingested in {loaded.ingest_s:.1f}s")
+    async with httpx.AsyncClient(base_url=loaded.url, timeout=30) as client:
+        for shop, ref in loaded.shops.items():
+            for lo, hi in windows(loaded.start):
+                params = {"from": lo.isoformat(), "to": hi.isoformat()}
+                where = f"{shop} [{lo:%d %H:%M:%S}, {hi:%d %H:%M:%S})"
+                body = await get(
+                    client, f"/api/v1/shops/{shop}/kpis/agents", loaded.operator, **params
+                )
+                assert body["final"] is True
+                got = {a["agent_id"]: a for a in body["agents"]}
+                want = ref.agents(lo, hi)
+                assert set(got) == set(want), where
+                for agent, expected in want.items():
+                    assert_matches(got[agent], expected, f"{where} {agent}")
+                body = await get(
+                    client, f"/api/v1/shops/{shop}/kpis/shop", loaded.operator, **params
+                )
+                assert_matches(body, ref.shop(lo, hi), where)
+        # the whole window has every kind of responder
+        shop, ref = next(iter(loaded.shops.items()))
+        whole = ref.agents(*windows(loaded.start)[0])
+        assert {"bot", "unassigned"} <= set(whole)
+        assert len(whole) >= 20
+        assert whole["bot"]["bot_resolved_sessions"] > 0
+        assert sum(a["sales_fen"] for a in whole.values()) > 0
+
+
+async def test_series_and_csv_agree_with_the_table(loaded: Loaded) -> None:
+    shop, ref = next(iter(loaded.shops.items()))
+    lo, hi = loaded.start, loaded.start + timedelta(days=3)
+    agent = sorted(a for a in ref.agents(lo, hi) if a not in ("bot", "unassigned"))[0]
+    async with httpx.AsyncClient(base_url=loaded.url, timeout=30) as client:
+        series = await get(
+            client, f"/api/v1/shops/{shop}/kpis/agents/{agent}/series", loaded.operator,
+            **{"from": lo.isoformat(), "to": hi.isoformat(), "bucket": "hour"},
+        )  # fmt: skip
+        assert len(series["points"]) == 72
+        for p in series["points"][:30]:
+            start, end = datetime.fromisoformat(p["start"]), datetime.fromisoformat(p["end"])
+            want = ref.agents(start, end).get(agent)
+            if want is None:
+                assert p["rounds_answered"] == 0
+                assert p["sessions"] == 0
+            else:
+                assert_matches(p, want, f"series {start}")
+        csv = await get(
+            client, f"/api/v1/shops/{shop}/kpis/agents.csv", loaded.operator,
+            **{"from": lo.isoformat(), "to": hi.isoformat()},
+        )  # fmt: skip
+        lines = csv.strip().split("\n")
+        assert lines[0].startswith("agent_id,rounds_answered,rounds_unanswered")
+        assert len(lines) - 1 == len(ref.agents(lo, hi))
+
+
+async def test_hourly_snapshots_match_the_reference(loaded: Loaded) -> None:
+    latest: dict[tuple[str, str, datetime], dict[str, Any]] = {}
+    revisions: dict[tuple[str, str, datetime], set[int]] = {}
+    await loaded.snapshots.wait_for(lambda c: len(c.seen) > 0, timeout=30, what="snapshots")
+    await asyncio.sleep(2)  # let the relay publish what the last batches revised
+    for s in loaded.snapshots.seen:
+        d = s.data
+        if d["shop_id"] not in loaded.shops:
+            continue
+        key = (d["shop_id"], d["agent_id"], datetime.fromisoformat(d["hour_start"]))
+        revisions.setdefault(key, set()).add(d["revision"])
+        if key not in latest or d["revision"] > latest[key]["revision"]:
+            latest[key] = d
+    assert latest, "no snapshots for the generated shops"
+    for revs in revisions.values():
+        assert revs == set(range(1, max(revs) + 1))  # revisions count up without gaps
+    checked = 0
+    for (shop, agent, hour), snap in latest.items():
+        start = hour
+        want = loaded.shops[shop].agents(start, start + timedelta(hours=1)).get(agent)
+        if want is None:  # activity moved away by a late event: revised to nothing
+            assert snap["kpis"]["rounds_answered"] == 0
+            assert snap["kpis"]["sessions"] == 0
+            continue
+        assert_matches({"agent_id": agent, **snap["kpis"]}, want, f"snapshot {agent} {hour}")
+        checked += 1
+    expected_cells = {
+        (shop, agent, loaded.start + timedelta(hours=h))
+        for shop, ref in loaded.shops.items()
+        for h in range(96)
+        for agent in ref.agents(
+            loaded.start + timedelta(hours=h), loaded.start + timedelta(hours=h + 1)
+        )
+        if agent != "unassigned"
+    }
+    assert expected_cells <= set(latest)
+    assert checked >= len(expected_cells)
+
+
+async def test_replay_equals_live(loaded: Loaded, infra) -> None:  # type: ignore[no-untyped-def]
+    args = [sys.executable, "-m", "services.metrics.replay"]
+    for shop in loaded.shops:
+        args += ["--shop", shop]
+    proc = await asyncio.create_subprocess_exec(
+        *args,
+        cwd=ROOT,
+        env={**os.environ, **infra.env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout=120)
+    text = out.decode()
+    print(text)
+    assert proc.returncode == 0, text
+    assert "replay equals live" in text
+
+
+@pytest.mark.skipif(
+    not Path(CHROMIUM).exists(),
+    reason=f"{CHROMIUM} is missing: `apt-get install chromium` to run the dashboard test",
+)
+async def test_dashboard_renders_real_data(loaded: Loaded) -> None:
+    from playwright.async_api import async_playwright
+
+    shop = next(iter(loaded.shops))
+    day = lambda d: (loaded.start + timedelta(days=d)).astimezone(UTC).strftime("%Y-%m-%d")  # noqa: E731
+    ARTIFACTS.mkdir(exist_ok=True)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            ],
+        )  # fmt: skip
+        try:
+            page = await browser.new_page(viewport={"width": 1500, "height": 1300})
+            external: list[str] = []
+            page.on(
+                "request",
+                lambda req: (
+                    external.append(req.url) if not req.url.startswith(loaded.url) else None
+                ),
+            )
+            await page.goto(f"{loaded.url}/?shop={shop}&from={day(0)}&to={day(3)}")
+            await page.fill("#token", loaded.operator)
+            await page.click("#load")
+            await page.wait_for_selector("body[data-loaded=true]", timeout=20_000)
+            rows = page.locator("#leaderboard tbody tr")
+            assert await rows.count() >= 20
+            await page.click("th[data-key=response_time_avg_s]")
+            values = await page.locator("#leaderboard tbody tr td:nth-child(4)").all_inner_texts()
+            numbers = [float(v) for v in values if v != "–"]
+            assert numbers == sorted(numbers, reverse=True)
+            await page.wait_for_selector("#chart-response path", timeout=10_000)
+            assert await page.locator("#chart-conversion circle").count() > 0
+            assert (await page.inner_text("#waiting")).isdigit()
+            assert await page.locator("#totals .card").count() == 7
+            await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+            assert external == [], f"the dashboard fetched outside the service: {external}"
+        finally:
+            await browser.close()
+    assert (ARTIFACTS / "dashboard.png").stat().st_size > 10_000
