@@ -33,6 +33,7 @@ from devstack import LocalStack
 from devstack.config import isolated_config
 from shared.cloudevents import Record, encode
 from shared.contracts import EventPayload, MessageReceived, OrderChanged, OrderItem, RefundRequested
+from shared.topic_reader import high_watermarks
 from shared.topics import topic, topic_for_model
 
 RESULTS = Path(__file__).parent / "results" / "pipeline.json"
@@ -121,14 +122,8 @@ async def committed_total(bootstrap: str, group: str, topic_name: str) -> int:
 
 
 async def end_total(bootstrap: str, topic_name: str) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic_name, p) for p in range(topic(topic_name).partitions)]
-        ends = await consumer.end_offsets(partitions)
-        return sum(ends.values())
-    finally:
-        await consumer.stop()
+    partitions = [TopicPartition(topic_name, p) for p in range(topic(topic_name).partitions)]
+    return sum((await high_watermarks(bootstrap, partitions)).values())
 
 
 async def service_throughput(

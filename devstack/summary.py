@@ -7,11 +7,12 @@ import time
 from collections.abc import Iterable, Mapping
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from devstack.broker import expected_topics
+from shared.topic_reader import high_watermarks
 
 
 async def end_offsets(bootstrap: str, topics: Iterable[tuple[str, int]]) -> dict[str, int]:
@@ -49,12 +50,7 @@ async def group_lags(bootstrap: str, topics: Iterable[tuple[str, int]]) -> dict[
 async def _end_offsets_by_tp(
     bootstrap: str, tps: list[TopicPartition]
 ) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        return dict(await consumer.end_offsets(tps))
-    finally:
-        await consumer.stop()
+    return await high_watermarks(bootstrap, tps)
 
 
 async def wait_settled(

@@ -34,12 +34,10 @@ CONSUMES: dict[str, tuple[str, ...]] = {
         "cs.message.received.v1",
         "cs.message.sent.v1",
         "cs.conversation.assigned.v1",
-        "cs.conversation.closed.v1",
         "cs.csat.submitted.v1",
         "trade.order.changed.v1",
         "trade.refund.requested.v1",
         "trade.refund.changed.v1",
-        "cs.handoff.requested.v1",
     ),
 }
 

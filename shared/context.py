@@ -51,8 +51,14 @@ class Context:
     def now(self) -> datetime:
         return self.clock.now()
 
-    def emit(self, payload: EventPayload, *, subject: str | None = None) -> Record:
-        """Queue an event; free-text fields are masked again here as the last line of defence."""
+    def emit(
+        self, payload: EventPayload, *, subject: str | None = None, event_id: str | None = None
+    ) -> Record:
+        """Queue an event; free-text fields are masked again here as the last line of defence.
+
+        `event_id` makes the CloudEvents id deterministic (e.g. a snapshot's revision), so a
+        re-run emits the very same event; by default a new UUIDv7.
+        """
         payload = _masked(payload)
         record = encode(
             topic_for_model(type(payload)),
@@ -60,6 +66,7 @@ class Context:
             source=self.plumbing.source,
             time=self.clock.now(),
             subject=subject,
+            event_id=event_id,
         )
         record = replace(record, headers=outbox.with_current_trace(record.headers))
         self.records.append(record)

@@ -11,10 +11,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka import TopicPartition
 from fastapi import APIRouter, FastAPI, Response
@@ -51,6 +51,18 @@ async def _undecoded(msg: Any) -> None:
     return None
 
 
+class ConsumePath(Protocol):
+    """What the subscriber hands each consumed batch to. The shared `Dispatcher` (one handler
+    per event) is the default; a service may bring a set-based one (metrics does)."""
+
+    consumer: str
+
+    @property
+    def topics(self) -> list[str]: ...
+
+    async def process(self, records: Sequence[RawRecord]) -> None: ...
+
+
 class ServiceRuntime:
     def __init__(
         self,
@@ -60,6 +72,7 @@ class ServiceRuntime:
         *,
         timer_handlers: Mapping[str, TimerHandler] | None = None,
         routers: Sequence[APIRouter] = (),
+        consume_path: Callable[[ServiceRuntime], ConsumePath] | None = None,
         clock: Clock | None = None,
         tracer_provider: TracerProvider | None = None,
         title: str | None = None,
@@ -95,16 +108,26 @@ class ServiceRuntime:
             poll_interval_s=settings.timer_poll_interval_s,
             on_committed=self.relay.wake,
         )
-        self.dispatcher = Dispatcher(
-            self.engine, self.plumbing, self.clock, handlers, on_committed=self.relay.wake
+        self.dispatcher: ConsumePath = (
+            consume_path(self)
+            if consume_path
+            else Dispatcher(
+                self.engine, self.plumbing, self.clock, handlers, on_committed=self.relay.wake
+            )
         )
-        self._subscriber = self._subscribe() if handlers else None
+        self._subscriber = self._subscribe() if self.dispatcher.topics else None
         self._routers = routers
         self._title = title or f"xiaoer {self.name}"
         self._tasks: list[asyncio.Task[Any]] = []
         self.ready = asyncio.Event()
         self.state: dict[str, Any] = {}
         self.on_ready: list[Callable[[], Any]] = []
+        self._background: list[tuple[str, Callable[[], Coroutine[Any, Any, None]]]] = []
+
+    def add_background(self, name: str, run: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """A loop of the service's own (gauges, snapshots...): started once the service is
+        ready, cancelled on stop."""
+        self._background.append((name, run))
 
     # -- consume ---------------------------------------------------------------------------
     def _subscribe(self) -> Any:
@@ -185,6 +208,7 @@ class ServiceRuntime:
             asyncio.create_task(self.relay.run(), name="outbox-relay"),
             asyncio.create_task(self.timer_runner.run(), name="timers"),
             asyncio.create_task(self._gauges(), name="gauges"),
+            *(asyncio.create_task(run(), name=name) for name, run in self._background),
         ]
         self.ready.set()
         log.info("%s ready", self.name)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
 from shared.masking import mask
+from shared.topic_reader import read_to_end
 from shared.topics import DLQ_SUFFIX, TOPICS
 
 DLQ_HEADER_PREFIX = "x-dlq-"
@@ -114,39 +112,10 @@ def dlq_topics(selected: Iterable[str] = ()) -> list[str]:
 
 
 async def read_all(bootstrap: str, topics: list[str]) -> list[DeadLetter]:
-    """Every record now on the topics, from the beginning to the current end (no group)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        await consumer.topics()  # refreshes the cluster metadata
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        if not partitions:
-            return []
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        out: list[DeadLetter] = []
-        deadline = time.monotonic() + READ_TIMEOUT_S
-        while True:
-            batches = await consumer.getmany(*partitions, timeout_ms=300)
-            for records in batches.values():
-                out.extend(
-                    DeadLetter(
-                        r.topic, r.partition, r.offset, r.key, r.value or b"", tuple(r.headers)
-                    )
-                    for r in records
-                )
-            # Stop at the end offsets seen at the start, once a fetch brings nothing more (some
-            # brokers, like the dev one, under-report the end of a batch written at once).
-            reached = all([await consumer.position(tp) >= ends[tp] for tp in partitions])
-            if reached and not any(batches.values()):
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"could not read {', '.join(topics)} to their end in time")
-        return sorted(out, key=lambda d: (d.dlq_topic, d.partition, d.offset))
-    finally:
-        await consumer.stop()
+    """Every record now on the topics, from the beginning to the real end (no group)."""
+    records = await read_to_end(bootstrap, topics, timeout_s=READ_TIMEOUT_S)
+    out = [
+        DeadLetter(r.topic, r.partition, r.offset, r.key, r.value or b"", tuple(r.headers))
+        for r in records
+    ]
+    return sorted(out, key=lambda d: (d.dlq_topic, d.partition, d.offset))

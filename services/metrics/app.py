@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import FastAPI
 from opentelemetry.trace import TracerProvider
 
 from services.metrics import gauges, store
 from services.metrics.api import build_router
 from services.metrics.dashboard import build_dashboard
-from services.metrics.handlers import FACT_OF, fact_of
+from services.metrics.handlers import FACT_OF
 from services.metrics.ingest import FactIngest
 from services.metrics.projection import Projector
 from services.metrics.settings import MetricsSettings
-from services.metrics.snapshots import Snapshotter, mark_changed
+from services.metrics.snapshots import Snapshotter
 from shared.clock import Clock, clock_from_settings
-from shared.cloudevents import Envelope
-from shared.consumer import Handler
-from shared.context import Context
-from shared.contracts import EventPayload
 from shared.runtime import ServiceRuntime
 
 
@@ -31,21 +25,23 @@ def build_runtime(
     clock = clock or clock_from_settings(settings.clock_speed, settings.clock_epoch)
     projector = Projector(settings.session_gap, settings.attribution_window)
 
-    def one_event(topic: str) -> Handler:
-        """The per-event form of the batch path (used only if the shared Dispatcher runs)."""
+    def fact_ingest(rt: ServiceRuntime) -> FactIngest:
+        """Metrics consumes set-based: one projection pass per batch, not one per event."""
+        return FactIngest(
+            rt.engine,
+            rt.plumbing,
+            clock,
+            list(FACT_OF),
+            projector,
+            snapshots=settings.snapshots_enabled,
+            on_committed=rt.relay.wake,
+        )
 
-        async def handle(ctx: Context, payload: EventPayload, env: Envelope) -> None:
-            changes = await projector.apply(ctx.conn, [fact_of(topic, payload, env)])
-            if settings.snapshots_enabled:
-                await mark_changed(ctx.conn, changes.cells, ctx.now(), settings.session_gap)
-
-        return handle
-
-    handlers = {topic: one_event(topic) for topic in FACT_OF}
     runtime = ServiceRuntime(
         settings,
         store.metadata,
-        handlers,
+        {},
+        consume_path=fact_ingest,
         routers=[
             build_router(settings, lambda: runtime.engine, clock),
             build_dashboard(),
@@ -53,15 +49,6 @@ def build_runtime(
         clock=clock,
         tracer_provider=tracer_provider,
         title="xiaoer metrics (客服绩效)",
-    )
-    runtime.dispatcher = FactIngest(  # type: ignore[assignment]
-        runtime.engine,
-        runtime.plumbing,
-        clock,
-        list(handlers),
-        projector,
-        snapshots=settings.snapshots_enabled,
-        on_committed=runtime.relay.wake,
     )
     snapshotter = Snapshotter(
         lambda: runtime.engine,
@@ -71,23 +58,14 @@ def build_runtime(
         on_committed=runtime.relay.wake,
     )
     runtime.state["snapshotter"] = snapshotter
-
-    def start_background() -> None:
-        # Appended to the runtime's own tasks so that `stop()` cancels them with the others.
-        runtime._tasks.append(
-            asyncio.create_task(
-                gauges.run(runtime.engine, clock, settings.session_gap, settings.gauge_interval_s),
-                name="metrics-gauges",
-            )
+    runtime.add_background(
+        "metrics-gauges",
+        lambda: gauges.run(runtime.engine, clock, settings.session_gap, settings.gauge_interval_s),
+    )
+    if settings.snapshots_enabled:
+        runtime.add_background(
+            "metrics-snapshots", lambda: snapshotter.run(settings.snapshot_interval_s)
         )
-        if settings.snapshots_enabled:
-            runtime._tasks.append(
-                asyncio.create_task(
-                    snapshotter.run(settings.snapshot_interval_s), name="metrics-snapshots"
-                )
-            )
-
-    runtime.on_ready.append(start_background)
     return runtime
 
 

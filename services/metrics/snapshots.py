@@ -28,12 +28,10 @@ from services.metrics.domain.kpis import ResponderTotals, responder_kpis
 from services.metrics.domain.model import UNASSIGNED
 from services.metrics.projection import HOUR, Cell
 from shared.clock import Clock
-from shared.cloudevents import encode
 from shared.context import Context, Plumbing
 from shared.contracts import KpiSnapshot
 from shared.ids import derived_id
 from shared.observability import BUSINESS
-from shared.topics import topic_for_model
 
 log = logging.getLogger(__name__)
 
@@ -157,15 +155,7 @@ class Snapshotter:
                 shop_id=shop, agent_id=agent, hour_start=hour, revision=revision, kpis=kpis,
                 computed_at=now,
             )  # fmt: skip
-            ctx.forward_raw(
-                encode(
-                    topic_for_model(KpiSnapshot),
-                    payload,
-                    source=ctx.plumbing.source,
-                    event_id=derived_id(shop, agent, hour.isoformat(), str(revision)),
-                    time=now,
-                )
-            )
+            ctx.emit(payload, event_id=derived_id(shop, agent, hour.isoformat(), str(revision)))
         if rows:
             stmt = insert(k)
             await ctx.conn.execute(
