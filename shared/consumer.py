@@ -13,7 +13,6 @@ backoff, for ever: the partition waits rather than losing or dead-lettering anyt
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -30,9 +29,9 @@ from shared.clock import Clock
 from shared.cloudevents import BadEvent, Envelope, Record, decode, normalize_headers
 from shared.context import Context, Plumbing
 from shared.contracts import EventPayload
-from shared.observability import BATCH_SECONDS, EVENTS, HANDLER_SECONDS, TRANSIENT_RETRIES
+from shared.observability import BATCH_SECONDS, EVENTS, HANDLER_SECONDS
 from shared.topics import BY_NAME, DLQ_SUFFIX
-from shared.transient import is_transient
+from shared.transient import is_transient, retry_transient
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("xiaoer.consumer")
@@ -114,23 +113,14 @@ class Dispatcher:
         if not records:
             return
         items = [self._decode(raw) for raw in records]
-        backoff = 0.1
-        safe = False
-        while True:
+
+        async def attempt() -> None:
             try:
-                await self._process_once(items, safe=safe)
-                return
-            except asyncio.CancelledError:
-                raise
+                await self._process_once(items, safe=False)
             except _HandlerFailed:
-                safe = True  # run the batch again, isolating each handler
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                TRANSIENT_RETRIES.labels(self._plumbing.service).inc()
-                log.warning("transient failure, retrying batch in %.1fs: %r", backoff, exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self._max_backoff)
+                await self._process_once(items, safe=True)  # isolate each handler this time
+
+        await retry_transient(attempt, self._plumbing.service, self._max_backoff)
 
     def _decode(self, raw: RawRecord) -> _Item:
         position = _position(raw)

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import asyncpg
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from shared.observability import TRANSIENT_RETRIES
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _PG_TRANSIENT_SQLSTATES = {
     "40001",  # serialization_failure
@@ -35,3 +45,23 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.InterfaceError):
         return True
     return exc.__cause__ is not None and exc.__cause__ is not exc and is_transient(exc.__cause__)
+
+
+async def retry_transient(
+    attempt: Callable[[], Awaitable[T]], service: str, max_backoff_s: float = 10.0
+) -> T:
+    """Run `attempt` until it succeeds; transient failures are retried with exponential
+    backoff, for ever (the partition waits: nothing is dead-lettered or lost)."""
+    backoff = 0.1
+    while True:
+        try:
+            return await attempt()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            TRANSIENT_RETRIES.labels(service).inc()
+            log.warning("transient failure, retrying in %.1fs: %r", backoff, exc)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, max_backoff_s)

@@ -23,7 +23,7 @@ if str(ROOT) not in sys.path:  # the project is not installed (tool.uv package =
 from devstack import SERVICES, LocalStack  # noqa: E402
 from devstack.config import isolated_config  # noqa: E402
 
-STACK_FIXTURES = {"infra", "running_services"}
+STACK_FIXTURES = {"infra", "running_services", "private_infra"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -36,6 +36,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 async def infra(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LocalStack]:
     """Broker with every topic, database `xiaoer` with every service's migrations applied."""
     stack = LocalStack(isolated_config(tmp_path_factory.mktemp("stack")))
+    try:
+        await stack.start_infra()
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="module")
+async def private_infra(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LocalStack]:
+    """A broker and database of the module's own, for tests that flood the topics (tens of
+    thousands of events): services in later tests would otherwise have to read through them."""
+    stack = LocalStack(isolated_config(tmp_path_factory.mktemp("private-stack")))
     try:
         await stack.start_infra()
         yield stack

@@ -14,7 +14,6 @@ are retried with backoff, for ever, like the shared path.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -31,9 +30,9 @@ from shared.clock import Clock
 from shared.cloudevents import BadEvent, decode, normalize_headers
 from shared.consumer import RawRecord, dead_letter
 from shared.context import Context, Plumbing
-from shared.observability import BATCH_SECONDS, EVENTS, TRANSIENT_RETRIES
+from shared.observability import BATCH_SECONDS, EVENTS
 from shared.topics import BY_NAME
-from shared.transient import is_transient
+from shared.transient import retry_transient
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("xiaoer.metrics.ingest")
@@ -77,20 +76,9 @@ class FactIngest:
         if not records:
             return
         items = [self._decode(raw) for raw in records]
-        backoff = 0.1
-        while True:
-            try:
-                await self._ingest(items)
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                TRANSIENT_RETRIES.labels(self._plumbing.service).inc()
-                log.warning("transient failure, retrying batch in %.1fs: %r", backoff, exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self._max_backoff)
+        await retry_transient(
+            lambda: self._ingest(items), self._plumbing.service, self._max_backoff
+        )
 
     def _decode(self, raw: RawRecord) -> _Decoded:
         try:

@@ -181,7 +181,7 @@ def _check_path(path_value: str, body_value: str, what: str) -> None:
 
 
 def kb_router() -> APIRouter:
-    r = APIRouter(prefix="/v1/shops/{shop_id}/kb", tags=["knowledge base"], responses=ERRORS)
+    r = APIRouter(prefix="/api/v1/shops/{shop_id}/kb", tags=["knowledge base"], responses=ERRORS)
 
     @r.get("", response_model=KbDocument, summary="The current KB")
     async def get_kb(shop_id: str, who: Who, conn: Conn) -> KbDocument:

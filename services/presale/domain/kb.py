@@ -14,6 +14,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from services.presale.domain.nlu import DEFAULT_AUTO_REPLY_THRESHOLD
 from shared.contracts.base import AwareDatetime
 from shared.contracts.emitted import Intent
 
@@ -175,11 +176,12 @@ class KnowledgeBase(_Model):
     shop_name: str = ""
     tone: ReplyTone = Field(default_factory=ReplyTone)
     auto_reply_threshold: float = Field(
-        0.6,
+        DEFAULT_AUTO_REPLY_THRESHOLD,
         ge=0,
         le=1,
-        description="minimum classifier confidence for an automatic answer (the NLU benchmark's"
-        " calibrated operating point is 0.6)",
+        description="minimum classifier confidence for an automatic answer (default: the NLU"
+        " benchmark's operating point, where ≥ 0.97 of auto-answered messages have the right"
+        " intent)",
     )
     products: list[Product] = Field(default_factory=list)
     faqs: list[Faq] = Field(default_factory=list)

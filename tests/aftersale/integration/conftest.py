@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
 from services.aftersale.app import build_runtime
 from services.aftersale.settings import AftersaleSettings
 from shared.clock import FakeClock
 from shared.runtime import ServiceRuntime
 from tests.aftersale.factories import T0
-from tests.support.runtime import started
+from tests.support.runtime import fire_all, handled, started, wait_until
 
 SHOP_TOKEN = "tok-aftersale-shop"
 OPERATOR = "tok-aftersale-operator"
@@ -56,36 +53,4 @@ async def aftersale(infra: Any, clock: FakeClock) -> AsyncIterator[ServiceRuntim
         yield running
 
 
-async def wait_until(
-    check: Callable[[], Awaitable[bool]], timeout: float = 30.0, what: str = "condition"
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-async def handled(rt: ServiceRuntime, *event_ids: str, timeout: float = 30.0) -> None:
-    """Wait until aftersale's inbox holds every one of these CloudEvents ids."""
-    wanted = list(event_ids)
-
-    async def check() -> bool:
-        async with rt.engine.connect() as conn:
-            n = (
-                await conn.execute(
-                    text("SELECT count(*) FROM inbox WHERE event_id = ANY(:ids)"), {"ids": wanted}
-                )
-            ).scalar_one()
-        return n == len(set(wanted))
-
-    await wait_until(check, timeout, f"{len(wanted)} events handled")
-
-
-async def fire_all(rt: ServiceRuntime) -> int:
-    """Fire every due timer, including ones that firing makes due."""
-    total = 0
-    while n := await rt.timer_runner.fire_due():
-        total += n
-    return total
+__all__ = ["fire_all", "handled", "wait_until"]

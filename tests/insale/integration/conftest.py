@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event
 
 from services.insale.app import build_runtime
 from services.insale.settings import InsaleSettings
 from shared.clock import FakeClock
 from shared.runtime import ServiceRuntime
 from tests.insale.factories import T0
-from tests.support.runtime import started
+from tests.support.runtime import fire_all, handled, started, wait_until
 
 
 def _no_fsync_wait(dbapi_conn: Any, _record: Any) -> None:
@@ -57,38 +55,4 @@ def insale(infra: Any, clock: FakeClock) -> Callable[..., Any]:
     return run
 
 
-async def wait_until(
-    check: Callable[[], Awaitable[bool]], timeout: float = 20.0, what: str = "condition"
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-async def handled(rt: ServiceRuntime, *event_ids: str, timeout: float = 20.0) -> None:
-    """Wait until insale's inbox holds every one of these CloudEvents ids."""
-    wanted = list(event_ids)
-
-    async def check() -> bool:
-        async with rt.engine.connect() as conn:
-            n = (
-                await conn.execute(
-                    text("SELECT count(*) FROM inbox WHERE event_id = ANY(:ids)"), {"ids": wanted}
-                )
-            ).scalar_one()
-        return n == len(set(wanted))
-
-    await wait_until(check, timeout, f"{len(wanted)} events handled")
-
-
-async def fire_all(rt: ServiceRuntime) -> int:
-    """Fire every due timer (the runner fires at most one batch per call)."""
-    total = 0
-    while True:
-        n = await rt.timer_runner.fire_due()
-        total += n
-        if n < rt.settings.timer_batch_size:
-            return total
+__all__ = ["fire_all", "handled", "wait_until"]

@@ -104,6 +104,12 @@ async def wait_for_facts(engine: AsyncEngine, shops: list[str], n: int, timeout:
 
 
 @pytest.fixture(scope="module")
+def infra(private_infra):  # type: ignore[no-untyped-def]
+    """60,000 events: on a stack of their own (see `private_infra`)."""
+    return private_infra
+
+
+@pytest.fixture(scope="module")
 async def loaded(infra) -> AsyncIterator[Loaded]:  # type: ignore[no-untyped-def]
     now = datetime.now(UTC)
     start = (now - timedelta(days=8)).replace(minute=0, second=0, microsecond=0)

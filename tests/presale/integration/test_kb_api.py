@@ -39,17 +39,19 @@ def auth(token: str = SHOP_TOKEN) -> dict[str, str]:
 
 
 async def test_tokens(api: httpx.AsyncClient, shop_id: str) -> None:
-    assert (await api.get(f"/v1/shops/{shop_id}/kb")).status_code == 401
-    assert (await api.get(f"/v1/shops/{shop_id}/kb", headers=auth("nope"))).status_code == 401
-    other = await api.get("/v1/shops/someone-else/kb", headers=auth())
+    assert (await api.get(f"/api/v1/shops/{shop_id}/kb")).status_code == 401
+    assert (await api.get(f"/api/v1/shops/{shop_id}/kb", headers=auth("nope"))).status_code == 401
+    other = await api.get("/api/v1/shops/someone-else/kb", headers=auth())
     assert other.status_code == 403
     assert "cannot access shop someone-else" in other.text
-    assert (await api.get(f"/v1/shops/{shop_id}/kb", headers=auth())).status_code == 404
-    assert (await api.get("/v1/shops/anyone/kb", headers=auth(OPERATOR_TOKEN))).status_code == 404
+    assert (await api.get(f"/api/v1/shops/{shop_id}/kb", headers=auth())).status_code == 404
+    assert (
+        await api.get("/api/v1/shops/anyone/kb", headers=auth(OPERATOR_TOKEN))
+    ).status_code == 404
 
 
 async def test_import_crud_and_versions(api: httpx.AsyncClient, shop_id: str) -> None:
-    base = f"/v1/shops/{shop_id}/kb"
+    base = f"/api/v1/shops/{shop_id}/kb"
     yaml_headers = {**auth(), "Content-Type": "application/yaml"}
     r = await api.post(f"{base}/import", content=demo_yaml_for(shop_id), headers=yaml_headers)
     assert r.status_code == 200, r.text
@@ -90,7 +92,7 @@ async def test_import_crud_and_versions(api: httpx.AsyncClient, shop_id: str) ->
 async def test_invalid_writes_are_422_with_every_problem(
     api: httpx.AsyncClient, shop_id: str
 ) -> None:
-    base = f"/v1/shops/{shop_id}/kb"
+    base = f"/api/v1/shops/{shop_id}/kb"
     doc = yaml.safe_load(demo_yaml_for(shop_id))
     doc["products"][0]["skus"][0]["size"] = "XXXL"
     doc["shipping"]["ship_within_hours"] = -1
@@ -119,9 +121,9 @@ async def test_invalid_writes_are_422_with_every_problem(
 async def test_openapi_documents_the_kb_api(api: httpx.AsyncClient) -> None:
     spec = (await api.get("/openapi.json")).json()
     paths = spec["paths"]
-    assert {"get", "put"} <= set(paths["/v1/shops/{shop_id}/kb"])
-    assert "post" in paths["/v1/shops/{shop_id}/kb/import"]
-    assert {"get", "put", "delete"} <= set(paths["/v1/shops/{shop_id}/kb/products/{key}"])
+    assert {"get", "put"} <= set(paths["/api/v1/shops/{shop_id}/kb"])
+    assert "post" in paths["/api/v1/shops/{shop_id}/kb/import"]
+    assert {"get", "put", "delete"} <= set(paths["/api/v1/shops/{shop_id}/kb/products/{key}"])
     assert "KnowledgeBase" in spec["components"]["schemas"]
 
 
