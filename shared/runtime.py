@@ -112,7 +112,12 @@ class ServiceRuntime:
             consume_path(self)
             if consume_path
             else Dispatcher(
-                self.engine, self.plumbing, self.clock, handlers, on_committed=self.relay.wake
+                self.engine,
+                self.plumbing,
+                self.clock,
+                handlers,
+                on_committed=self.relay.wake,
+                lanes=settings.consumer_lanes,
             )
         )
         self._subscriber = self._subscribe() if self.dispatcher.topics else None

@@ -29,6 +29,8 @@ class CommonSettings(BaseSettings):
     kafka_batch_timeout_ms: int = 25
     # How long the broker may hold an empty fetch: the floor of a hop's latency when idle.
     kafka_fetch_max_wait_ms: int = 50
+    # Concurrent transactions per consumed batch (split by key; per-key order kept).
+    consumer_lanes: int = Field(1, ge=1, le=32)
     # Broker security (e.g. Strimzi KafkaUser credentials): PLAINTEXT, SSL, SASL_PLAINTEXT or
     # SASL_SSL; mechanism PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"

@@ -43,6 +43,7 @@ class Behaviour:
     crash_on: set[str] = field(default_factory=set)
     transient_failures: dict[str, int] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
+    seen: list[tuple[str, str]] = field(default_factory=list)  # handled (conversation, comment)
 
 
 def build_probe(
@@ -51,6 +52,7 @@ def build_probe(
     schema: str,
     clock: Clock | None = None,
     behaviour: Behaviour | None = None,
+    lanes: int = 1,
 ) -> tuple[ServiceRuntime, Behaviour, Table]:
     metadata, effects = probe_metadata()
     behaviour = behaviour or Behaviour()
@@ -60,6 +62,7 @@ def build_probe(
         database_url=database_url,
         outbox_poll_interval_s=0.05,
         timer_poll_interval_s=0.05,
+        consumer_lanes=lanes,
     )
 
     async def on_csat(ctx: Context, c: CsatSubmitted, env: Envelope) -> None:
@@ -71,6 +74,7 @@ def build_probe(
         if c.conversation_id in behaviour.crash_on:
             raise ValueError(f"cannot handle {c.conversation_id}")
         await ctx.conn.execute(insert(effects).values(what=f"csat:{c.shop_id}:{c.conversation_id}"))
+        behaviour.seen.append((c.conversation_id, c.comment or ""))
         ctx.emit(
             ReplyRequested(
                 shop_id=c.shop_id,

@@ -238,3 +238,25 @@ async def test_metrics_show_lag_and_outcomes(infra, schema, probe_db) -> None:  
     assert {line.split('partition="')[1].split('"')[0] for line in lag_lines} == {"0", "1"}
     assert all(float(line.rsplit(" ", 1)[1]) >= 0 for line in lag_lines)
     assert f'xiaoer_events_total{{outcome="handled",service="{schema}"' in text
+
+
+async def test_lanes_keep_per_key_order(infra, schema, probe_db) -> None:  # type: ignore[no-untyped-def]
+    """With 4 concurrent lanes per batch, each conversation's events are still handled in
+    the order they were published."""
+    shop = f"shop-{uuid.uuid4().hex[:8]}"
+    runtime, behaviour, _ = build_probe(infra.bootstrap, infra.database_url, schema, lanes=4)
+    async with (
+        collecting(infra.bootstrap, [REPLIES]) as col,
+        publisher(infra.bootstrap) as pub,
+    ):
+        for n in range(30):
+            for key in range(8):
+                await pub.event(csat(shop, f"{shop}-k{key}", rating=1 + n % 5, comment=f"n{n}"))
+        async with started(runtime):
+            await col.wait_count(REPLIES, 240, shop_id=shop)
+    order: dict[str, list[int]] = {}
+    for conversation, comment in behaviour.seen:
+        if conversation.startswith(shop):
+            order.setdefault(conversation, []).append(int(comment[1:]))
+    assert len(order) == 8
+    assert all(seq == list(range(30)) for seq in order.values()), order
