@@ -125,6 +125,7 @@ async def collecting(bootstrap: str, topics: Iterable[str]) -> AsyncIterator[Col
         enable_auto_commit=False,
         session_timeout_ms=3000,
         heartbeat_interval_ms=1000,
+        fetch_max_wait_ms=20,  # see an event as soon as it is there: tests measure latencies
     )
     await consumer.start()
     # Resolve the starting positions now, so nothing published after this point is missed.
