@@ -31,6 +31,7 @@ from shared.clock import Clock
 from shared.cloudevents import BadEvent, Envelope, Record, decode, normalize_headers
 from shared.context import Context, Plumbing
 from shared.contracts import EventPayload
+from shared.masking import mask
 from shared.observability import BATCH_SECONDS, EVENTS, HANDLER_SECONDS
 from shared.topics import BY_NAME, DLQ_SUFFIX
 from shared.transient import is_transient, retry_transient
@@ -55,7 +56,7 @@ class RawRecord:
 
 def dead_letter(raw: RawRecord, headers: Mapping[str, str], reason: str, consumer: str) -> Record:
     extra = {
-        "x-dlq-reason": reason[:2000],
+        "x-dlq-reason": mask(reason)[:2000],  # an error message can quote buyer text
         "x-dlq-topic": raw.topic,
         "x-dlq-partition": str(raw.partition),
         "x-dlq-offset": str(raw.offset),
