@@ -117,7 +117,11 @@ def deployment(service: str) -> Manifest:
             "capabilities": {"drop": ["ALL"]},
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": [
+            {"name": "tmp", "mountPath": "/tmp"},
+            # The Kafka cluster's CA (KAFKA_SSL_CAFILE): optional, dev brokers use plaintext.
+            {"name": "kafka-ca", "mountPath": "/etc/kafka-ca", "readOnly": True},
+        ],
     }
     return {
         "apiVersion": "apps/v1",
@@ -153,7 +157,17 @@ def deployment(service: str) -> Manifest:
                         }
                     ],
                     "containers": [container],
-                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+                    "volumes": [
+                        {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+                        {
+                            "name": "kafka-ca",
+                            "secret": {
+                                "secretName": "xiaoer-kafka-ca",
+                                "items": [{"key": "ca.crt", "path": "ca.crt"}],
+                                "optional": True,
+                            },
+                        },
+                    ],
                 },
             },
         },

@@ -68,7 +68,12 @@ def test_overlays_differ_where_they_should(manifests: dict[str, list[dict[str, A
     assert {e["metadata"]["name"] for e in of_kind(prod, "ExternalSecret")} == {
         "xiaoer-secrets",
         "xiaoer-keda-kafka",
+        "xiaoer-kafka-ca",
     }
+    # every service trusts the Kafka cluster CA from that Secret
+    for d in of_kind(prod, "Deployment"):
+        volumes = {v["name"]: v for v in d["spec"]["template"]["spec"]["volumes"]}
+        assert volumes["kafka-ca"]["secret"]["secretName"] == "xiaoer-kafka-ca"
     dev_secret = of_kind(dev, "Secret")[0]["metadata"]["name"]
     for d in of_kind(dev, "Deployment"):
         env = d["spec"]["template"]["spec"]["containers"][0]["env"]
