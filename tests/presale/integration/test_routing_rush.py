@@ -142,6 +142,14 @@ async def test_rush_of_200_conversations_on_10_agents(
             await _check_capacity_in_db(presale, shop)
             latencies.append(await _wait_assigned(seen, shop, await _assigned_in_db(presale, shop)))
 
+        # The closings travel on another topic than the assignments they made room for: wait
+        # until every closing the database knows of has arrived before replaying the timeline.
+        async def all_closings_seen() -> bool:
+            states = await conversation_states(presale.engine, shop)
+            closed_in_db = sum(state == "closed" for state in states.values())
+            return len(seen.of("cs.conversation.closed.v1", shop_id=shop)) >= closed_in_db
+
+        await eventually(all_closings_seen, timeout=20, what="every closing event")
         assigned = [s.data for s in seen.of("cs.conversation.assigned.v1", shop_id=shop)]
         closed = [s.data for s in seen.of("cs.conversation.closed.v1", shop_id=shop)]
 
