@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Container, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -65,6 +65,39 @@ def dead_letter(raw: RawRecord, headers: Mapping[str, str], reason: str, consume
     }
     key = raw.key.decode(errors="replace") if raw.key is not None else None
     return Record(raw.topic + DLQ_SUFFIX, key or "", raw.value or b"", {**headers, **extra})
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A consumed record after validation: either an envelope and payload, or why not."""
+
+    raw: RawRecord
+    headers: dict[str, str]
+    envelope: Envelope | None = None
+    payload: EventPayload | None = None
+    bad: str | None = None
+
+
+def decode_record(raw: RawRecord, topics: Container[str]) -> Decoded:
+    """Headers, CloudEvents envelope and payload of a record of one of `topics`; what is wrong
+    with it (for its dead letter) otherwise. Shared by every consume path."""
+    try:
+        headers = normalize_headers(raw.headers)
+    except BadEvent as exc:
+        return Decoded(raw, {}, bad=str(exc))
+    topic = BY_NAME.get(raw.topic)
+    if topic is None or raw.topic not in topics:
+        return Decoded(raw, headers, bad=f"no handler for topic {raw.topic}")
+    try:
+        envelope, payload = decode(topic, raw.value, headers)
+    except BadEvent as exc:
+        return Decoded(raw, headers, bad=str(exc))
+    return Decoded(raw, headers, envelope, payload)
+
+
+def position_id(raw: RawRecord) -> str:
+    """The inbox id of a record that has no usable event id (or was dead-lettered)."""
+    return f"position:{raw.topic}:{raw.partition}:{raw.offset}"
 
 
 @dataclass
@@ -139,20 +172,12 @@ class Dispatcher:
         await asyncio.gather(*(run(items) for items in lanes.values()))
 
     def _decode(self, raw: RawRecord) -> _Item:
-        position = _position(raw)
-        try:
-            headers = normalize_headers(raw.headers)
-        except BadEvent as exc:
-            return _Item(raw, {}, position, bad=str(exc))
-        topic = BY_NAME.get(raw.topic)
-        handler = self._handlers.get(raw.topic)
-        if topic is None or handler is None:
-            return _Item(raw, headers, position, bad=f"no handler for topic {raw.topic}")
-        try:
-            envelope, payload = decode(topic, raw.value, headers)
-        except BadEvent as exc:
-            return _Item(raw, headers, position, bad=str(exc))
-        return _Item(raw, headers, envelope.id, handler, envelope, payload)
+        d = decode_record(raw, self._handlers)
+        if d.envelope is None:
+            return _Item(raw, d.headers, position_id(raw), bad=d.bad)
+        return _Item(
+            raw, d.headers, d.envelope.id, self._handlers[raw.topic], d.envelope, d.payload
+        )
 
     async def _process_once(self, items: list[_Item], *, safe: bool) -> None:
         started = time.perf_counter()
@@ -216,7 +241,7 @@ class Dispatcher:
                 # no-op, while a re-drive of the dead letter (same id) is handled once fixed.
                 await inbox.release(ctx.conn, self._plumbing.inbox, self.consumer, envelope.id)
                 if not await inbox.claim(
-                    ctx.conn, self._plumbing.inbox, self.consumer, _position(raw), raw.topic
+                    ctx.conn, self._plumbing.inbox, self.consumer, position_id(raw), raw.topic
                 ):
                     return "duplicate"  # this very record was dead-lettered before
                 return self._dead_letter(ctx, item, f"handler failed: {type(exc).__name__}: {exc}")
@@ -231,10 +256,6 @@ class Dispatcher:
         log.warning("dead-lettering %s[%d]@%d: %s", raw.topic, raw.partition, raw.offset, reason)
         ctx.forward_raw(dead_letter(raw, item.headers, reason, self.consumer))
         return "dead_lettered"
-
-
-def _position(raw: RawRecord) -> str:
-    return f"position:{raw.topic}:{raw.partition}:{raw.offset}"
 
 
 class _HandlerFailed(Exception):

@@ -27,11 +27,9 @@ from services.metrics.projection import Projector
 from services.metrics.snapshots import mark_changed
 from shared import inbox
 from shared.clock import Clock
-from shared.cloudevents import BadEvent, decode, normalize_headers
-from shared.consumer import RawRecord, dead_letter
+from shared.consumer import RawRecord, dead_letter, decode_record, position_id
 from shared.context import Context, Plumbing
 from shared.observability import BATCH_SECONDS, EVENTS
-from shared.topics import BY_NAME
 from shared.transient import retry_transient
 
 log = logging.getLogger(__name__)
@@ -81,18 +79,10 @@ class FactIngest:
         )
 
     def _decode(self, raw: RawRecord) -> _Decoded:
-        try:
-            headers = normalize_headers(raw.headers)
-        except BadEvent as exc:
-            return _Decoded(raw, {}, bad=str(exc))
-        topic = BY_NAME.get(raw.topic)
-        if topic is None or raw.topic not in self.topics:
-            return _Decoded(raw, headers, bad=f"no handler for topic {raw.topic}")
-        try:
-            envelope, payload = decode(topic, raw.value, headers)
-        except BadEvent as exc:
-            return _Decoded(raw, headers, bad=str(exc))
-        return _Decoded(raw, headers, fact=fact_of(raw.topic, payload, envelope))
+        d = decode_record(raw, self.topics)
+        if d.envelope is None or d.payload is None:
+            return _Decoded(raw, d.headers, bad=d.bad)
+        return _Decoded(raw, d.headers, fact=fact_of(raw.topic, d.payload, d.envelope))
 
     async def _ingest(self, items: list[_Decoded]) -> None:
         started = time.perf_counter()
@@ -124,7 +114,7 @@ class FactIngest:
         """Dead-letter bad records once: the inbox row of their position absorbs redelivery."""
         if not bad:
             return []
-        claims = {f"position:{i.raw.topic}:{i.raw.partition}:{i.raw.offset}": i for i in bad}
+        claims = {position_id(i.raw): i for i in bad}
         fresh = await inbox.claim_many(
             ctx.conn,
             self._plumbing.inbox,
