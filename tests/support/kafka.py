@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shared.cloudevents import Record, encode
 from shared.contracts import EventPayload
+from shared.topic_reader import high_watermarks
 from shared.topics import topic_for_model
 
 
@@ -116,23 +116,21 @@ class Collector:
 
 @asynccontextmanager
 async def collecting(bootstrap: str, topics: Iterable[str]) -> AsyncIterator[Collector]:
-    """Consume the topics from their current end with a fresh group, in the background."""
+    """Consume the topics from their real end (high watermark), in the background.
+
+    No consumer group: the partitions are assigned by hand, so there are no heartbeats and no
+    rebalance. A group member whose event loop is busy (a test computing its expectations)
+    misses heartbeats, is evicted, and on rejoining starts again at "latest": everything
+    published meanwhile would be silently lost. The start is the fetch's high watermark, not
+    ListOffsets (the dev broker answers that with the last batch's base offset, see
+    `shared.topic_reader`), so nothing published before the collector started is seen.
+    """
+    topics = list(topics)
     consumer = AIOKafkaConsumer(
-        *topics,
         bootstrap_servers=bootstrap,
-        group_id=f"test-{uuid.uuid4()}",
-        auto_offset_reset="latest",
         enable_auto_commit=False,
-        session_timeout_ms=3000,
-        heartbeat_interval_ms=1000,
         fetch_max_wait_ms=20,  # see an event as soon as it is there: tests measure latencies
     )
-    await consumer.start()
-    # Resolve the starting positions now, so nothing published after this point is missed.
-    while not consumer.assignment():
-        await asyncio.sleep(0.05)
-    for tp in consumer.assignment():
-        await consumer.position(tp)
     collector = Collector()
 
     async def pump() -> None:
@@ -149,10 +147,30 @@ async def collecting(bootstrap: str, topics: Iterable[str]) -> AsyncIterator[Col
                         )
                     )
 
-    task = asyncio.create_task(pump())
+    await consumer.start()
+    task: asyncio.Task[None] | None = None
     try:
+        partitions = await _partitions(consumer, topics)
+        ends = await high_watermarks(bootstrap, partitions)
+        consumer.assign(partitions)
+        for tp in partitions:  # resolved now: nothing published after this point is missed
+            consumer.seek(tp, ends[tp])
+        task = asyncio.create_task(pump())
         yield collector
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
         await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topics: list[str]) -> list[TopicPartition]:
+    """Every partition of the topics (they are created up front by the stack)."""
+    await consumer.topics()  # refresh the cluster metadata
+    out = []
+    for topic in topics:
+        known = consumer.partitions_for_topic(topic)
+        if not known:
+            raise AssertionError(f"topic {topic} does not exist on the broker")
+        out += [TopicPartition(topic, p) for p in sorted(known)]
+    return out

@@ -103,6 +103,86 @@ async def wait_for_facts(engine: AsyncEngine, shops: list[str], n: int, timeout:
     raise AssertionError(f"only {seen} of {n} facts ingested after {timeout}s")
 
 
+SnapshotKey = tuple[str, str, datetime]  # (shop, agent, hour)
+
+
+class LatestSnapshots:
+    """The highest revision seen per agent-hour, folded incrementally from a collector."""
+
+    def __init__(self, collector: Collector, shops: list[str]) -> None:
+        self._collector = collector
+        self._shops = set(shops)
+        self._read = 0
+        self.latest: dict[SnapshotKey, dict[str, Any]] = {}
+
+    def update(self) -> dict[SnapshotKey, dict[str, Any]]:
+        seen = self._collector.seen
+        for s in seen[self._read :]:
+            d = s.data
+            if d["shop_id"] not in self._shops:
+                continue
+            key = (d["shop_id"], d["agent_id"], datetime.fromisoformat(d["hour_start"]))
+            if key not in self.latest or d["revision"] > self.latest[key]["revision"]:
+                self.latest[key] = d
+        self._read = len(seen)
+        return self.latest
+
+
+async def snapshot_state(
+    engine: AsyncEngine, shops: list[str]
+) -> tuple[int, int, dict[SnapshotKey, int]]:
+    """In one database snapshot: hours still due, unsent outbox rows, stored revisions."""
+    due, k = store.snapshot_due, store.kpi_snapshots
+    outbox = store.metadata.tables["outbox"]
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="REPEATABLE READ")
+        async with conn.begin():
+            n_due = (
+                await conn.execute(
+                    select(func.count()).select_from(due).where(due.c.shop_id.in_(shops))
+                )
+            ).scalar_one()
+            unsent = (
+                await conn.execute(
+                    select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+                )
+            ).scalar_one()
+            rows = (
+                await conn.execute(
+                    select(k.c.shop_id, k.c.agent_id, k.c.hour_start, k.c.revision).where(
+                        k.c.shop_id.in_(shops)
+                    )
+                )
+            ).all()
+    return n_due, unsent, {(r.shop_id, r.agent_id, r.hour_start): r.revision for r in rows}
+
+
+async def wait_for_last_revisions(
+    engine: AsyncEngine, snapshots: Collector, shops: list[str], timeout: float = 180.0
+) -> dict[SnapshotKey, dict[str, Any]]:
+    """Wait until the service is done with every hour and its last revisions have arrived."""
+    folded = LatestSnapshots(snapshots, shops)
+    deadline = time.monotonic() + timeout
+    while True:
+        n_due, unsent, stored = await snapshot_state(engine, shops)
+        latest = folded.update()
+        behind = sorted(
+            (key, rev, latest[key]["revision"] if key in latest else None)
+            for key, rev in stored.items()
+            if key not in latest or latest[key]["revision"] != rev
+        )
+        if stored and not n_due and not unsent and not behind:
+            return latest
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"timed out after {timeout}s waiting for the last revision of every snapshot "
+                f"hour: {n_due} hours still due, {unsent} outbox rows unsent, {len(behind)} of "
+                f"{len(stored)} stored agent-hours not yet published at their stored revision "
+                f"(first: {behind[:3]})"
+            )
+        await asyncio.sleep(0.25)
+
+
 @pytest.fixture(scope="module")
 def infra(private_infra):  # type: ignore[no-untyped-def]
     """60,000 events: on a stack of their own (see `private_infra`)."""
@@ -225,19 +305,24 @@ async def test_series_and_csv_agree_with_the_table(loaded: Loaded) -> None:
         assert len(lines) - 1 == len(ref.agents(lo, hi))
 
 
-async def test_hourly_snapshots_match_the_reference(loaded: Loaded) -> None:
-    latest: dict[tuple[str, str, datetime], dict[str, Any]] = {}
+async def test_hourly_snapshots_match_the_reference(loaded: Loaded, infra) -> None:  # type: ignore[no-untyped-def]
+    """The last published revision of every agent-hour equals the reference.
+
+    It waits for the service to be done, never for a fixed time: no hour of these shops is
+    still due for recomputation, the outbox is drained, and the latest revision published
+    for every agent-hour is the one the service stored.
+    """
+    engine = create_engine(infra.database_url, "metrics", pool_size=1)
+    try:
+        latest = await wait_for_last_revisions(engine, loaded.snapshots, list(loaded.shops))
+    finally:
+        await engine.dispose()
     revisions: dict[tuple[str, str, datetime], set[int]] = {}
-    await loaded.snapshots.wait_for(lambda c: len(c.seen) > 0, timeout=30, what="snapshots")
-    await asyncio.sleep(2)  # let the relay publish what the last batches revised
     for s in loaded.snapshots.seen:
         d = s.data
-        if d["shop_id"] not in loaded.shops:
-            continue
-        key = (d["shop_id"], d["agent_id"], datetime.fromisoformat(d["hour_start"]))
-        revisions.setdefault(key, set()).add(d["revision"])
-        if key not in latest or d["revision"] > latest[key]["revision"]:
-            latest[key] = d
+        if d["shop_id"] in loaded.shops:
+            key = (d["shop_id"], d["agent_id"], datetime.fromisoformat(d["hour_start"]))
+            revisions.setdefault(key, set()).add(d["revision"])
     assert latest, "no snapshots for the generated shops"
     for revs in revisions.values():
         assert revs == set(range(1, max(revs) + 1))  # revisions count up without gaps
