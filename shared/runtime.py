@@ -141,7 +141,7 @@ class ServiceRuntime:
         subscriber = self.broker.subscriber(
             *self.dispatcher.topics,
             batch=True,
-            group_id=self.dispatcher.consumer,
+            group_id=s.consumer_group,
             ack_policy=AckPolicy.MANUAL,
             auto_offset_reset=s.kafka_auto_offset_reset,  # type: ignore[arg-type]
             session_timeout_ms=s.kafka_session_timeout_ms,

@@ -26,6 +26,9 @@ class CommonSettings(BaseSettings):
     kafka_heartbeat_interval_ms: int = 1000
     kafka_max_poll_records: int = 500
     kafka_auto_offset_reset: str = "earliest"
+    # The service's consumer group; empty means `xiaoer-<service>` (production). Tests give
+    # each test a group of its own, so no test reads another test's events.
+    kafka_group_id: str = ""
     kafka_batch_timeout_ms: int = 25
     # How long the broker may hold an empty fetch: the floor of a hop's latency when idle.
     kafka_fetch_max_wait_ms: int = 50
@@ -65,6 +68,10 @@ class CommonSettings(BaseSettings):
     @property
     def db_schema(self) -> str:
         return self.service_name.removeprefix("xiaoer-")
+
+    @property
+    def consumer_group(self) -> str:
+        return self.kafka_group_id or f"xiaoer-{self.db_schema}"
 
     def shop_tokens(self) -> dict[str, str]:
         """token → shop_id."""

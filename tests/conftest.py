@@ -21,7 +21,9 @@ if str(ROOT) not in sys.path:  # the project is not installed (tool.uv package =
     sys.path.insert(0, str(ROOT))
 
 from devstack import SERVICES, LocalStack  # noqa: E402
-from devstack.config import isolated_config  # noqa: E402
+from devstack.config import isolated_config, service_env  # noqa: E402
+from devstack.processes import ServiceProcess  # noqa: E402
+from tests.support.groups import service_group_at_end  # noqa: E402
 
 STACK_FIXTURES = {"infra", "running_services", "private_infra"}
 
@@ -59,11 +61,24 @@ async def private_infra(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
 async def running_services(
     infra: LocalStack,
 ) -> AsyncIterator[Callable[..., Awaitable[LocalStack]]]:
-    """Start services by name for one test; they are stopped (SIGTERM) afterwards."""
+    """Start services by name for one test; they are stopped (SIGTERM) afterwards.
+
+    Each service gets a consumer group of this test's own (`KAFKA_GROUP_ID`), positioned at
+    the end of its topics before it starts: it reads what this test publishes, never what
+    earlier tests did. Restarting it within the test (`infra.start_service`) keeps the group.
+    """
     started: list[str] = []
 
     async def start(*names: str) -> LocalStack:
         chosen = names or SERVICES
+        for name in chosen:
+            if name not in started:
+                group = await service_group_at_end(infra.bootstrap, name)
+                cfg = infra.config
+                env = {**service_env(cfg, infra.env, name), "KAFKA_GROUP_ID": group}
+                infra.services[name] = ServiceProcess.create(
+                    name, cfg.ports[name], env, cfg.logs_dir, cfg.service_argv
+                )
         started.extend(chosen)
         await infra.start_services(chosen)
         return infra

@@ -176,7 +176,7 @@ async def swap(
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         consumer = AIOKafkaConsumer(
             bootstrap_servers=settings.kafka_servers,
-            group_id=f"xiaoer-{settings.db_schema}",
+            group_id=settings.consumer_group,
             enable_auto_commit=False,
         )
         await consumer.start()

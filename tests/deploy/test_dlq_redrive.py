@@ -27,8 +27,9 @@ from shared.contracts import AgentStatusChanged
 from shared.db import create_engine
 from shared.runtime import ServiceRuntime
 from shared.topics import topic
+from tests.support.groups import new_group
 from tests.support.kafka import Collector, Seen, collecting, publisher
-from tests.support.runtime import started
+from tests.support.runtime import idle, started
 
 STATUS = topic("cs.agent.status.v1")
 TRACEPARENT = "00-" + "ab" * 16 + "-" + "cd" * 8 + "-01"
@@ -92,6 +93,7 @@ async def test_dead_letter_fix_redrive_handled_exactly_once(
         kafka_bootstrap_servers=infra.bootstrap,
         database_url=infra.database_url,
         outbox_poll_interval_s=0.05,
+        kafka_group_id=new_group("presale"),
     )
     now = datetime.now(UTC)
     good = AgentStatusChanged(
@@ -108,7 +110,7 @@ async def test_dead_letter_fix_redrive_handled_exactly_once(
     buggy = Buggy(Handlers(settings.session_gap).agent_status, shop)
     async with (
         collecting(infra.bootstrap, [STATUS.name, STATUS.dlq]) as seen,
-        started(presale_with(settings, buggy)),
+        started(presale_with(settings, buggy)) as presale,
         publisher(infra.bootstrap) as pub,
     ):
         # 1. A valid event meets a handler bug; an invalid one fails validation.
@@ -155,7 +157,8 @@ async def test_dead_letter_fix_redrive_handled_exactly_once(
         assert "0 re-driven" in out
         code, out = await cli(capsys, infra, "list", "--json", "--ce-id", ce_id)
         assert json.loads(out)["status"] == "redriven"
-        await asyncio.sleep(1.0)  # let a wrongly re-published copy arrive, if there were one
+        await idle(presale)  # a wrongly re-published copy would be out by now...
+        await seen.caught_up()  # ...and read
         assert len(copies(seen, ce_id)) == 2
         assert buggy.handled[ce_id] == 1
 

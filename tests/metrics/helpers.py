@@ -12,6 +12,7 @@ from services.metrics.app import build_runtime
 from services.metrics.settings import MetricsSettings
 from shared.clock import Clock
 from shared.runtime import ServiceRuntime
+from tests.support.groups import new_group
 from tests.support.runtime import started
 
 
@@ -23,6 +24,7 @@ def metrics_settings(infra: Any, **overrides: Any) -> MetricsSettings:
         "api_tokens": env["API_TOKENS"],
         "operator_token": env["OPERATOR_TOKEN"],
         "gauge_interval_s": 0.5,
+        "kafka_group_id": new_group("metrics"),  # reads only what is published from its start
     }
     return MetricsSettings(**{**values, **overrides})
 

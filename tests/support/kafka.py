@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,6 +76,7 @@ class Collector:
     """Everything published on some topics since the collector started, filterable."""
 
     seen: list[Seen] = field(default_factory=list)
+    catch_up: Callable[[float], Awaitable[None]] | None = field(default=None, repr=False)
 
     def of(self, topic: str, **match: Any) -> list[Seen]:
         out = []
@@ -104,6 +105,12 @@ class Collector:
         raise AssertionError(
             f"timed out after {timeout}s waiting for {what}; saw {len(self.seen)} events"
         )
+
+    async def caught_up(self, timeout: float = 20.0) -> None:
+        """Wait until everything on the collected topics now has been read: after the
+        services are idle (`tests.support.runtime.idle`), what they published is all here."""
+        assert self.catch_up is not None, "a Collector made by collecting()"
+        await self.catch_up(timeout)
 
     async def wait_count(
         self, topic: str, n: int, timeout: float = 20.0, **match: Any
@@ -156,6 +163,19 @@ async def collecting(bootstrap: str, topics: Iterable[str]) -> AsyncIterator[Col
         for tp in partitions:  # resolved now: nothing published after this point is missed
             consumer.seek(tp, ends[tp])
         task = asyncio.create_task(pump())
+
+        async def catch_up(timeout: float) -> None:
+            ends = await high_watermarks(bootstrap, partitions)
+            deadline = time.monotonic() + timeout
+            while behind := [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"timed out after {timeout}s waiting for the collector to read to the "
+                        f"end of {', '.join(sorted({tp.topic for tp in behind}))}"
+                    )
+                await asyncio.sleep(0.02)
+
+        collector.catch_up = catch_up
         yield collector
     finally:
         if task is not None:

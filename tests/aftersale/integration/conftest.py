@@ -12,6 +12,7 @@ from services.aftersale.settings import AftersaleSettings
 from shared.clock import FakeClock
 from shared.runtime import ServiceRuntime
 from tests.aftersale.factories import T0
+from tests.support.groups import new_group
 from tests.support.runtime import fire_all, handled, started, wait_until
 
 SHOP_TOKEN = "tok-aftersale-shop"
@@ -35,6 +36,7 @@ def aftersale_settings(infra: Any, **overrides: Any) -> AftersaleSettings:
         "db_pool_size": 4,
         "api_tokens": f"shop-api:{SHOP_TOKEN}",
         "operator_token": OPERATOR,
+        "kafka_group_id": new_group("aftersale"),  # reads only what is published from its start
     }
     values.update(overrides)
     return AftersaleSettings(**values)

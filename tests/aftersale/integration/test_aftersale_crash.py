@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from tests.aftersale.factories import order, refund, uid
 from tests.support.kafka import collecting, publisher
+from tests.support.runtime import service_idle
 
 N = 300
 DECIDED, OPENED = "cs.refund.decided.v1", "cs.case.opened.v1"
@@ -48,7 +49,8 @@ async def test_sigkill_mid_stream_loses_and_doubles_nothing(infra, running_servi
         await stack.start_service("aftersale")
         await col.wait_count(DECIDED, N, 90, shop_id=shop)
         await col.wait_count(OPENED, N, 30, shop_id=shop)
-        await asyncio.sleep(2)  # let any late copy arrive before counting
+        await service_idle(stack, "aftersale")  # any late copy has been published...
+        await col.caught_up()  # ...and read
 
     assert killed_at < N, "the kill came too late to prove anything"
     for topic in (DECIDED, OPENED):

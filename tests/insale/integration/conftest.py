@@ -14,6 +14,7 @@ from services.insale.settings import InsaleSettings
 from shared.clock import FakeClock
 from shared.runtime import ServiceRuntime
 from tests.insale.factories import T0
+from tests.support.groups import new_group
 from tests.support.runtime import fire_all, handled, started, wait_until
 
 
@@ -31,6 +32,7 @@ def insale_settings(infra: Any, **overrides: Any) -> InsaleSettings:
         "outbox_poll_interval_s": 0.05,
         "timer_poll_interval_s": 0.2,
         "db_pool_size": 4,
+        "kafka_group_id": new_group("insale"),  # reads only what is published from its start
     }
     values.update(overrides)
     return InsaleSettings(**values)

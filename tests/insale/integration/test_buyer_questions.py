@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from shared.clock import FakeClock
 from tests.insale.factories import T0, classified, order_event, tracking_event, uid
 from tests.insale.integration.conftest import handled
 from tests.support.kafka import collecting, publisher
+from tests.support.runtime import idle
 
 REPLIES = "cs.reply.requested.v1"
 HANDOFFS = "cs.handoff.requested.v1"
@@ -76,7 +76,8 @@ async def test_questions_are_answered_from_the_projection(infra, insale, clock: 
         assert "SF7700112233" in status.data["text"]
         assert "杭州转运中心" in status.data["text"]
         assert status.data["kind"] == "auto_answer"
-        await asyncio.sleep(0.5)
+        await idle(rt)  # everything it will answer has been published...
+        await col.caught_up()  # ...and read
     # the presale-stage message got nothing from insale
     assert col.of(REPLIES, in_reply_to=presale.message_id) == []
     assert len(col.of(HANDOFFS, shop_id=shop)) == 1

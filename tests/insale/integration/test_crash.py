@@ -13,6 +13,7 @@ from shared.db import create_engine
 from tests.insale.factories import order_event, uid
 from tests.insale.integration.conftest import wait_until
 from tests.support.kafka import collecting, publisher
+from tests.support.runtime import service_idle
 
 REPLIES = "cs.reply.requested.v1"
 N = 600
@@ -55,7 +56,8 @@ async def test_sigkill_mid_stream_loses_and_doubles_nothing(
             await streaming
             await infra.start_service("insale")
             await col.wait_count(REPLIES, N, timeout=60, shop_id=shop)
-            await asyncio.sleep(1.0)  # anything doubled would have arrived by now
+            await service_idle(infra, "insale")  # anything doubled has been published...
+            await col.caught_up()  # ...and read
         seen = col.of(REPLIES, shop_id=shop)
         # The relay publishes at least once: a row published just before the kill but not yet
         # marked sent goes out again after the restart — as the very same event (same ce_id),

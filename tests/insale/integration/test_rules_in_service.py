@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 
 from shared.clock import FakeClock
 from tests.insale.factories import SHANGHAI, order_event, tracking_event, uid
 from tests.insale.integration.conftest import fire_all, handled
 from tests.support.kafka import collecting, publisher
+from tests.support.runtime import idle
 
 REPLIES = "cs.reply.requested.v1"
 ALERTS = "cs.order.alert.v1"
@@ -38,7 +38,8 @@ async def test_second_reminder_waits_for_the_morning(infra, insale, clock: FakeC
             await fire_all(rt)
         await rt.relay.relay_once()
         got = await col.wait_count(REPLIES, 2, shop_id=shop)
-        await asyncio.sleep(0.5)
+        await idle(rt)
+        await col.caught_up()
     sent = [datetime.fromisoformat(s.data["requested_at"]) for s in col.of(REPLIES, shop_id=shop)]
     assert sent == [evening + 0.5 * H, evening + 12 * H]  # 20:30, then 08:00 (not 00:30)
     assert got[0].data["text"] == "「纯棉白色T恤」11月11日 20:00关闭"
@@ -79,7 +80,8 @@ async def test_each_stall_gets_one_apology_and_one_alert(infra, insale, clock: F
         await fire_all(rt)  # a stall already reported: no silence timer runs
         await rt.relay.relay_once()
         await col.wait_count(ALERTS, 2, shop_id=shop)
-        await asyncio.sleep(0.5)
+        await idle(rt)
+        await col.caught_up()
     kinds = [s.data["kind"] for s in col.of(REPLIES, shop_id=shop)]
     assert kinds == ["notification", "apology", "apology"]
     alerts = col.of(ALERTS, shop_id=shop)

@@ -26,6 +26,7 @@ from tests.insale.factories import uid
 from tests.insale.integration.conftest import fire_all, handled
 from tests.insale.simulation import DAY0, Delivery, Effect, H, expected, generate
 from tests.support.kafka import Collector, Publisher, collecting, publisher
+from tests.support.runtime import idle
 
 TICK = 2 * H
 REPLIES = "cs.reply.requested.v1"
@@ -139,7 +140,8 @@ async def test_a_day_of_1000_orders_gives_every_effect_exactly_once(
             await col.wait_for(
                 lambda c: sum(_seen(c, shops).values()) >= sum(want.values()), timeout=20
             )
-        await asyncio.sleep(1.0)  # anything doubled would have arrived by now
+        await idle(rt)  # anything doubled has been published...
+        await col.caught_up()  # ...and read
     got = _seen(col, shops)
     print(f"{len(deliveries)} deliveries over {len(ticks)} ticks in {driven:.1f}s {dict(spent)}; "
           f"effects {Counter(k[1] for k in want)}")  # fmt: skip

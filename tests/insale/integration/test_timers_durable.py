@@ -13,7 +13,7 @@ from shared.runtime import ServiceRuntime
 from tests.insale.factories import T0, order_event, uid
 from tests.insale.integration.conftest import fire_all, handled, insale_settings
 from tests.support.kafka import collecting, publisher
-from tests.support.runtime import started
+from tests.support.runtime import idle, started
 
 REPLIES = "cs.reply.requested.v1"
 ALERTS = "cs.order.alert.v1"
@@ -35,8 +35,8 @@ async def test_timers_survive_a_restart_and_fire_on_time(infra, insale, clock: F
             rt2.timer_runner.stop()
             clock.set(T0 + timedelta(minutes=29))
             await fire_all(rt2)
-            await rt2.relay.relay_once()
-            await asyncio.sleep(0.3)
+            await idle(rt2)
+            await col.caught_up()
             assert col.of(REPLIES, shop_id=shop) == []  # not before it is due
             clock.set(T0 + timedelta(minutes=30))
             await fire_all(rt2)
@@ -80,6 +80,8 @@ async def test_two_replicas_fire_each_timer_exactly_once(infra, insale, clock: F
         for rt in (one, two):
             await rt.relay.relay_once()
         await col.wait_count(REPLIES, len(orders), shop_id=shop)
-        await asyncio.sleep(0.5)
+        for rt in (one, two):
+            await idle(rt)
+        await col.caught_up()
     per_order = [s.data["order_id"] for s in col.of(REPLIES, shop_id=shop)]
     assert sorted(per_order) == sorted(orders)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 from shared.clock import FakeClock
 from tests.insale.factories import T0, order_event, uid
 from tests.insale.integration.conftest import fire_all, handled
 from tests.support.kafka import collecting, publisher
+from tests.support.runtime import idle
 
 REPLIES = "cs.reply.requested.v1"
 
@@ -61,6 +61,6 @@ async def test_unpaid_order_gets_exactly_one_reminder_and_paid_or_closed_none(
         assert reminder["conversation_id"] == f"{shop}:b-{unpaid}"
         assert "纯棉白色T恤" in reminder["text"]
         assert "11月11日 14:00" in reminder["text"]  # when the order closes, shop time
-        await rt.relay.relay_once()
-        await asyncio.sleep(0.5)  # anything doubled would have arrived by now
+        await idle(rt)  # anything doubled has been published...
+        await col.caught_up()  # ...and read
     assert len(col.of(REPLIES, shop_id=shop)) == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +11,7 @@ from shared.clock import FakeClock
 from shared.contracts import MessageReceived
 from tests.metrics.helpers import metrics_api
 from tests.support.kafka import publisher
+from tests.support.runtime import idle
 
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 WINDOW = {"from": "2026-11-02T00:00:00+08:00", "to": "2026-11-03T00:00:00+08:00"}
@@ -114,12 +114,8 @@ async def test_buyers_waiting_now_and_final_flag(infra, shop_id: str) -> None:  
                     buyer_id=f"b{i}", text="在吗", sent_at=T0 + timedelta(minutes=minutes),
                 )
             )  # fmt: skip
-        live: dict = {}
-        for _ in range(100):
-            live = (await c.get(f"/api/v1/shops/{shop_id}/live", headers=bearer("op"))).json()
-            if live["buyers_waiting"] == 2:
-                break
-            await asyncio.sleep(0.1)
+        await idle(rt)  # both messages ingested
+        live = (await c.get(f"/api/v1/shops/{shop_id}/live", headers=bearer("op"))).json()
         assert live["buyers_waiting"] == 2
         assert live["rounds_past_3min"] == 1
         from prometheus_client import generate_latest

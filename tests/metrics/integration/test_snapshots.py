@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import func, select
+
+from services.metrics import store
 from shared.clock import FakeClock
 from shared.contracts import ConversationAssigned, MessageReceived, MessageSent
 from tests.metrics.helpers import metrics_api
 from tests.support.kafka import collecting, publisher
+from tests.support.runtime import idle, wait_until
 
 T0 = datetime(2026, 11, 3, 10, 0, tzinfo=UTC)
 
@@ -45,24 +48,17 @@ async def test_snapshot_published_revised_and_idempotent(infra, shop_id: str) ->
         await pub.event(buyer(0))
         answered = await pub.event(answer(60))
 
+        async def rounds() -> int:
+            async with rt.engine.connect() as conn:
+                r = store.conv_rounds
+                query = select(func.count()).select_from(r).where(r.c.shop_id == shop_id)
+                return (await conn.execute(query)).scalar_one()
+
         async def settle(expect_rounds: int) -> None:
-            for _ in range(100):
-                async with rt.engine.connect() as conn:
-                    from sqlalchemy import func, select
+            async def ingested() -> bool:
+                return await rounds() == expect_rounds
 
-                    from services.metrics import store
-
-                    n = (
-                        await conn.execute(
-                            select(func.count())
-                            .select_from(store.conv_rounds)
-                            .where(store.conv_rounds.c.shop_id == shop_id)
-                        )
-                    ).scalar_one()
-                if n == expect_rounds:
-                    return
-                await asyncio.sleep(0.1)
-            raise AssertionError("events not ingested")
+            await wait_until(ingested, 20, f"{expect_rounds} rounds ingested")
 
         async def drain() -> None:  # other tests' hours may be due too: take them all
             while await snapshotter.run_once():
@@ -70,7 +66,8 @@ async def test_snapshot_published_revised_and_idempotent(infra, shop_id: str) ->
 
         await settle(1)
         await drain()
-        await asyncio.sleep(0.5)
+        await idle(rt)  # what the snapshotter emitted is published...
+        await col.caught_up()  # ...and read
         assert col.of("cs.kpi.snapshot.v1", shop_id=shop_id) == []  # the hour is not over
         clock.set(T0 + timedelta(hours=1, minutes=31))  # hour end + SESSION_GAP
         await drain()
@@ -93,9 +90,10 @@ async def test_snapshot_published_revised_and_idempotent(infra, shop_id: str) ->
 
         # a duplicate changes nothing: no hour is due, nothing is published
         await pub.record(answered)
-        await asyncio.sleep(1.0)
+        await idle(rt)  # the duplicate is consumed
         await drain()
-        await asyncio.sleep(0.5)
+        await idle(rt)
+        await col.caught_up()
         assert len(col.of("cs.kpi.snapshot.v1", shop_id=shop_id)) == 2
         ids = {s.headers["ce_id"] for s in col.of("cs.kpi.snapshot.v1", shop_id=shop_id)}
         assert len(ids) == 2

@@ -63,6 +63,7 @@ def build_probe(
         outbox_poll_interval_s=0.05,
         timer_poll_interval_s=0.05,
         consumer_lanes=lanes,
+        kafka_group_id=f"xiaoer-{schema}-test",  # one per test (and schema), kept on restart
     )
 
     async def on_csat(ctx: Context, c: CsatSubmitted, env: Envelope) -> None:

@@ -12,8 +12,9 @@ from probe_service import Behaviour, build_probe
 from sqlalchemy import func, select, text
 
 from shared.contracts import CsatSubmitted
+from tests.support.groups import start_at_end
 from tests.support.kafka import collecting, publisher
-from tests.support.runtime import started
+from tests.support.runtime import idle, started, wait_until
 
 NOW = datetime(2026, 11, 11, 10, 0, tzinfo=UTC)
 REPLIES = "cs.reply.requested.v1"
@@ -49,7 +50,8 @@ async def test_a_redelivered_event_changes_nothing(infra, schema, probe_db) -> N
                 await pub.event(csat(shop, "c-dup"), event_id=f"{shop}-same-id")
             await pub.event(csat(shop, "c-other"))
             await col.wait_count(REPLIES, 2, shop_id=shop)
-            await asyncio.sleep(1.0)  # give a wrongly doubled reply time to show up
+            await idle(runtime)  # a wrongly doubled reply has been published...
+            await col.caught_up()  # ...and read
         assert len(col.of(REPLIES, shop_id=shop, conversation_id="c-dup")) == 1
         assert len(col.of(REPLIES, shop_id=shop)) == 2
     assert await effects_count(probe_db, effects, shop) == 2
@@ -150,26 +152,25 @@ async def test_a_crash_after_commit_loses_nothing(infra, schema, probe_db) -> No
         async with started(runtime):
             for i in range(20):
                 await pub.event(csat(shop, f"c-{i}"))
-            async with runtime.engine.connect() as conn:
-                for _ in range(200):
-                    pending = (
-                        await conn.execute(
-                            text(
-                                "SELECT count(*) FROM outbox WHERE sent_at IS NULL"
-                                " AND position(convert_to(:shop, 'UTF8') in value) > 0"
-                            ),
-                            {"shop": shop},
-                        )
-                    ).scalar_one()
-                    if pending == 20:
-                        break
-                    await asyncio.sleep(0.05)
-            assert pending == 20
+
+            async def all_pending() -> bool:
+                async with runtime.engine.connect() as conn:
+                    pending = await conn.execute(
+                        text(
+                            "SELECT count(*) FROM outbox WHERE sent_at IS NULL"
+                            " AND position(convert_to(:shop, 'UTF8') in value) > 0"
+                        ),
+                        {"shop": shop},
+                    )
+                    return pending.scalar_one() == 20
+
+            await wait_until(all_pending, 20, "20 replies handled, waiting in the outbox")
         assert col.of(REPLIES, shop_id=shop) == []
         second, _, _ = build_probe(infra.bootstrap, infra.database_url, schema)
         async with started(second):
             await col.wait_count(REPLIES, 20, shop_id=shop)
-            await asyncio.sleep(0.5)
+            await idle(second)
+            await col.caught_up()
         ids = [s.data["reply_request_id"] for s in col.of(REPLIES, shop_id=shop)]
         assert len(ids) == len(set(ids)) == 20
 
@@ -249,6 +250,10 @@ async def test_lanes_keep_per_key_order(infra, schema, probe_db) -> None:  # typ
         collecting(infra.bootstrap, [REPLIES]) as col,
         publisher(infra.bootstrap) as pub,
     ):
+        # Its group starts here, before the backlog is published: it must read all of it.
+        await start_at_end(
+            infra.bootstrap, runtime.settings.kafka_group_id, runtime.dispatcher.topics
+        )
         for n in range(30):
             for key in range(8):
                 await pub.event(csat(shop, f"{shop}-k{key}", rating=1 + n % 5, comment=f"n{n}"))

@@ -18,6 +18,7 @@ from services.presale.app import build_runtime
 from services.presale.settings import PresaleSettings
 from shared.clock import FakeClock
 from shared.runtime import ServiceRuntime
+from tests.support.groups import new_group
 from tests.support.runtime import started
 
 SHOP_TOKEN = "presale-test-shop-token"  # fixed: this module may be imported twice
@@ -26,14 +27,15 @@ START = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 
 
 def settings_for(infra: Any, shop_id: str, **overrides: Any) -> PresaleSettings:
-    return PresaleSettings(
-        kafka_bootstrap_servers=infra.bootstrap,
-        database_url=infra.database_url,
-        api_tokens=f"{shop_id}:{SHOP_TOKEN}",
-        operator_token=OPERATOR_TOKEN,
-        outbox_poll_interval_s=0.05,
-        **overrides,
-    )
+    values: dict[str, Any] = {
+        "kafka_bootstrap_servers": infra.bootstrap,
+        "database_url": infra.database_url,
+        "api_tokens": f"{shop_id}:{SHOP_TOKEN}",
+        "operator_token": OPERATOR_TOKEN,
+        "outbox_poll_interval_s": 0.05,
+        "kafka_group_id": new_group("presale"),  # reads only what is published from its start
+    }
+    return PresaleSettings(**{**values, **overrides})
 
 
 @pytest.fixture

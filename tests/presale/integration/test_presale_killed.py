@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -12,6 +11,7 @@ from typing import Any
 from shared.contracts import MessageReceived
 from shared.ids import new_id
 from tests.support.kafka import collecting, publisher
+from tests.support.runtime import service_idle
 
 TEXTS = ("在吗", "包邮吗", "M码还有货吗", "身高160体重100斤穿什么码", "我的快递到哪了", "转人工",
          "好的", "什么时候发货", "能开发票吗", "我要退款")  # fmt: skip
@@ -46,7 +46,8 @@ async def test_presale_killed_mid_stream(infra: Any, running_services: Any) -> N
         await seen.wait_for(lambda c: len(distinct(c)) >= len(ids), timeout=60,
                             what="every message classified")  # fmt: skip
         caught_up = time.monotonic() - restarted
-        await asyncio.sleep(1.0)  # anything doubled would arrive by now
+        await service_idle(infra, "presale")  # anything doubled has been published...
+        await seen.caught_up()  # ...and read
         events = defaultdict(set)
         raw = 0
         for s in seen.of("cs.message.classified.v1", shop_id=shop):
