@@ -106,7 +106,7 @@ class Collector:
             f"timed out after {timeout}s waiting for {what}; saw {len(self.seen)} events"
         )
 
-    async def caught_up(self, timeout: float = 20.0) -> None:
+    async def caught_up(self, timeout: float = 60.0) -> None:
         """Wait until everything on the collected topics now has been read: after the
         services are idle (`tests.support.runtime.idle`), what they published is all here."""
         assert self.catch_up is not None, "a Collector made by collecting()"

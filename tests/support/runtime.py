@@ -75,7 +75,7 @@ async def fire_all(rt: ServiceRuntime) -> int:
 
 
 async def group_caught_up(
-    bootstrap: str, group: str, topics: Iterable[str], timeout: float = 30.0
+    bootstrap: str, group: str, topics: Iterable[str], timeout: float = 120.0
 ) -> None:
     """Wait until the group has committed (handled) everything on its topics now."""
     consumer = AIOKafkaConsumer(
@@ -104,7 +104,7 @@ async def group_caught_up(
         await consumer.stop()
 
 
-async def outbox_drained(engine: AsyncEngine, timeout: float = 30.0) -> None:
+async def outbox_drained(engine: AsyncEngine, timeout: float = 120.0) -> None:
     """Wait until the service's relay has published every outbox row."""
 
     async def check() -> bool:
@@ -115,7 +115,7 @@ async def outbox_drained(engine: AsyncEngine, timeout: float = 30.0) -> None:
     await wait_until(check, timeout, "the outbox to be drained")
 
 
-async def idle(rt: ServiceRuntime, timeout: float = 30.0) -> None:
+async def idle(rt: ServiceRuntime, timeout: float = 120.0) -> None:
     """The in-process service has handled everything published so far and published all it
     emitted: a collector that is then `caught_up` holds every output there will be."""
     s = rt.settings
@@ -126,7 +126,7 @@ async def idle(rt: ServiceRuntime, timeout: float = 30.0) -> None:
     await outbox_drained(rt.engine, timeout)
 
 
-async def service_idle(stack: Any, name: str, timeout: float = 30.0) -> None:
+async def service_idle(stack: Any, name: str, timeout: float = 120.0) -> None:
     """`idle` for a service process of the stack (started by `running_services`)."""
     group = stack.services[name].env.get("KAFKA_GROUP_ID") or f"xiaoer-{name}"
     await group_caught_up(stack.bootstrap, group, CONSUMES[name], timeout)

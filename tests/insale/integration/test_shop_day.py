@@ -17,6 +17,8 @@ import time
 from collections import Counter
 from datetime import datetime
 
+import pytest
+
 from shared.clock import FakeClock
 from shared.cloudevents import Record, encode
 from shared.consumer import RawRecord
@@ -90,6 +92,7 @@ def _seen(col: Collector, shops: set[str]) -> Counter[Effect]:
     return out
 
 
+@pytest.mark.timeout(1800)  # minutes alone on 2 cores; far longer beside other suites
 async def test_a_day_of_1000_orders_gives_every_effect_exactly_once(
     infra, insale, clock: FakeClock
 ) -> None:
