@@ -86,4 +86,4 @@ async def running_services(
     yield start
     for name in dict.fromkeys(started):
         infra.stop_service(name)
-        del infra.services[name]  # the next test starts from a clean slate (its own group)
+        infra.services.pop(name, None)  # the next test starts from a clean slate (own group)
