@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, Protocol
@@ -59,6 +60,24 @@ async def _undecoded(msg: Any) -> None:
     """Skip FastStream's body decoding: the dispatcher decodes and validates every record
     itself, so that malformed JSON is dead-lettered instead of failing the whole batch."""
     return None
+
+
+async def _tolerant_headers(msg: Any, original: Callable[[Any], Awaitable[Any]]) -> Any:
+    """FastStream decodes every header value as UTF-8 while parsing a batch, before any handler
+    runs: one record with a null or non-UTF-8 header value would fail every batch it is in,
+    for ever. FastStream parses copies whose header values decode; the raw records it hands
+    on stay untouched, and the dispatcher dead-letters such a record like any bad input."""
+    records = msg if isinstance(msg, tuple) else (msg,)
+    copies = tuple(
+        dataclasses.replace(r, headers=[(k, _decodable(v)) for k, v in r.headers]) for r in records
+    )
+    parsed = await original(copies if isinstance(msg, tuple) else copies[0])
+    parsed.raw_message = msg
+    return parsed
+
+
+def _decodable(value: bytes | None) -> bytes:
+    return (value or b"").decode(errors="replace").encode()
 
 
 class ConsumePath(Protocol):
@@ -160,6 +179,7 @@ class ServiceRuntime:
             max_records=s.kafka_max_poll_records,
             batch_timeout_ms=s.kafka_batch_timeout_ms,
             decoder=_undecoded,
+            parser=_tolerant_headers,
             title=f"{self.name} consumer",
             fetch_max_wait_ms=s.kafka_fetch_max_wait_ms,
         )
