@@ -52,7 +52,8 @@ CONSUMES: dict[str, tuple[str, ...]] = {
 }
 INCIDENT_TOPICS = ("cs.message.received.v1", "trade.order.changed.v1")
 MAX_STALL_S = 5.0
-SETTLE_TIMEOUT_S = float(os.environ.get("FUZZ_SETTLE_TIMEOUT_S", "900"))
+SOAK = bool(os.environ.get("FUZZ_RECORDS"))
+SETTLE_TIMEOUT_S = float(os.environ.get("FUZZ_SETTLE_TIMEOUT_S", "3000" if SOAK else "600"))
 
 
 def _counts() -> dict[str, int]:
@@ -191,6 +192,7 @@ async def _service_counts(stack: LocalStack) -> dict[str, dict[tuple[str, str], 
     return out
 
 
+@pytest.mark.timeout(SETTLE_TIMEOUT_S + 300)
 async def test_hostile_records_end_handled_or_dead_lettered(
     stack: LocalStack, capsys: pytest.CaptureFixture[str]
 ) -> None:
