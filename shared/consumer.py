@@ -183,7 +183,26 @@ class Dispatcher:
         for raw in records:
             lane = zlib.crc32(raw.key or b"") % self._lanes
             lanes.setdefault(lane, []).append(self._decode(raw, now))
-        await asyncio.gather(*(self._settle(items) for items in lanes.values()))
+        if len(lanes) == 1:
+            await self._settle(next(iter(lanes.values())))
+            return
+        # Lanes run concurrently once; a lane that fails (typically a deadlock with another
+        # lane over a shared row, e.g. one buyer's profile) is settled again afterwards, one
+        # lane at a time, so that concurrent retries cannot keep deadlocking each other.
+        failed: list[list[_Item]] = []
+
+        async def first_try(items: list[_Item]) -> None:
+            try:
+                await self._attempt(items)
+            except Exception as exc:
+                log.info(
+                    "lane of %d failed (%s); settling it alone", len(items), type(exc).__name__
+                )
+                failed.append(items)
+
+        await asyncio.gather(*(first_try(items) for items in lanes.values()))
+        for items in failed:
+            await self._settle(items)
 
     def _decode(self, raw: RawRecord, now: datetime) -> _Item:
         d = decode_record(raw, self._handlers, now)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 
 import pytest
@@ -12,8 +13,18 @@ from devstack import SERVICES, LocalStack
 
 @pytest.fixture(scope="module")
 async def stack(private_infra: LocalStack) -> AsyncIterator[LocalStack]:
-    """The four services running on the module's own broker and database."""
-    await private_infra.start_services(SERVICES)
+    """The four services running on the module's own broker and database. Batches of at most
+    `CHAOS_MAX_POLL_RECORDS` (100) records: a batch's own duration is time without a commit,
+    and the suites bound that (a shared 2-core machine runs presale's handlers at ~70 ms)."""
+    previous = os.environ.get("KAFKA_MAX_POLL_RECORDS")
+    os.environ["KAFKA_MAX_POLL_RECORDS"] = os.environ.get("CHAOS_MAX_POLL_RECORDS", "100")
+    try:
+        await private_infra.start_services(SERVICES)  # the processes inherit the environment
+    finally:
+        if previous is None:
+            os.environ.pop("KAFKA_MAX_POLL_RECORDS", None)
+        else:
+            os.environ["KAFKA_MAX_POLL_RECORDS"] = previous
     try:
         yield private_infra
     finally:

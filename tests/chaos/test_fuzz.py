@@ -51,7 +51,7 @@ CONSUMES: dict[str, tuple[str, ...]] = {
     "metrics": tuple(FACT_OF),
 }
 INCIDENT_TOPICS = ("cs.message.received.v1", "trade.order.changed.v1")
-MAX_STALL_S = 5.0
+MAX_STALL_S = float(os.environ.get("FUZZ_MAX_STALL_S", "5"))
 SOAK = bool(os.environ.get("FUZZ_RECORDS"))
 SETTLE_TIMEOUT_S = float(os.environ.get("FUZZ_SETTLE_TIMEOUT_S", "3000" if SOAK else "600"))
 
