@@ -31,7 +31,7 @@ from services.metrics.projection import Projector
 from services.metrics.snapshots import mark_changed
 from shared import inbox
 from shared.clock import Clock
-from shared.consumer import RawRecord, dead_letter, decode_record, position_id
+from shared.consumer import RawRecord, consumer_now, dead_letter, decode_record, position_id
 from shared.context import Context, Plumbing
 from shared.observability import BATCH_SECONDS, EVENTS, topic_label
 from shared.transient import retry_transient
@@ -77,7 +77,7 @@ class FactIngest:
         """Ingest a batch until it is committed; transient failures are retried for ever."""
         if not records:
             return
-        now = self._clock.now()
+        now = consumer_now(self._clock)
         await self._settle([self._decode(raw, now) for raw in records])
 
     def _decode(self, raw: RawRecord, now: datetime) -> _Decoded:

@@ -24,7 +24,7 @@ from pydantic import (
 INT32_MAX = 2**31 - 1
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-FUTURE_SKEW = timedelta(days=1)
+FUTURE_SKEW = timedelta(days=3)
 """How far ahead of the consumer's clock a time of something that happened may be: beyond, it
 is clamped to the consumer's clock (see `HappenedAt`)."""
 DEADLINE_HORIZON = timedelta(days=400)
