@@ -18,7 +18,7 @@ define sync
 	uv sync --frozen
 endef
 
-.PHONY: help up demo test lint clean
+.PHONY: help up demo test chaos lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
@@ -35,6 +35,11 @@ demo: ## the stack plus the simulator for one shop day, then a summary (SEED, SP
 test: ## the test suite (starts its own broker and database on free ports)
 	$(sync)
 	uv run --frozen pytest $(ARGS)
+
+FUZZ_RECORDS ?= 10000
+chaos: ## the chaos and fuzz suites, soak size: FUZZ_RECORDS (10000) hostile records on every consumed topic (FUZZ_SEED replays)
+	$(sync)
+	FUZZ_RECORDS=$(FUZZ_RECORDS) uv run --frozen pytest tests/chaos --timeout=3600 $(ARGS)
 
 lint: ## ruff lint + format check + import contracts
 	$(sync)

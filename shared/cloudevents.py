@@ -14,12 +14,30 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 
 from shared.contracts import EventPayload
+from shared.contracts.base import EARLIEST, LATEST, NOW_CONTEXT
 from shared.ids import new_id
 from shared.topics import Topic
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
 TRACE_HEADERS = ("traceparent", "tracestate")
+MAX_ID_LENGTH = 200
+"""`ce_id` and `ce_source` are the inbox's key: `String(200)` columns."""
+MAX_ATTRIBUTE_LENGTH = 1000
+"""Any other CloudEvents attribute or trace header the services read."""
+ATTRIBUTE_HEADERS = frozenset(
+    {
+        "ce_specversion",
+        "ce_id",
+        "ce_source",
+        "ce_type",
+        "ce_time",
+        "ce_subject",
+        "ce_datacontenttype",
+        "content-type",
+        *TRACE_HEADERS,
+    }
+)
 
 
 class BadEvent(ValueError):
@@ -77,25 +95,62 @@ def encode(
 def normalize_headers(
     raw: Mapping[str, str | bytes] | Iterable[tuple[str, bytes]],
 ) -> dict[str, str]:
+    """Header values as text; raises `BadEvent` on a value that is not UTF-8."""
+    headers, problem = read_headers(raw)
+    if problem is not None:
+        raise BadEvent(problem)
+    return headers
+
+
+def read_headers(
+    raw: Mapping[str, str | bytes] | Iterable[tuple[str, bytes]],
+) -> tuple[dict[str, str], str | None]:
+    """Header values as text (undecodable bytes replaced) and what is wrong with them, if
+    anything: a value that is not UTF-8, or a CloudEvents attribute given twice (which one
+    would count is anybody's guess). Never raises: a dead letter needs the headers."""
     items = raw.items() if isinstance(raw, Mapping) else raw
     out: dict[str, str] = {}
+    problem: str | None = None
     for name, value in items:
         if isinstance(value, bytes | bytearray):
             try:
                 value = bytes(value).decode()
-            except UnicodeDecodeError as exc:
-                raise BadEvent(f"header {name!r} is not UTF-8") from exc
-        out[name] = value
-    return out
+            except UnicodeDecodeError:
+                value = bytes(value).decode(errors="replace")
+                problem = problem or f"header {name[:100]!r} is not UTF-8"
+        elif value is None:
+            value = ""
+        if name in out and name in ATTRIBUTE_HEADERS and out[name] != value:
+            problem = problem or f"header {name!r} given twice"
+        out.setdefault(name, value)
+    return out, problem
 
 
-def decode(
-    topic: Topic, value: bytes | None, headers: Mapping[str, str]
-) -> tuple[Envelope, EventPayload]:
-    """Validate envelope and payload; raise BadEvent with a reason a human can act on."""
+def _check_attributes(headers: Mapping[str, str]) -> None:
     for attr in ("ce_id", "ce_specversion", "ce_source", "ce_type"):
         if not headers.get(attr):
             raise BadEvent(f"missing CloudEvents header {attr}")
+    for attr in ATTRIBUTE_HEADERS & headers.keys():
+        value = headers[attr]
+        limit = MAX_ID_LENGTH if attr in ("ce_id", "ce_source") else MAX_ATTRIBUTE_LENGTH
+        if len(value) > limit:
+            raise BadEvent(f"header {attr} longer than {limit} characters")
+        if "\x00" in value:
+            raise BadEvent(f"header {attr} holds a NUL character")
+
+
+def decode(
+    topic: Topic,
+    value: bytes | None,
+    headers: Mapping[str, str],
+    *,
+    now: datetime | None = None,
+) -> tuple[Envelope, EventPayload]:
+    """Validate envelope and payload; raise BadEvent with a reason a human can act on.
+
+    `now` is the consumer's clock: times of what happened further ahead than the contracts
+    allow are clamped to it (`shared.contracts.base.HappenedAt`)."""
+    _check_attributes(headers)
     if headers["ce_specversion"] != SPECVERSION:
         raise BadEvent(f"unsupported ce_specversion {headers['ce_specversion']!r}")
     if headers["ce_type"] != topic.ce_type:
@@ -107,12 +162,16 @@ def decode(
         raise BadEvent("empty value")
     try:
         data = json.loads(value)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:  # not UTF-8, not JSON, or a number of 4,300+ digits
         raise BadEvent(f"value is not JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise BadEvent("value is JSON nested too deeply") from exc
     if not isinstance(data, dict):
         raise BadEvent("value is not a JSON object")
     try:
-        payload = topic.model.model_validate(data)
+        payload = topic.model.model_validate(data, context={NOW_CONTEXT: now} if now else None)
+    except RecursionError as exc:
+        raise BadEvent("value is JSON nested too deeply") from exc
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
@@ -124,7 +183,9 @@ def decode(
         try:
             time = datetime.fromisoformat(headers["ce_time"])
         except ValueError as exc:
-            raise BadEvent(f"ce_time {headers['ce_time']!r} is not RFC 3339") from exc
+            raise BadEvent(f"ce_time {headers['ce_time'][:64]!r} is not RFC 3339") from exc
+        if time.tzinfo is None or not EARLIEST <= time <= LATEST:
+            raise BadEvent(f"ce_time {headers['ce_time'][:64]!r} has no offset or is absurd")
     envelope = Envelope(
         id=headers["ce_id"],
         source=headers["ce_source"],

@@ -3,12 +3,15 @@
 For each consumed batch:
 1. every record is decoded and validated; bad input becomes a dead-letter record (original
    bytes and headers plus the reason) written through the outbox;
-2. in one transaction, each good event claims its inbox row (a duplicate is skipped) and runs
-   its handler inside a savepoint; a handler that raises a non-transient error has its
-   savepoint rolled back and the event is dead-lettered with the error;
+2. in one transaction, each good event claims its inbox row by CloudEvents `source` + `id` (a
+   duplicate is skipped) and runs its handler; a handler that raises a non-transient error
+   has the batch re-run with each handler in a savepoint, and only its event is dead-lettered;
 3. the transaction commits, then the offsets are committed (FastStream `ack`).
 A transient failure (database or broker down) rolls the whole batch back and retries it with
 backoff, for ever: the partition waits rather than losing or dead-lettering anything.
+Any other failure outside a handler (the inbox claim, a bulk statement, the outbox write) is
+bisected: each half of the batch is committed on its own, down to the single record to blame,
+which is dead-lettered alone with the reason. No record can hold its partition back.
 """
 
 from __future__ import annotations
@@ -28,11 +31,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import inbox
 from shared.clock import Clock
-from shared.cloudevents import BadEvent, Envelope, Record, decode, normalize_headers
+from shared.cloudevents import Envelope, Record, decode, read_headers
 from shared.context import Context, Plumbing
 from shared.contracts import EventPayload
 from shared.masking import mask
-from shared.observability import BATCH_SECONDS, EVENTS, HANDLER_SECONDS
+from shared.observability import (
+    BATCH_SECONDS,
+    EVENTS,
+    HANDLER_SECONDS,
+    counted_on_commit,
+    topic_label,
+)
+from shared.observability import pending_counts as _pending
 from shared.topics import BY_NAME, DLQ_SUFFIX
 from shared.transient import is_transient, retry_transient
 
@@ -54,6 +64,12 @@ class RawRecord:
     headers: Sequence[tuple[str, bytes]] | Mapping[str, str | bytes]
 
 
+def _storable(text: str) -> str:
+    """PostgreSQL text (and JSONB) cannot hold NUL: a dead letter's key and headers are kept
+    with each NUL replaced by U+FFFD; its value keeps the original bytes."""
+    return text.replace("\x00", "\ufffd")
+
+
 def dead_letter(raw: RawRecord, headers: Mapping[str, str], reason: str, consumer: str) -> Record:
     extra = {
         "x-dlq-reason": mask(reason)[:2000],  # an error message can quote buyer text
@@ -64,7 +80,8 @@ def dead_letter(raw: RawRecord, headers: Mapping[str, str], reason: str, consume
         "x-dlq-failed-at": datetime.now(UTC).isoformat(),
     }
     key = raw.key.decode(errors="replace") if raw.key is not None else None
-    return Record(raw.topic + DLQ_SUFFIX, key or "", raw.value or b"", {**headers, **extra})
+    kept = {_storable(k): _storable(v) for k, v in {**headers, **extra}.items()}
+    return Record(raw.topic + DLQ_SUFFIX, _storable(key or ""), raw.value or b"", kept)
 
 
 @dataclass(frozen=True)
@@ -78,21 +95,32 @@ class Decoded:
     bad: str | None = None
 
 
-def decode_record(raw: RawRecord, topics: Container[str]) -> Decoded:
+def decode_record(raw: RawRecord, topics: Container[str], now: datetime | None = None) -> Decoded:
     """Headers, CloudEvents envelope and payload of a record of one of `topics`; what is wrong
-    with it (for its dead letter) otherwise. Shared by every consume path."""
-    try:
-        headers = normalize_headers(raw.headers)
-    except BadEvent as exc:
-        return Decoded(raw, {}, bad=str(exc))
+    with it (for its dead letter) otherwise. Never raises. `now` (the consumer's clock) clamps
+    times of what happened that lie too far ahead. Shared by every consume path."""
+    headers, problem = read_headers(raw.headers)
+    if problem is not None:
+        return Decoded(raw, headers, bad=problem)
     topic = BY_NAME.get(raw.topic)
     if topic is None or raw.topic not in topics:
         return Decoded(raw, headers, bad=f"no handler for topic {raw.topic}")
     try:
-        envelope, payload = decode(topic, raw.value, headers)
-    except BadEvent as exc:
-        return Decoded(raw, headers, bad=str(exc))
+        envelope, payload = decode(topic, raw.value, headers, now=now)
+    except Exception as exc:  # BadEvent, or a decoder bug: either way this record is bad
+        return Decoded(raw, headers, bad=str(exc) or type(exc).__name__)
     return Decoded(raw, headers, envelope, payload)
+
+
+def consumer_now(clock: Clock) -> datetime:
+    """The time a consumed event's "happened at" is checked against: the later of the
+    service's clock (ahead of the wall in the compressed demo) and the wall clock (the broker's
+    time; ahead of a test's fake clock)."""
+    return max(clock.now(), datetime.now(UTC))
+
+
+POSITION_SOURCE = ""
+"""The inbox `source` of claims by record position (a CloudEvents source is never empty)."""
 
 
 def position_id(raw: RawRecord) -> str:
@@ -106,7 +134,7 @@ class _Item:
 
     raw: RawRecord
     headers: dict[str, str]
-    claim_id: str
+    claim: tuple[str, str]  # inbox (source, id): the event's, or its position's
     handler: Handler | None = None
     envelope: Envelope | None = None
     payload: EventPayload | None = None
@@ -119,7 +147,8 @@ class Dispatcher:
     A batch first runs on the fast path: one inbox statement for the whole batch and the
     handlers back to back. If a handler raises (not transiently), the transaction is rolled
     back and the batch runs again on the safe path, each handler in its own savepoint, so only
-    the failing event is dead-lettered.
+    the failing event is dead-lettered. If the batch fails outside any handler, it is split in
+    two halves committed one after the other, down to the one record that fails alone.
     """
 
     def __init__(
@@ -156,59 +185,108 @@ class Dispatcher:
         """
         if not records:
             return
+        now = consumer_now(self._clock)
         lanes: dict[int, list[_Item]] = {}
         for raw in records:
-            lanes.setdefault(zlib.crc32(raw.key or b"") % self._lanes, []).append(self._decode(raw))
+            lane = zlib.crc32(raw.key or b"") % self._lanes
+            lanes.setdefault(lane, []).append(self._decode(raw, now))
+        if len(lanes) == 1:
+            await self._settle(next(iter(lanes.values())))
+            return
+        # Lanes run concurrently once; a lane that fails (typically a deadlock with another
+        # lane over a shared row, e.g. one buyer's profile) is settled again afterwards, one
+        # lane at a time, so that concurrent retries cannot keep deadlocking each other.
+        failed: list[list[_Item]] = []
 
-        async def run(items: list[_Item]) -> None:
-            async def attempt() -> None:
-                try:
-                    await self._process_once(items, safe=False)
-                except _HandlerFailed:
-                    await self._process_once(items, safe=True)  # isolate each handler this time
+        async def first_try(items: list[_Item]) -> None:
+            try:
+                await self._attempt(items)
+            except Exception as exc:
+                log.info(
+                    "lane of %d failed (%s); settling it alone", len(items), type(exc).__name__
+                )
+                failed.append(items)
 
-            await retry_transient(attempt, self._plumbing.service, self._max_backoff)
+        await asyncio.gather(*(first_try(items) for items in lanes.values()))
+        for items in failed:
+            await self._settle(items)
 
-        await asyncio.gather(*(run(items) for items in lanes.values()))
-
-    def _decode(self, raw: RawRecord) -> _Item:
-        d = decode_record(raw, self._handlers)
+    def _decode(self, raw: RawRecord, now: datetime) -> _Item:
+        d = decode_record(raw, self._handlers, now)
         if d.envelope is None:
-            return _Item(raw, d.headers, position_id(raw), bad=d.bad)
+            return _Item(raw, d.headers, (POSITION_SOURCE, position_id(raw)), bad=d.bad)
         return _Item(
-            raw, d.headers, d.envelope.id, self._handlers[raw.topic], d.envelope, d.payload
+            raw,
+            d.headers,
+            (d.envelope.source, d.envelope.id),
+            self._handlers[raw.topic],
+            d.envelope,
+            d.payload,
         )
+
+    async def _settle(self, items: list[_Item]) -> None:
+        """Commit these records; a non-transient failure outside the handlers is bisected."""
+        service = self._plumbing.service
+        try:
+            await retry_transient(lambda: self._attempt(items), service, self._max_backoff)
+        except Exception as exc:  # not transient: retry_transient re-raises only those
+            if len(items) == 1:
+                failure = exc
+                await retry_transient(
+                    lambda: self._dead_letter_alone(items[0], failure), service, self._max_backoff
+                )
+                return
+            log.warning(
+                "batch of %d failed outside the handlers (%s); splitting it",
+                len(items),
+                type(exc).__name__,
+            )
+            middle = len(items) // 2
+            await self._settle(items[:middle])
+            await self._settle(items[middle:])
+
+    async def _attempt(self, items: list[_Item]) -> None:
+        try:
+            await self._process_once(items, safe=False)
+        except _HandlerFailed:
+            await self._process_once(items, safe=True)  # isolate each handler this time
 
     async def _process_once(self, items: list[_Item], *, safe: bool) -> None:
         started = time.perf_counter()
         outcomes: list[tuple[str, str]] = []
-        async with self._engine.begin() as conn:
-            ctx = Context(conn, self._clock, self._plumbing)
-            # The same event twice in one batch: only the first one counts.
-            first: dict[str, _Item] = {}
-            for item in items:
-                first.setdefault(item.claim_id, item)
-            fresh = await inbox.claim_many(
-                conn,
-                self._plumbing.inbox,
-                self.consumer,
-                [(cid, item.raw.topic) for cid, item in first.items()],
-            )
-            for item in items:
-                if item.claim_id not in fresh or first[item.claim_id] is not item:
-                    outcomes.append((item.raw.topic, "duplicate"))
-                elif item.bad is not None:
-                    outcomes.append((item.raw.topic, self._dead_letter(ctx, item, item.bad)))
-                else:
-                    outcomes.append((item.raw.topic, await self._handle(ctx, item, safe=safe)))
-            await ctx.flush()
+        with counted_on_commit() as counts:
+            async with self._engine.begin() as conn:
+                ctx = Context(conn, self._clock, self._plumbing)
+                # The same event twice in one batch: only the first one counts.
+                first: dict[tuple[str, str], _Item] = {}
+                for item in items:
+                    first.setdefault(item.claim, item)
+                fresh = await inbox.claim_events(
+                    conn,
+                    self._plumbing.inbox,
+                    self.consumer,
+                    [(*claim, item.raw.topic) for claim, item in first.items()],
+                )
+                for item in items:
+                    if item.claim not in fresh or first[item.claim] is not item:
+                        outcomes.append((item.raw.topic, "duplicate"))
+                    elif item.bad is not None:
+                        outcomes.append((item.raw.topic, self._dead_letter(ctx, item, item.bad)))
+                    else:
+                        outcome = await self._handle(ctx, item, safe=safe, counts=counts.mark())
+                        outcomes.append((item.raw.topic, outcome))
+                await ctx.flush()
+            counts.commit()
+        self._committed(started, outcomes)
+
+    def _committed(self, started: float, outcomes: list[tuple[str, str]]) -> None:
         BATCH_SECONDS.labels(self._plumbing.service).observe(time.perf_counter() - started)
         for topic, outcome in outcomes:
-            EVENTS.labels(self._plumbing.service, topic, outcome).inc()
+            EVENTS.labels(self._plumbing.service, topic_label(topic), outcome).inc()
         if self._on_committed:
             self._on_committed()
 
-    async def _handle(self, ctx: Context, item: _Item, *, safe: bool) -> str:
+    async def _handle(self, ctx: Context, item: _Item, *, safe: bool, counts: int) -> str:
         assert item.handler is not None
         assert item.envelope is not None
         raw, envelope = item.raw, item.envelope
@@ -236,20 +314,46 @@ class Dispatcher:
                 if not safe:
                     raise _HandlerFailed from exc
                 del ctx.records[emitted_before:]
+                pending = _pending()
+                if pending is not None:
+                    pending.rollback_to(counts)
                 log.exception("handler for %s failed on event %s", raw.topic, envelope.id)
                 # Claimed by position rather than by id: a redelivery of this record is still a
                 # no-op, while a re-drive of the dead letter (same id) is handled once fixed.
-                await inbox.release(ctx.conn, self._plumbing.inbox, self.consumer, envelope.id)
+                await inbox.release(
+                    ctx.conn,
+                    self._plumbing.inbox,
+                    self.consumer,
+                    envelope.id,
+                    source=envelope.source,
+                )
                 if not await inbox.claim(
                     ctx.conn, self._plumbing.inbox, self.consumer, position_id(raw), raw.topic
                 ):
                     return "duplicate"  # this very record was dead-lettered before
                 return self._dead_letter(ctx, item, f"handler failed: {type(exc).__name__}: {exc}")
             finally:
-                HANDLER_SECONDS.labels(self._plumbing.service, raw.topic).observe(
+                HANDLER_SECONDS.labels(self._plumbing.service, topic_label(raw.topic)).observe(
                     time.perf_counter() - started
                 )
         return "handled"
+
+    async def _dead_letter_alone(self, item: _Item, failure: Exception) -> None:
+        """The record fails even on its own, outside any handler (e.g. a value the database
+        rejects): dead-letter it in a transaction of its own, claimed by its position."""
+        started = time.perf_counter()
+        raw = item.raw
+        reason = f"could not be stored: {type(failure).__name__}: {failure}"
+        async with self._engine.begin() as conn:
+            ctx = Context(conn, self._clock, self._plumbing)
+            if await inbox.claim(
+                conn, self._plumbing.inbox, self.consumer, position_id(raw), raw.topic
+            ):
+                outcome = self._dead_letter(ctx, item, reason)
+            else:
+                outcome = "duplicate"
+            await ctx.flush()
+        self._committed(started, [(raw.topic, outcome)])
 
     def _dead_letter(self, ctx: Context, item: _Item, reason: str) -> str:
         raw = item.raw

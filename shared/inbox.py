@@ -1,4 +1,11 @@
-"""Inbox: (consumer, event id) recorded in the handler's transaction makes redelivery a no-op."""
+"""Inbox: (consumer, source, event id) recorded in the handler's transaction makes redelivery a
+no-op.
+
+CloudEvents makes an event unique by `source` + `id`, so two producers that happen to use the
+same id are two events. Records that have no usable event (bad input, a dead-lettered event)
+are claimed by their Kafka position instead, with the empty source (`POSITION_SOURCE` in
+`shared.consumer`; a CloudEvents source is never empty).
+"""
 
 from __future__ import annotations
 
@@ -6,36 +13,63 @@ from sqlalchemy import Table, delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+_KEY = ["consumer", "source", "event_id"]
+
 
 async def claim(
-    conn: AsyncConnection, inbox: Table, consumer: str, event_id: str, topic: str
+    conn: AsyncConnection,
+    inbox: Table,
+    consumer: str,
+    event_id: str,
+    topic: str,
+    *,
+    source: str = "",
 ) -> bool:
     """True when this event is new for this consumer; False when it was handled already."""
     result = await conn.execute(
         insert(inbox)
-        .values(consumer=consumer, event_id=event_id, topic=topic)
-        .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+        .values(consumer=consumer, source=source, event_id=event_id, topic=topic)
+        .on_conflict_do_nothing(index_elements=_KEY)
     )
     return result.rowcount == 1
+
+
+async def claim_events(
+    conn: AsyncConnection, inbox: Table, consumer: str, claims: list[tuple[str, str, str]]
+) -> set[tuple[str, str]]:
+    """Claim (source, event_id, topic) triples in one statement; returns the (source, id)
+    pairs that were new."""
+    if not claims:
+        return set()
+    result = await conn.execute(
+        insert(inbox)
+        .values(
+            [
+                {"consumer": consumer, "source": src, "event_id": eid, "topic": t}
+                for src, eid, t in claims
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=_KEY)
+        .returning(inbox.c.source, inbox.c.event_id)
+    )
+    return {(src, eid) for src, eid in result.all()}
 
 
 async def claim_many(
     conn: AsyncConnection, inbox: Table, consumer: str, claims: list[tuple[str, str]]
 ) -> set[str]:
-    """Claim (event_id, topic) pairs in one statement; returns the ids that were new."""
-    if not claims:
-        return set()
-    result = await conn.execute(
-        insert(inbox)
-        .values([{"consumer": consumer, "event_id": eid, "topic": t} for eid, t in claims])
-        .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
-        .returning(inbox.c.event_id)
-    )
-    return set(result.scalars().all())
+    """Claim (event_id, topic) pairs with the empty source (record positions) in one
+    statement; returns the ids that were new."""
+    fresh = await claim_events(conn, inbox, consumer, [("", eid, t) for eid, t in claims])
+    return {eid for _, eid in fresh}
 
 
-async def release(conn: AsyncConnection, inbox: Table, consumer: str, event_id: str) -> None:
+async def release(
+    conn: AsyncConnection, inbox: Table, consumer: str, event_id: str, *, source: str = ""
+) -> None:
     """Forget a claim (a dead-lettered event is claimed by its position instead)."""
     await conn.execute(
-        delete(inbox).where(inbox.c.consumer == consumer, inbox.c.event_id == event_id)
+        delete(inbox).where(
+            inbox.c.consumer == consumer, inbox.c.source == source, inbox.c.event_id == event_id
+        )
     )

@@ -1,8 +1,18 @@
-"""Prometheus metrics shared by every service (names follow Prometheus conventions)."""
+"""Prometheus metrics shared by every service (names follow Prometheus conventions).
+
+Label values are bounded: services and kinds are fixed by the code, topics come only from the
+registry (`topic_label`), and no value read from an event (shop, agent, buyer) is a label.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from shared.topics import BY_NAME, DLQ_SUFFIX
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -31,6 +41,13 @@ TRANSIENT_RETRIES = Counter(
     ["service"],
     registry=REGISTRY,
 )
+BATCH_FAILURES = Counter(
+    "xiaoer_batch_failures_total",
+    "Consumed batches that failed outside the consume path's fallbacks (a bug): rewound, and "
+    "dead-lettered as they are after a few attempts.",
+    ["service"],
+    registry=REGISTRY,
+)
 CONSUMER_LAG = Gauge(
     "xiaoer_consumer_lag",
     "Records not yet consumed, per topic partition.",
@@ -46,12 +63,91 @@ OUTBOX_PUBLISHED = Counter(
 TIMERS_DUE = Gauge(
     "xiaoer_timers_due", "Timers due now and not yet fired.", ["service"], registry=REGISTRY
 )
-TIMERS_FIRED = Counter(
+_TIMERS_FIRED = Counter(
     "xiaoer_timers_fired_total", "Timers fired.", ["service", "kind"], registry=REGISTRY
 )
-BUSINESS = Counter(
+_BUSINESS = Counter(
     "xiaoer_business_events_total",
     "Business outcomes (replies, hand-offs, decisions...) by kind.",
     ["service", "kind"],
     registry=REGISTRY,
 )
+
+
+# -- counts that belong to a transaction ---------------------------------------------------
+# A consumed batch may run more than once (fast path rolled back then safe path, a transient
+# retry, a fallback record by record): a counter bumped inside it would count the re-runs.
+# While `counted_on_commit()` is active, `.labels(...).inc()` of a counter wrapped by
+# `on_commit` is held back and applied only by `PendingCounts.commit()`.
+
+_PENDING: ContextVar[PendingCounts | None] = ContextVar("xiaoer_pending_counts", default=None)
+
+
+class PendingCounts:
+    """Increments held back until their transaction commits."""
+
+    def __init__(self) -> None:
+        self._held: list[tuple[Counter, tuple[str, ...], float]] = []
+
+    def hold(self, counter: Counter, labels: tuple[str, ...], amount: float) -> None:
+        self._held.append((counter, labels, amount))
+
+    def mark(self) -> int:
+        return len(self._held)
+
+    def rollback_to(self, mark: int) -> None:
+        del self._held[mark:]
+
+    def commit(self) -> None:
+        for counter, labels, amount in self._held:
+            counter.labels(*labels).inc(amount)
+        self._held.clear()
+
+
+@contextmanager
+def counted_on_commit() -> Iterator[PendingCounts]:
+    pending = PendingCounts()
+    token = _PENDING.set(pending)
+    try:
+        yield pending
+    finally:
+        _PENDING.reset(token)
+
+
+def pending_counts() -> PendingCounts | None:
+    return _PENDING.get()
+
+
+class _Child:
+    def __init__(self, counter: Counter, labels: tuple[str, ...]) -> None:
+        self._counter, self._labels = counter, labels
+
+    def inc(self, amount: float = 1) -> None:
+        pending = _PENDING.get()
+        if pending is None:
+            self._counter.labels(*self._labels).inc(amount)
+        else:
+            pending.hold(self._counter, self._labels, amount)
+
+
+class OnCommitCounter:
+    """A counter whose increments inside a consumed batch count once, when it commits."""
+
+    def __init__(self, counter: Counter) -> None:
+        self.counter = counter
+
+    def labels(self, *labels: str) -> _Child:
+        return _Child(self.counter, tuple(str(v) for v in labels))
+
+
+BUSINESS = OnCommitCounter(_BUSINESS)  # type: ignore[assignment]
+TIMERS_FIRED = OnCommitCounter(_TIMERS_FIRED)  # type: ignore[assignment]
+
+
+_KNOWN_TOPICS = frozenset(BY_NAME) | {name + DLQ_SUFFIX for name in BY_NAME}
+
+
+# -- labels from events ----------------------------------------------------------------------
+def topic_label(topic: str) -> str:
+    """A topic as a label value: only topics of the registry, anything else is `other`."""
+    return topic if topic in _KNOWN_TOPICS else "other"

@@ -29,7 +29,9 @@ def plumbing_tables(metadata: MetaData) -> tuple[Table, Table, Table]:
         Column("event_id", String(200), nullable=False),
         Column("topic", String(200), nullable=False),
         Column("handled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        PrimaryKeyConstraint("consumer", "event_id"),
+        # CloudEvents `ce_source` (an event is unique by source + id); empty for positions.
+        Column("source", String(200), nullable=False, server_default=""),
+        PrimaryKeyConstraint("consumer", "source", "event_id"),
     )
     outbox = Table(
         "outbox",

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, Protocol
@@ -27,28 +28,56 @@ from sqlalchemy import MetaData, delete, func
 
 from shared.broker import make_broker
 from shared.clock import Clock, clock_from_settings
-from shared.cloudevents import Record
-from shared.consumer import Dispatcher, Handler, RawRecord
+from shared.cloudevents import Record, read_headers
+from shared.consumer import Dispatcher, Handler, RawRecord, dead_letter
 from shared.context import Plumbing
 from shared.db import create_engine, ping
 from shared.observability import (
+    BATCH_FAILURES,
     CONSUMER_LAG,
+    EVENTS,
     OUTBOX_BACKLOG,
     OUTBOX_PUBLISHED,
     REGISTRY,
     TIMERS_DUE,
+    topic_label,
 )
 from shared.outbox import OutboxRelay
 from shared.settings import CommonSettings
 from shared.timer_runner import TimerHandler, TimerRunner
 
 log = logging.getLogger(__name__)
+BATCH_ATTEMPTS = 3
+"""Failures of one batch outside the consume path's own fallbacks before it is dead-lettered."""
+
+
+def _batch_key(batch: Sequence[RawRecord]) -> tuple[str, int, int]:
+    first = batch[0]
+    return first.topic, first.partition, first.offset
 
 
 async def _undecoded(msg: Any) -> None:
     """Skip FastStream's body decoding: the dispatcher decodes and validates every record
     itself, so that malformed JSON is dead-lettered instead of failing the whole batch."""
     return None
+
+
+async def _tolerant_headers(msg: Any, original: Callable[[Any], Awaitable[Any]]) -> Any:
+    """FastStream decodes every header value as UTF-8 while parsing a batch, before any handler
+    runs: one record with a null or non-UTF-8 header value would fail every batch it is in,
+    for ever. FastStream parses copies whose header values decode; the raw records it hands
+    on stay untouched, and the dispatcher dead-letters such a record like any bad input."""
+    records = msg if isinstance(msg, tuple) else (msg,)
+    copies = tuple(
+        dataclasses.replace(r, headers=[(k, _decodable(v)) for k, v in r.headers]) for r in records
+    )
+    parsed = await original(copies if isinstance(msg, tuple) else copies[0])
+    parsed.raw_message = msg
+    return parsed
+
+
+def _decodable(value: bytes | None) -> bytes:
+    return (value or b"").decode(errors="replace").encode()
 
 
 class ConsumePath(Protocol):
@@ -120,6 +149,7 @@ class ServiceRuntime:
                 lanes=settings.consumer_lanes,
             )
         )
+        self._failed_batches: dict[tuple[str, int, int], int] = {}
         self._subscriber = self._subscribe() if self.dispatcher.topics else None
         self._routers = routers
         self._title = title or f"xiaoer {self.name}"
@@ -149,6 +179,7 @@ class ServiceRuntime:
             max_records=s.kafka_max_poll_records,
             batch_timeout_ms=s.kafka_batch_timeout_ms,
             decoder=_undecoded,
+            parser=_tolerant_headers,
             title=f"{self.name} consumer",
             fetch_max_wait_ms=s.kafka_fetch_max_wait_ms,
         )
@@ -166,17 +197,54 @@ class ServiceRuntime:
                 await self.dispatcher.process(batch)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
                 # Not transient and not bad input: a bug in the consume path itself. Rewind and
-                # retry after a pause rather than commit past events that were not handled.
-                log.exception("batch failed; rewinding to retry it")
-                await msg.nack()
-                await asyncio.sleep(5)
-                return
+                # retry a few times; then the batch goes to the dead-letter topics as it is, so
+                # that no bug can hold a partition for ever (a re-drive replays it once fixed).
+                if not await self._give_up_on(batch, exc):
+                    await msg.nack()
+                    return
+            self._failed_batches.pop(_batch_key(batch), None)
             await msg.ack()
 
         subscriber(on_batch)
         return subscriber
+
+    async def _give_up_on(self, batch: list[RawRecord], exc: Exception) -> bool:
+        """After `BATCH_ATTEMPTS` failures of the same batch, publish every record of it to its
+        dead-letter topic directly (the database path is what fails) and say so: the caller
+        then commits the offsets. Before that, wait a little longer each time and say not."""
+        key = _batch_key(batch)
+        attempts = self._failed_batches.get(key, 0) + 1
+        self._failed_batches[key] = attempts
+        BATCH_FAILURES.labels(self.name).inc()
+        if attempts < BATCH_ATTEMPTS:
+            log.exception("batch failed (attempt %d); rewinding to retry it", attempts)
+            await asyncio.sleep(0.5 * 2**attempts)
+            return False
+        log.error("batch failed %d times; dead-lettering its %d records", attempts, len(batch))
+        reason = f"consume path failed {attempts} times: {type(exc).__name__}: {exc}"
+        consumer = self.dispatcher.consumer
+        try:
+            for r in batch:
+                headers, _ = read_headers(r.headers)
+                await self._publish_confirmed(dead_letter(r, headers, reason, consumer))
+        except Exception:
+            log.exception("could not dead-letter the failed batch; rewinding")
+            await asyncio.sleep(1)
+            return False
+        self._failed_batches.pop(key, None)
+        for r in batch:
+            EVENTS.labels(self.name, topic_label(r.topic), "dead_lettered").inc()
+        return True
+
+    async def _publish_confirmed(self, record: Record) -> None:
+        await self.broker.publish(
+            record.value,
+            record.topic,
+            key=record.key.encode() if record.key else None,
+            headers=record.headers,
+        )
 
     # -- publish ---------------------------------------------------------------------------
     async def _publish(self, record: Record) -> asyncio.Future[Any]:
@@ -274,7 +342,9 @@ class ServiceRuntime:
             if high is None:
                 continue
             position = await consumer.position(tp)
-            CONSUMER_LAG.labels(self.name, tp.topic, str(tp.partition)).set(max(high - position, 0))
+            CONSUMER_LAG.labels(self.name, topic_label(tp.topic), str(tp.partition)).set(
+                max(high - position, 0)
+            )
 
     async def is_ready(self) -> tuple[bool, str]:
         if not self.ready.is_set():

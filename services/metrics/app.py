@@ -60,7 +60,13 @@ def build_runtime(
     runtime.state["snapshotter"] = snapshotter
     runtime.add_background(
         "metrics-gauges",
-        lambda: gauges.run(runtime.engine, clock, settings.session_gap, settings.gauge_interval_s),
+        lambda: gauges.run(
+            runtime.engine,
+            clock,
+            settings.session_gap,
+            settings.gauge_interval_s,
+            frozenset(settings.shop_tokens().values()),
+        ),
     )
     if settings.snapshots_enabled:
         runtime.add_background(

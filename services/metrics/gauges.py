@@ -1,10 +1,16 @@
-"""Prometheus gauges: buyers waiting for an answer now, and rounds open past 3 minutes."""
+"""Prometheus gauges: buyers waiting for an answer now, and rounds open past 3 minutes.
+
+Labelled by shop only for the shops this deployment knows (those with an API token): a shop id
+read from events is unvalidated input, and every new label value is a new time series. Every
+other shop is summed under `shop_id="other"`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Container
 
 from prometheus_client import Gauge
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -29,23 +35,34 @@ ROUNDS_PAST_3MIN = Gauge(
 )
 
 
-async def refresh(engine: AsyncEngine, clock: Clock, gap) -> None:  # type: ignore[no-untyped-def]
+OTHER_SHOPS = "other"
+
+
+async def refresh(engine: AsyncEngine, clock: Clock, gap, known_shops: Container[str] = ()) -> None:  # type: ignore[no-untyped-def]
     async with engine.connect() as conn:
         waiting = await queries.waiting_now(conn, clock.now(), gap)
-    seen = set(waiting)
+    totals: dict[str, list[int]] = {}
     for shop, w in waiting.items():
-        BUYERS_WAITING.labels(shop).set(w.buyers_waiting)
-        ROUNDS_PAST_3MIN.labels(shop).set(w.rounds_past_3min)
+        label = shop if shop in known_shops else OTHER_SHOPS
+        total = totals.setdefault(label, [0, 0])
+        total[0] += w.buyers_waiting
+        total[1] += w.rounds_past_3min
+    seen = set(totals)
+    for label, (buyers, rounds) in totals.items():
+        BUYERS_WAITING.labels(label).set(buyers)
+        ROUNDS_PAST_3MIN.labels(label).set(rounds)
     for gauge in (BUYERS_WAITING, ROUNDS_PAST_3MIN):
         for labels in list(gauge._metrics):  # shops nobody waits in any more go to 0
             if labels[0] not in seen:
                 gauge.labels(*labels).set(0)
 
 
-async def run(engine: AsyncEngine, clock: Clock, gap, interval_s: float) -> None:  # type: ignore[no-untyped-def]
+async def run(
+    engine: AsyncEngine, clock: Clock, gap, interval_s: float, known_shops: Container[str] = ()
+) -> None:  # type: ignore[no-untyped-def]
     while True:
         try:
-            await refresh(engine, clock, gap)
+            await refresh(engine, clock, gap, known_shops)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

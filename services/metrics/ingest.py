@@ -9,7 +9,10 @@ facts with one `INSERT … ON CONFLICT DO NOTHING` per table (a fact's key is it
 fact tables are this service's inbox), refreshes what the new facts touched once
 (`projection.py`) and marks the snapshot hours that may have changed, all in one
 transaction. The shared runtime commits the offsets only after it. Transient database errors
-are retried with backoff, for ever, like the shared path.
+are retried with backoff, for ever, like the shared path. Any other failure (a fact the
+database rejects, a recomputation that raises) is bisected as the shared path does: each half
+of the batch is ingested on its own, down to the one record that fails alone, which is
+dead-lettered with the reason; every other record is ingested.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from opentelemetry import trace
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -27,9 +31,9 @@ from services.metrics.projection import Projector
 from services.metrics.snapshots import mark_changed
 from shared import inbox
 from shared.clock import Clock
-from shared.consumer import RawRecord, dead_letter, decode_record, position_id
+from shared.consumer import RawRecord, consumer_now, dead_letter, decode_record, position_id
 from shared.context import Context, Plumbing
-from shared.observability import BATCH_SECONDS, EVENTS
+from shared.observability import BATCH_SECONDS, EVENTS, topic_label
 from shared.transient import retry_transient
 
 log = logging.getLogger(__name__)
@@ -73,16 +77,34 @@ class FactIngest:
         """Ingest a batch until it is committed; transient failures are retried for ever."""
         if not records:
             return
-        items = [self._decode(raw) for raw in records]
-        await retry_transient(
-            lambda: self._ingest(items), self._plumbing.service, self._max_backoff
-        )
+        now = consumer_now(self._clock)
+        await self._settle([self._decode(raw, now) for raw in records])
 
-    def _decode(self, raw: RawRecord) -> _Decoded:
-        d = decode_record(raw, self.topics)
+    def _decode(self, raw: RawRecord, now: datetime) -> _Decoded:
+        d = decode_record(raw, self.topics, now)
         if d.envelope is None or d.payload is None:
             return _Decoded(raw, d.headers, bad=d.bad)
-        return _Decoded(raw, d.headers, fact=fact_of(raw.topic, d.payload, d.envelope))
+        try:
+            return _Decoded(raw, d.headers, fact=fact_of(raw.topic, d.payload, d.envelope))
+        except Exception as exc:  # a fact that cannot be built is this record's fault
+            return _Decoded(raw, d.headers, bad=f"no fact: {type(exc).__name__}: {exc}")
+
+    async def _settle(self, items: list[_Decoded]) -> None:
+        """Commit these records; a non-transient failure is bisected down to one record."""
+        service = self._plumbing.service
+        try:
+            await retry_transient(lambda: self._ingest(items), service, self._max_backoff)
+        except Exception as exc:  # not transient: retry_transient re-raises only those
+            if len(items) == 1:
+                [item] = items
+                reason = f"could not be ingested: {type(exc).__name__}: {exc}"
+                bad = replace(item, fact=None, bad=reason)
+                await retry_transient(lambda: self._ingest([bad]), service, self._max_backoff)
+                return
+            log.warning("batch of %d failed (%s); splitting it", len(items), type(exc).__name__)
+            middle = len(items) // 2
+            await self._settle(items[:middle])
+            await self._settle(items[middle:])
 
     async def _ingest(self, items: list[_Decoded]) -> None:
         started = time.perf_counter()
@@ -102,11 +124,11 @@ class FactIngest:
         BATCH_SECONDS.labels(service).observe(time.perf_counter() - started)
         for i in items:
             if i.fact is not None:
-                EVENTS.labels(service, i.raw.topic, "handled").inc()
+                EVENTS.labels(service, topic_label(i.raw.topic), "handled").inc()
         if len(facts) > changes.fresh_facts:
             EVENTS.labels(service, "*", "duplicate").inc(len(facts) - changes.fresh_facts)
         for topic, outcome in dead:
-            EVENTS.labels(service, topic, outcome).inc()
+            EVENTS.labels(service, topic_label(topic), outcome).inc()
         if self._on_committed:
             self._on_committed()
 

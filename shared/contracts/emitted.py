@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts.base import AwareDatetime, EventPayload
+from shared.contracts.base import (
+    INT32_MAX,
+    EventPayload,
+    FreeText,
+    HappenedAt,
+    Id,
+    Label,
+    LongId,
+    Name,
+)
 
 Stage = Literal["presale", "insale", "aftersale"]
 Intent = Literal[
@@ -36,171 +46,171 @@ CaseKind = Literal["refund_only", "return_refund", "exchange", "bad_review", "co
 class Entities(BaseModel):
     """What the classifier found in the text. Free text never leaves presale unmasked."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
 
-    height_cm: int | None = None
-    weight_kg: float | None = None
-    size: str | None = None
-    colour: str | None = None
-    quantity: int | None = None
-    order_id: str | None = None
+    height_cm: Annotated[int, Field(ge=-INT32_MAX, le=INT32_MAX)] | None = None
+    weight_kg: Annotated[float, Field(ge=-1e9, le=1e9)] | None = None
+    size: Name | None = None
+    colour: Name | None = None
+    quantity: Annotated[int, Field(ge=-INT32_MAX, le=INT32_MAX)] | None = None
+    order_id: Id | None = None
 
 
 class MessageClassified(EventPayload):
     """`cs.message.classified.v1`: presale understood one buyer message."""
 
-    message_id: str
-    conversation_id: str
-    buyer_id: str
+    message_id: LongId
+    conversation_id: LongId
+    buyer_id: LongId
     intent: Intent
     confidence: float = Field(ge=0, le=1)
     stage: Stage
-    secondary_intents: list[Intent] = Field(default_factory=list)
+    secondary_intents: list[Intent] = Field(default_factory=list, max_length=50)
     sentiment: Sentiment = "neutral"
     entities: Entities = Field(default_factory=Entities)
-    text_masked: str = Field(description="the buyer's text with personal data masked")
-    item_id: str | None = None
-    order_id: str | None = None
-    buyer_level: str | None = None
-    sent_at: AwareDatetime
-    classified_at: AwareDatetime
+    text_masked: FreeText = Field(description="the buyer's text with personal data masked")
+    item_id: Id | None = None
+    order_id: Id | None = None
+    buyer_level: Name | None = None
+    sent_at: HappenedAt
+    classified_at: HappenedAt
 
-    def business_time(self) -> AwareDatetime:
+    def business_time(self) -> datetime:
         return self.sent_at
 
 
 class ReplyRequested(EventPayload):
     """`cs.reply.requested.v1`: xiaoer asks the IM gateway to send a message to the buyer."""
 
-    reply_request_id: str
-    conversation_id: str
-    buyer_id: str
-    in_reply_to: str | None = Field(None, description="the buyer message_id this answers")
-    text: str
+    reply_request_id: LongId
+    conversation_id: LongId
+    buyer_id: LongId
+    in_reply_to: LongId | None = Field(None, description="the buyer message_id this answers")
+    text: FreeText
     kind: ReplyKind
     sender: Literal["bot", "system"] = "bot"
-    requested_by: str = Field(description="the service that asks, e.g. presale")
-    order_id: str | None = None
-    kb_version: int | None = None
-    requested_at: AwareDatetime
+    requested_by: Name = Field(description="the service that asks, e.g. presale")
+    order_id: Id | None = None
+    kb_version: Annotated[int, Field(ge=0, le=INT32_MAX)] | None = None
+    requested_at: HappenedAt
 
-    def business_time(self) -> AwareDatetime:
+    def business_time(self) -> datetime:
         return self.requested_at
 
 
 class ConversationAssigned(EventPayload):
     """`cs.conversation.assigned.v1`: a conversation was handed to a human agent."""
 
-    conversation_id: str
-    buyer_id: str | None = None
-    agent_id: str
-    assigned_at: AwareDatetime
-    reason: str
+    conversation_id: LongId
+    buyer_id: LongId | None = None
+    agent_id: Id
+    assigned_at: HappenedAt
+    reason: Label
     priority: Priority = "normal"
-    skill: str = "presale"
-    queued_for_s: float = Field(0, ge=0, description="seconds it waited for a free agent")
+    skill: Name = "presale"
+    queued_for_s: float = Field(0, ge=0, le=1e9, description="seconds it waited for a free agent")
 
-    def business_time(self) -> AwareDatetime:
+    def business_time(self) -> datetime:
         return self.assigned_at
 
 
 class ConversationClosed(EventPayload):
     """`cs.conversation.closed.v1`: a session ended after SESSION_GAP of silence."""
 
-    conversation_id: str
-    agent_id: str | None = None
-    closed_at: AwareDatetime
-    reason: str = "idle"
+    conversation_id: LongId
+    agent_id: Id | None = None
+    closed_at: HappenedAt
+    reason: Label = "idle"
 
-    def business_time(self) -> AwareDatetime:
+    def business_time(self) -> datetime:
         return self.closed_at
 
 
 class HandoffRequested(EventPayload):
     """`cs.handoff.requested.v1`: insale or aftersale asks presale to route a human."""
 
-    handoff_id: str
-    conversation_id: str | None = None
-    buyer_id: str
+    handoff_id: LongId
+    conversation_id: LongId | None = None
+    buyer_id: LongId
     skill: Literal["presale", "insale", "aftersale", "senior"]
     priority: Priority = "normal"
-    reason: str
-    summary: str = ""
-    order_id: str | None = None
-    refund_id: str | None = None
-    requested_by: str
-    requested_at: AwareDatetime
+    reason: Label
+    summary: FreeText = ""
+    order_id: Id | None = None
+    refund_id: Id | None = None
+    requested_by: Name
+    requested_at: HappenedAt
 
-    def business_time(self) -> AwareDatetime:
+    def business_time(self) -> datetime:
         return self.requested_at
 
 
 class OrderAlert(EventPayload):
     """`cs.order.alert.v1`: something about an order needs the shop's attention."""
 
-    alert_id: str
-    order_id: str
+    alert_id: LongId
+    order_id: Id
     kind: AlertKind
-    detail: str
-    due_at: AwareDatetime | None = None
-    raised_at: AwareDatetime
-    refund_id: str | None = None
+    detail: FreeText
+    due_at: HappenedAt | None = None
+    raised_at: HappenedAt
+    refund_id: Id | None = None
 
-    def business_time(self) -> AwareDatetime:
+    def business_time(self) -> datetime:
         return self.raised_at
 
 
 class RefundDecided(EventPayload):
     """`cs.refund.decided.v1`: the policy engine decided a refund; the rule is always cited."""
 
-    refund_id: str
-    order_id: str
+    refund_id: Id
+    order_id: Id
     decision: RefundDecision
-    rule_id: str
-    reason: str
-    decided_at: AwareDatetime
+    rule_id: Name
+    reason: FreeText
+    decided_at: HappenedAt
 
-    def business_time(self) -> AwareDatetime:
+    def business_time(self) -> datetime:
         return self.decided_at
 
 
 class CaseOpened(EventPayload):
     """`cs.case.opened.v1`: aftersale opened a case."""
 
-    case_id: str
+    case_id: Id
     kind: CaseKind
-    order_id: str
-    buyer_id: str
-    refund_id: str | None = None
-    review_id: str | None = None
-    opened_at: AwareDatetime
-    deadline: AwareDatetime | None = None
+    order_id: Id
+    buyer_id: LongId
+    refund_id: Id | None = None
+    review_id: Id | None = None
+    opened_at: HappenedAt
+    deadline: HappenedAt | None = None
 
-    def business_time(self) -> AwareDatetime:
+    def business_time(self) -> datetime:
         return self.opened_at
 
 
 class CaseResolved(EventPayload):
     """`cs.case.resolved.v1`: a case ended."""
 
-    case_id: str
-    order_id: str
-    refund_id: str | None = None
-    outcome: str
-    resolved_at: AwareDatetime
+    case_id: Id
+    order_id: Id
+    refund_id: Id | None = None
+    outcome: Name
+    resolved_at: HappenedAt
 
-    def business_time(self) -> AwareDatetime:
+    def business_time(self) -> datetime:
         return self.resolved_at
 
 
 class KpiSnapshot(EventPayload):
     """`cs.kpi.snapshot.v1`: one agent's KPIs for one hour; a later revision supersedes."""
 
-    agent_id: str
-    hour_start: AwareDatetime
-    revision: int = Field(ge=1)
-    kpis: dict[str, float | int | None]
-    computed_at: AwareDatetime
+    agent_id: Id
+    hour_start: HappenedAt
+    revision: int = Field(ge=1, le=INT32_MAX)
+    kpis: dict[Name, float | Annotated[int, Field(ge=-(2**63), lt=2**63)] | None]
+    computed_at: HappenedAt
 
-    def business_time(self) -> AwareDatetime:
+    def business_time(self) -> datetime:
         return self.hour_start

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts.base import AwareDatetime, EventPayload
+from shared.contracts.base import (
+    Count,
+    Deadline,
+    EventPayload,
+    Fen,
+    FreeText,
+    HappenedAt,
+    Id,
+    Label,
+    LongId,
+    Name,
+    Text,
+)
 
 BuyerLevel = Literal["normal", "vip"]
 SenderKind = Literal["agent", "bot", "system"]
@@ -39,156 +52,156 @@ ReviewResult = Literal["good", "neutral", "bad"]
 class MessageReceived(EventPayload):
     """`cs.message.received.v1`: a buyer wrote to the shop."""
 
-    message_id: str
-    conversation_id: str
-    buyer_id: str
-    text: str = Field(min_length=1, max_length=2000)
-    sent_at: AwareDatetime
-    item_id: str | None = None
-    order_id: str | None = None
+    message_id: LongId
+    conversation_id: LongId
+    buyer_id: LongId
+    text: Text(2000, 1)
+    sent_at: HappenedAt
+    item_id: Id | None = None
+    order_id: Id | None = None
     buyer_level: BuyerLevel | None = None
 
-    def business_time(self) -> AwareDatetime:
+    def business_time(self) -> datetime:
         return self.sent_at
 
 
 class MessageSent(EventPayload):
     """`cs.message.sent.v1`: a message actually went out to the buyer."""
 
-    message_id: str
-    conversation_id: str
-    buyer_id: str
+    message_id: LongId
+    conversation_id: LongId
+    buyer_id: LongId
     sender_kind: SenderKind
-    sender_id: str
-    text: str
-    sent_at: AwareDatetime
-    reply_request_id: str | None = None
+    sender_id: Id
+    text: FreeText
+    sent_at: HappenedAt
+    reply_request_id: LongId | None = None
 
-    def business_time(self) -> AwareDatetime:
+    def business_time(self) -> datetime:
         return self.sent_at
 
 
 class AgentStatusChanged(EventPayload):
     """`cs.agent.status.v1`: an agent's availability changed."""
 
-    agent_id: str
+    agent_id: Id
     status: AgentState
-    skills: list[Skill]
-    max_concurrent: int = Field(ge=0)
-    changed_at: AwareDatetime
+    skills: list[Skill] = Field(max_length=20)
+    max_concurrent: Count
+    changed_at: HappenedAt
 
-    def business_time(self) -> AwareDatetime:
+    def business_time(self) -> datetime:
         return self.changed_at
 
 
 class CsatSubmitted(EventPayload):
     """`cs.csat.submitted.v1`: a buyer rated a conversation."""
 
-    conversation_id: str
-    buyer_id: str
+    conversation_id: LongId
+    buyer_id: LongId
     rating: int = Field(ge=1, le=5)
-    comment: str | None = None
-    submitted_at: AwareDatetime
+    comment: FreeText | None = None
+    submitted_at: HappenedAt
 
-    def business_time(self) -> AwareDatetime:
+    def business_time(self) -> datetime:
         return self.submitted_at
 
 
 class OrderItem(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    item_id: str
-    sku_id: str | None = None
-    title: str
-    quantity: int = Field(ge=1)
-    price: int = Field(ge=0, description="fen")
+    item_id: Id
+    sku_id: Name | None = None
+    title: Text(500)
+    quantity: Count = Field(ge=1)
+    price: Fen
 
 
 class OrderChanged(EventPayload):
     """`trade.order.changed.v1`: an order was created or changed state."""
 
-    order_id: str
-    buyer_id: str
+    order_id: Id
+    buyer_id: LongId
     status: OrderStatus
     previous_status: OrderStatus | None = None
-    total_fee: int = Field(ge=0, description="fen")
-    items: list[OrderItem]
-    created_at: AwareDatetime
-    paid_at: AwareDatetime | None = None
-    consign_time: AwareDatetime | None = None
-    signed_at: AwareDatetime | None = None
-    timeout_action_time: AwareDatetime | None = None
-    promised_ship_by: AwareDatetime | None = None
-    logistics_company: str | None = None
-    tracking_no: str | None = None
-    receiver_region: str | None = None
-    changed_at: AwareDatetime
+    total_fee: Fen
+    items: list[OrderItem] = Field(max_length=500)
+    created_at: HappenedAt
+    paid_at: HappenedAt | None = None
+    consign_time: HappenedAt | None = None
+    signed_at: HappenedAt | None = None
+    timeout_action_time: Deadline | None = None
+    promised_ship_by: Deadline | None = None
+    logistics_company: Name | None = None
+    tracking_no: Name | None = None
+    receiver_region: Label | None = None
+    changed_at: HappenedAt
 
-    def business_time(self) -> AwareDatetime:
+    def business_time(self) -> datetime:
         return self.changed_at
 
 
 class LogisticsUpdated(EventPayload):
     """`trade.logistics.updated.v1`: a tracking event."""
 
-    order_id: str
-    logistics_company: str
-    tracking_no: str
+    order_id: Id
+    logistics_company: Name
+    tracking_no: Name
     status: LogisticsStatus
-    description: str
-    occurred_at: AwareDatetime
+    description: Text(500)
+    occurred_at: HappenedAt
 
-    def business_time(self) -> AwareDatetime:
+    def business_time(self) -> datetime:
         return self.occurred_at
 
 
 class RefundRequested(EventPayload):
     """`trade.refund.requested.v1`: a buyer applied for a refund."""
 
-    refund_id: str
-    order_id: str
-    buyer_id: str
+    refund_id: Id
+    order_id: Id
+    buyer_id: LongId
     refund_phase: RefundPhase
     has_good_return: bool
     good_status: GoodStatus
-    reason: str
-    description: str | None = None
-    refund_fee: int = Field(ge=0, description="fen")
-    order_total_fee: int = Field(ge=0, description="fen")
-    item_id: str
-    item_category: str | None = None
-    requested_at: AwareDatetime
-    timeout: AwareDatetime
+    reason: Label
+    description: FreeText | None = None
+    refund_fee: Fen
+    order_total_fee: Fen
+    item_id: Id
+    item_category: Name | None = None
+    requested_at: HappenedAt
+    timeout: Deadline
 
-    def business_time(self) -> AwareDatetime:
+    def business_time(self) -> datetime:
         return self.requested_at
 
 
 class RefundChanged(EventPayload):
     """`trade.refund.changed.v1`: a refund moved on."""
 
-    refund_id: str
-    order_id: str
+    refund_id: Id
+    order_id: Id
     status: RefundStatus
     cs_status: int = Field(ge=1, le=6)
-    return_tracking_no: str | None = None
-    timeout: AwareDatetime | None = None
-    changed_at: AwareDatetime
+    return_tracking_no: Name | None = None
+    timeout: Deadline | None = None
+    changed_at: HappenedAt
 
-    def business_time(self) -> AwareDatetime:
+    def business_time(self) -> datetime:
         return self.changed_at
 
 
 class ReviewPosted(EventPayload):
     """`trade.review.posted.v1`: a buyer reviewed an order."""
 
-    review_id: str
-    order_id: str
-    buyer_id: str
-    item_id: str
+    review_id: Id
+    order_id: Id
+    buyer_id: LongId
+    item_id: Id
     result: ReviewResult
-    content: str
-    posted_at: AwareDatetime
+    content: FreeText
+    posted_at: HappenedAt
 
-    def business_time(self) -> AwareDatetime:
+    def business_time(self) -> datetime:
         return self.posted_at

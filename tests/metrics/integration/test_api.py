@@ -123,10 +123,15 @@ async def test_buyers_waiting_now_and_final_flag(infra, shop_id: str) -> None:  
         from services.metrics import gauges
         from shared.observability import REGISTRY
 
-        await gauges.refresh(rt.engine, clock, timedelta(minutes=30))
+        await gauges.refresh(rt.engine, clock, timedelta(minutes=30), {shop_id})
         text = generate_latest(REGISTRY).decode()
         assert f'xiaoer_metrics_buyers_waiting{{shop_id="{shop_id}"}} 2.0' in text
         assert f'xiaoer_metrics_rounds_past_3min{{shop_id="{shop_id}"}} 1.0' in text
+        # a shop the deployment has no token for never becomes a label of its own
+        await gauges.refresh(rt.engine, clock, timedelta(minutes=30))
+        text = generate_latest(REGISTRY).decode()
+        assert f'xiaoer_metrics_buyers_waiting{{shop_id="{shop_id}"}} 0.0' in text
+        assert 'xiaoer_metrics_buyers_waiting{shop_id="other"}' in text
         # while the session runs the round is neither answered nor unanswered
         params = {"from": T0.isoformat(), "to": (T0 + timedelta(hours=1)).isoformat()}
         body = (

@@ -13,7 +13,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.clock import Clock
-from shared.cloudevents import Envelope
+from shared.cloudevents import Envelope, Record
 from shared.context import Context
 from shared.contracts import CsatSubmitted, ReplyRequested
 from shared.db import create_engine, new_metadata
@@ -41,6 +41,8 @@ class Behaviour:
     """Knobs a test turns: which conversation ids fail, how."""
 
     crash_on: set[str] = field(default_factory=set)
+    # emits a record the outbox cannot store: the batch then fails outside any handler
+    unstorable_on: set[str] = field(default_factory=set)
     transient_failures: dict[str, int] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
     seen: list[tuple[str, str]] = field(default_factory=list)  # handled (conversation, comment)
@@ -74,6 +76,8 @@ def build_probe(
             raise ConnectionResetError("database went away (simulated)")
         if c.conversation_id in behaviour.crash_on:
             raise ValueError(f"cannot handle {c.conversation_id}")
+        if c.conversation_id in behaviour.unstorable_on:
+            ctx.forward_raw(Record("cs.reply.requested.v1", "key\x00", b"{}", {}))
         await ctx.conn.execute(insert(effects).values(what=f"csat:{c.shop_id}:{c.conversation_id}"))
         behaviour.seen.append((c.conversation_id, c.comment or ""))
         ctx.emit(

@@ -123,6 +123,61 @@ async def test_a_failing_handler_dead_letters_only_its_event(infra, schema, prob
     assert await effects_count(probe_db, effects, shop) == 1
 
 
+async def test_a_batch_failing_outside_the_handlers_dead_letters_only_the_culprit(
+    infra, schema, probe_db
+) -> None:  # type: ignore[no-untyped-def]
+    """The outbox write fails for one event (after its handler returned): the batch is split
+    until that event is alone, dead-lettered with the reason; every other event is handled,
+    and the partition moves on."""
+    shop = f"shop-{uuid.uuid4().hex[:8]}"
+    behaviour = Behaviour(unstorable_on={"c-unstorable"})
+    runtime, _, effects = build_probe(
+        infra.bootstrap, infra.database_url, schema, behaviour=behaviour
+    )
+    async with (
+        collecting(infra.bootstrap, [REPLIES, DLQ]) as col,
+        publisher(infra.bootstrap) as pub,
+    ):
+        for i in range(3):
+            await pub.event(csat(shop, f"c-before-{i}"))
+        poison = await pub.event(csat(shop, "c-unstorable"))
+        for i in range(3):
+            await pub.event(csat(shop, f"c-after-{i}"))
+        async with started(runtime):  # all seven in the first batches
+            await col.wait_count(REPLIES, 6, shop_id=shop)
+            await col.wait_for(
+                lambda c: any(s.headers.get("ce_id") == poison.headers["ce_id"] for s in c.of(DLQ)),
+                what="the event whose effects cannot be stored dead-lettered",
+            )
+        [dead] = [s for s in col.of(DLQ) if s.headers.get("ce_id") == poison.headers["ce_id"]]
+        assert dead.headers["x-dlq-reason"].startswith("could not be stored")
+        assert dead.value == poison.value
+        assert "c-unstorable" not in {
+            s.data["conversation_id"] for s in col.of(REPLIES, shop_id=shop)
+        }
+    assert await effects_count(probe_db, effects, shop) == 6
+
+
+async def test_the_same_id_from_two_sources_is_two_events(infra, schema, probe_db) -> None:  # type: ignore[no-untyped-def]
+    """CloudEvents identity is source + id: two producers may use the same id."""
+    shop = f"shop-{uuid.uuid4().hex[:8]}"
+    runtime, _, effects = build_probe(infra.bootstrap, infra.database_url, schema)
+    async with collecting(infra.bootstrap, [REPLIES]) as col, publisher(infra.bootstrap) as pub:
+        async with started(runtime):
+            same = f"{shop}-id"  # one conversation, one partition: handled in this order
+            await pub.event(csat(shop, "c", rating=1), event_id=same, source="/upstream/a")
+            await pub.event(csat(shop, "c", rating=2), event_id=same, source="/upstream/b")
+            await pub.event(csat(shop, "c", rating=3), event_id=same, source="/upstream/a")
+            await pub.event(csat(shop, "c", rating=4))
+            await col.wait_for(
+                lambda c: any("4 分" in s.data["text"] for s in c.of(REPLIES, shop_id=shop)),
+                what="the last event handled",
+            )
+        texts = sorted(s.data["text"] for s in col.of(REPLIES, shop_id=shop))
+    assert texts == [f"谢谢您的评价 {n} 分" for n in (1, 2, 4)]
+    assert await effects_count(probe_db, effects, shop) == 3
+
+
 async def test_transient_failures_are_retried_not_dead_lettered(infra, schema, probe_db) -> None:  # type: ignore[no-untyped-def]
     shop = f"shop-{uuid.uuid4().hex[:8]}"
     behaviour = Behaviour(transient_failures={"c-flaky": 3})
