@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from opentelemetry import propagate, trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import inbox
@@ -34,6 +34,7 @@ from shared.contracts import EventPayload
 from shared.masking import mask
 from shared.observability import BATCH_SECONDS, EVENTS, HANDLER_SECONDS
 from shared.topics import BY_NAME, DLQ_SUFFIX
+from shared.tracing import batch_span, record_span
 from shared.transient import is_transient, retry_transient
 
 log = logging.getLogger(__name__)
@@ -156,9 +157,10 @@ class Dispatcher:
         """
         if not records:
             return
+        items = [self._decode(raw) for raw in records]
         lanes: dict[int, list[_Item]] = {}
-        for raw in records:
-            lanes.setdefault(zlib.crc32(raw.key or b"") % self._lanes, []).append(self._decode(raw))
+        for item in items:
+            lanes.setdefault(zlib.crc32(item.raw.key or b"") % self._lanes, []).append(item)
 
         async def run(items: list[_Item]) -> None:
             async def attempt() -> None:
@@ -169,7 +171,8 @@ class Dispatcher:
 
             await retry_transient(attempt, self._plumbing.service, self._max_backoff)
 
-        await asyncio.gather(*(run(items) for items in lanes.values()))
+        with batch_span(tracer, self.consumer, [(i.raw, i.headers) for i in items]):
+            await asyncio.gather(*(run(lane) for lane in lanes.values()))
 
     def _decode(self, raw: RawRecord) -> _Item:
         d = decode_record(raw, self._handlers)
@@ -212,15 +215,10 @@ class Dispatcher:
         assert item.handler is not None
         assert item.envelope is not None
         raw, envelope = item.raw, item.envelope
-        parent = propagate.extract(item.headers)
         started = time.perf_counter()
-        with tracer.start_as_current_span(
-            f"{raw.topic} handle", context=parent, kind=SpanKind.CONSUMER
+        with record_span(
+            tracer, raw, item.headers, envelope.id, item.payload, self.consumer
         ) as span:
-            span.set_attribute("messaging.system", "kafka")
-            span.set_attribute("messaging.destination.name", raw.topic)
-            span.set_attribute("messaging.message.id", envelope.id)
-            span.set_attribute("messaging.consumer.group.name", self.consumer)
             emitted_before = len(ctx.records)
             try:
                 if safe:
