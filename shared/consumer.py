@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from opentelemetry import propagate, trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import inbox
@@ -44,6 +44,7 @@ from shared.observability import (
 )
 from shared.observability import pending_counts as _pending
 from shared.topics import BY_NAME, DLQ_SUFFIX
+from shared.tracing import batch_span, record_span
 from shared.transient import is_transient, retry_transient
 
 log = logging.getLogger(__name__)
@@ -186,10 +187,14 @@ class Dispatcher:
         if not records:
             return
         now = consumer_now(self._clock)
+        items = [self._decode(raw, now) for raw in records]
+        with batch_span(tracer, self.consumer, [(i.raw, i.headers) for i in items]):
+            await self._process_lanes(items)
+
+    async def _process_lanes(self, items: list[_Item]) -> None:
         lanes: dict[int, list[_Item]] = {}
-        for raw in records:
-            lane = zlib.crc32(raw.key or b"") % self._lanes
-            lanes.setdefault(lane, []).append(self._decode(raw, now))
+        for item in items:
+            lanes.setdefault(zlib.crc32(item.raw.key or b"") % self._lanes, []).append(item)
         if len(lanes) == 1:
             await self._settle(next(iter(lanes.values())))
             return
@@ -207,9 +212,9 @@ class Dispatcher:
                 )
                 failed.append(items)
 
-        await asyncio.gather(*(first_try(items) for items in lanes.values()))
-        for items in failed:
-            await self._settle(items)
+        await asyncio.gather(*(first_try(lane) for lane in lanes.values()))
+        for lane in failed:
+            await self._settle(lane)
 
     def _decode(self, raw: RawRecord, now: datetime) -> _Item:
         d = decode_record(raw, self._handlers, now)
@@ -290,15 +295,10 @@ class Dispatcher:
         assert item.handler is not None
         assert item.envelope is not None
         raw, envelope = item.raw, item.envelope
-        parent = propagate.extract(item.headers)
         started = time.perf_counter()
-        with tracer.start_as_current_span(
-            f"{raw.topic} handle", context=parent, kind=SpanKind.CONSUMER
+        with record_span(
+            tracer, raw, item.headers, envelope.id, item.payload, self.consumer
         ) as span:
-            span.set_attribute("messaging.system", "kafka")
-            span.set_attribute("messaging.destination.name", raw.topic)
-            span.set_attribute("messaging.message.id", envelope.id)
-            span.set_attribute("messaging.consumer.group.name", self.consumer)
             emitted_before = len(ctx.records)
             try:
                 if safe:

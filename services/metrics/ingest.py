@@ -34,6 +34,7 @@ from shared.clock import Clock
 from shared.consumer import RawRecord, consumer_now, dead_letter, decode_record, position_id
 from shared.context import Context, Plumbing
 from shared.observability import BATCH_SECONDS, EVENTS, topic_label
+from shared.tracing import batch_span
 from shared.transient import retry_transient
 
 log = logging.getLogger(__name__)
@@ -110,8 +111,7 @@ class FactIngest:
         started = time.perf_counter()
         facts = [i.fact for i in items if i.fact is not None]
         bad = [i for i in items if i.bad is not None]
-        with tracer.start_as_current_span("metrics ingest batch") as span:
-            span.set_attribute("messaging.batch.message_count", len(items))
+        with batch_span(tracer, self.consumer, [(i.raw, i.headers) for i in items]) as span:
             async with self._engine.begin() as conn:
                 ctx = Context(conn, self._clock, self._plumbing)
                 dead = await self._dead_letters(ctx, bad)

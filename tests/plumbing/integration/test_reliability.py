@@ -257,7 +257,7 @@ async def test_the_trace_continues_through_the_outbox(infra, schema, probe_db, s
     names = {
         s.name for s in spans.get_finished_spans() if format(s.context.trace_id, "032x") == trace_id
     }
-    assert "cs.csat.submitted.v1 handle" in names
+    assert "process cs.csat.submitted.v1" in names
     assert "cs.reply.requested.v1 publish" in names
 
 
