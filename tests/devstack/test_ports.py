@@ -4,8 +4,6 @@ stopped) and refuses ports with a listener (another stack running)."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
-
 import pytest
 
 from devstack.procs import listening, port_in_use
@@ -22,7 +20,7 @@ def _listener(port: int = 0) -> socket.socket:
 
 
 @pytest.fixture
-def time_wait_port() -> Iterator[int]:
+def time_wait_port() -> int:
     """A port whose only socket is in TIME-WAIT: the server side closed a connection first."""
     server = _listener()
     port = int(server.getsockname()[1])
@@ -32,12 +30,12 @@ def time_wait_port() -> Iterator[int]:
     client.recv(1)  # wait for the FIN
     client.close()
     server.close()
-    yield port
+    return port
 
 
 def test_a_port_with_only_time_wait_sockets_is_accepted(time_wait_port: int) -> None:
     plain = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    with plain, pytest.raises(OSError):  # the TIME-WAIT socket is really there
+    with plain, pytest.raises(OSError, match="in use"):  # the TIME-WAIT socket is really there
         plain.bind((HOST, time_wait_port))
     assert not port_in_use(time_wait_port)
     assert not listening(time_wait_port)
