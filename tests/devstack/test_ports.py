@@ -4,6 +4,7 @@ stopped) and refuses ports with a listener (another stack running)."""
 from __future__ import annotations
 
 import socket
+
 import pytest
 
 from devstack.procs import listening, port_in_use
