@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -41,7 +42,7 @@ orders = Table(
     Column("buyer_id", String(200), nullable=True),
     Column("status", String(40), nullable=True),
     _ts("status_changed_at"),
-    Column("total_fee", Integer, nullable=False, server_default="0"),
+    Column("total_fee", BigInteger, nullable=False, server_default="0"),  # fen
     Column("items", JSONB, nullable=False, server_default="[]"),
     _ts("created_at"),
     _ts("paid_at"),
