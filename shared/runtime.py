@@ -31,6 +31,8 @@ from shared.cloudevents import Record
 from shared.consumer import Dispatcher, Handler, RawRecord
 from shared.context import Plumbing
 from shared.db import create_engine, ping
+from shared.http_auth import AuthMiddleware, TokenAuth
+from shared.http_limits import BodyLimitMiddleware
 from shared.observability import (
     CONSUMER_LAG,
     OUTBOX_BACKLOG,
@@ -302,6 +304,9 @@ class ServiceRuntime:
 
         app = FastAPI(title=self._title, lifespan=lifespan)
         app.state.runtime = self
+        # Added last, so it runs first: no body is read before the caller is known.
+        app.add_middleware(BodyLimitMiddleware, max_bytes=self.settings.http_max_body_bytes)
+        app.add_middleware(AuthMiddleware, auth=TokenAuth(self.settings))
 
         @app.get("/healthz", include_in_schema=False)
         async def healthz() -> dict[str, str]:

@@ -20,6 +20,8 @@ class CommonSettings(BaseSettings):
     db_pool_size: int = 10
     http_host: str = "0.0.0.0"
     http_port: int = 8000
+    # Request bodies above this are refused (413) before they are parsed (KB import included).
+    http_max_body_bytes: int = Field(1024 * 1024, ge=0)
     log_level: str = "INFO"
     # Kafka consumer timings; dev defaults suit Tansu (STACK_NOTES), production may raise them.
     kafka_session_timeout_ms: int = 3000

@@ -186,8 +186,10 @@ def _order(row: Row[Any] | None) -> OrderFacts | None:
     )
 
 
-async def get_order(conn: AsyncConnection, order_id: str) -> OrderFacts | None:
-    row = (await conn.execute(select(orders).where(orders.c.order_id == order_id))).first()
+async def get_order(conn: AsyncConnection, shop_id: str, order_id: str) -> OrderFacts | None:
+    """The shop's order (an order id a buyer typed may name another shop's order: none)."""
+    stmt = select(orders).where(orders.c.order_id == order_id, orders.c.shop_id == shop_id)
+    row = (await conn.execute(stmt)).first()
     return _order(row)
 
 
@@ -216,7 +218,9 @@ async def remember_category(
 
 async def categories_of_order(conn: AsyncConnection, shop_id: str, order_id: str) -> list[str]:
     """Categories of the order's items, as learned from refund requests (orders carry none)."""
-    items = select(func.unnest(orders.c.item_ids)).where(orders.c.order_id == order_id)
+    items = select(func.unnest(orders.c.item_ids)).where(
+        orders.c.order_id == order_id, orders.c.shop_id == shop_id
+    )
     rows = (
         await conn.execute(
             select(item_categories.c.category).where(
@@ -234,22 +238,33 @@ async def insert_case(conn: AsyncConnection, **values: Any) -> bool:
     return (await conn.execute(stmt)).rowcount == 1
 
 
-async def case_by_refund(conn: AsyncConnection, refund_id: str) -> Row[Any] | None:
-    return (
-        await conn.execute(select(cases).where(cases.c.refund_id == refund_id).with_for_update())
-    ).first()
-
-
-async def get_case(conn: AsyncConnection, case_id: str, *, lock: bool = False) -> Row[Any] | None:
-    stmt = select(cases).where(cases.c.case_id == case_id)
+async def case_by_refund(
+    conn: AsyncConnection, shop_id: str, refund_id: str, *, lock: bool = False
+) -> Row[Any] | None:
+    """The shop's case of that refund; the shop is part of the lookup, so another shop's row
+    is neither returned nor locked."""
+    stmt = select(cases).where(cases.c.refund_id == refund_id, cases.c.shop_id == shop_id)
     return (await conn.execute(stmt.with_for_update() if lock else stmt)).first()
 
 
-async def open_refund_case_for(conn: AsyncConnection, order_id: str) -> Row[Any] | None:
+async def get_case(
+    conn: AsyncConnection, case_id: str, *, shop_id: str | None = None, lock: bool = False
+) -> Row[Any] | None:
+    """A case by id; with `shop_id` (any caller-named id) only if it is that shop's."""
+    stmt = select(cases).where(cases.c.case_id == case_id)
+    if shop_id is not None:
+        stmt = stmt.where(cases.c.shop_id == shop_id)
+    return (await conn.execute(stmt.with_for_update() if lock else stmt)).first()
+
+
+async def open_refund_case_for(
+    conn: AsyncConnection, shop_id: str, order_id: str
+) -> Row[Any] | None:
     return (
         await conn.execute(
             select(cases)
             .where(
+                cases.c.shop_id == shop_id,
                 cases.c.order_id == order_id,
                 cases.c.state == "open",
                 cases.c.refund_id.is_not(None),
@@ -260,10 +275,11 @@ async def open_refund_case_for(conn: AsyncConnection, order_id: str) -> Row[Any]
     ).first()
 
 
-async def undecided_refund_cases(conn: AsyncConnection, order_id: str) -> list[str]:
+async def undecided_refund_cases(conn: AsyncConnection, shop_id: str, order_id: str) -> list[str]:
     """Open refund cases of the order still waiting for its facts to be decided."""
     rows = await conn.execute(
         select(cases.c.case_id).where(
+            cases.c.shop_id == shop_id,
             cases.c.order_id == order_id,
             cases.c.state == "open",
             cases.c.refund_id.is_not(None),

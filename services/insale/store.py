@@ -120,6 +120,22 @@ async def get_order(conn: AsyncConnection, order_id: str) -> Order | None:
     return _from_row(row) if row is not None else None
 
 
+async def buyer_order(
+    conn: AsyncConnection, shop_id: str, buyer_id: str, order_id: str
+) -> Order | None:
+    """The order only if it is this buyer's in this shop (an id typed by a buyer)."""
+    row = (
+        await conn.execute(
+            select(orders).where(
+                orders.c.order_id == order_id,
+                orders.c.shop_id == shop_id,
+                orders.c.buyer_id == buyer_id,
+            )
+        )
+    ).first()
+    return _from_row(row) if row is not None else None
+
+
 async def save_order(conn: AsyncConnection, order: Order) -> None:
     await conn.execute(_UPSERT, _to_row(order))
 
