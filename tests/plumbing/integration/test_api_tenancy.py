@@ -157,7 +157,8 @@ async def test_no_endpoint_reaches_another_shop(service: ServiceRuntime) -> None
                 echoed = r.text.replace(_fill(path, ATTACKER), "")  # ids the path names
                 for value in IDS.values():
                     echoed = echoed.replace(value, "")
-                assert SECRET not in echoed and VICTIM not in echoed, (path, r.text)
+                assert SECRET not in echoed, (path, r.text)
+                assert VICTIM not in echoed, (path, r.text)
         assert await _fingerprint(rt) == before
     if rt.settings.db_schema != "insale":  # insale has no API
         assert sum("{shop_id}" in p for _, p in routes) >= 5  # the walk walked
