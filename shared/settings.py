@@ -48,6 +48,9 @@ class CommonSettings(BaseSettings):
     # Housekeeping: inbox rows must outlive the topics' retention (7 days) to dedupe replays.
     inbox_retention_days: int = 14
     outbox_retention_hours: int = 24
+    # Fired or cancelled timers are kept this long: a timer's row is what stops a re-delivered
+    # event from arming it again, so keep them at least as long as the inbox.
+    timer_retention_days: int = Field(30, ge=1)
     # Timers
     timer_poll_interval_s: float = 0.5
     timer_batch_size: int = 200

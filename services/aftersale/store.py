@@ -24,6 +24,7 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB, insert
@@ -102,6 +103,7 @@ cases = Table(
     Column("resolved_at", DateTime(timezone=True), nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_cases_shop_opened", "shop_id", "opened_at"),
+    Index("ix_cases_resolved_at", "resolved_at", postgresql_where=text("resolved_at IS NOT NULL")),
 )
 
 case_history = Table(
@@ -134,6 +136,7 @@ early_refund_changes = Table(
     Column("cs_status", Integer, nullable=False),
     Column("timeout", DateTime(timezone=True), nullable=True),
     Column("changed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_early_refund_changes_changed_at", "changed_at"),
 )
 
 reviews = Table(
@@ -454,3 +457,19 @@ async def conversation_of(conn: AsyncConnection, shop_id: str, buyer_id: str) ->
         )
     ).first()
     return row.conversation_id if row else None
+
+
+# -- housekeeping --------------------------------------------------------------------------
+EARLY_CHANGE_RETENTION = timedelta(days=30)
+
+
+async def prune(conn: AsyncConnection, now: datetime, history_retention: timedelta) -> None:
+    """Delete the history of cases resolved before `now - history_retention`, and buffered
+    refund changes whose refund request never came."""
+    old = select(cases.c.case_id).where(cases.c.resolved_at < now - history_retention)
+    await conn.execute(delete(case_history).where(case_history.c.case_id.in_(old)))
+    await conn.execute(
+        delete(early_refund_changes).where(
+            early_refund_changes.c.changed_at < now - EARLY_CHANGE_RETENTION
+        )
+    )
