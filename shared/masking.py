@@ -52,6 +52,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 _ADDRESS_PREFIX_CHARS = 12
 _ADDRESS_FROM_MARKER = re.compile(
     r"(?:路|街|道|巷|弄|村|大道|小区|公寓|花园|大厦|广场)"
+    # Quick necessary condition: a unit within 20 + 8 + 3 characters (a tight scan), so runs
+    # of markers without house numbers fail fast.
+    r"(?=[^号栋幢单室层楼]{0,31}+[号栋幢单室层楼])"
     r"[\u4e00-\u9fa5A-Za-z0-9\-#]{0,20}?"
     r"(?:\d{1,8}\s{0,3}(?:号楼?|栋|幢|单元|室|层|楼)[\dA-Za-z\-#]{0,8}){1,6}"
 )
