@@ -94,20 +94,21 @@ ADVERSARIAL = {
 
 
 def _best_time(text: str) -> float:
+    """CPU seconds (process_time: a busy shared machine preempting the test does not count)."""
     best = float("inf")
     for _ in range(3):
-        started = time.perf_counter()
+        started = time.process_time()
         mask(text, limit=len(text))
-        best = min(best, time.perf_counter() - started)
+        best = min(best, time.process_time() - started)
     return best
 
 
 @pytest.mark.parametrize("make", ADVERSARIAL.values(), ids=ADVERSARIAL.keys())
 def test_masking_time_grows_linearly(make: Callable[[int], str]) -> None:
     """10× the text takes about 10× the time (a quadratic pattern: 100×)."""
-    small, large = make(50_000), make(500_000)
+    small, large = make(20_000), make(200_000)
     ratio = _best_time(large) / max(_best_time(small), 1e-6)
-    assert ratio < 25, f"500 KB took {ratio:.0f}× as long as 50 KB"
+    assert ratio < 25, f"200 KB took {ratio:.0f}× as long as 20 KB"
 
 
 def test_one_megabyte_of_adversarial_text_masks_in_well_under_50_ms() -> None:
@@ -115,9 +116,9 @@ def test_one_megabyte_of_adversarial_text_masks_in_well_under_50_ms() -> None:
         text = make(1_000_000)
         best = float("inf")
         for _ in range(3):
-            started = time.perf_counter()
+            started = time.process_time()
             masked = mask(text)
-            best = min(best, time.perf_counter() - started)
+            best = min(best, time.process_time() - started)
         assert len(masked) <= masking.MAX_MASKED_CHARS + len(masking.TRUNCATION_MARK)
         assert best < 0.05, f"{best * 1000:.0f} ms"
 
