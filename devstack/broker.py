@@ -90,7 +90,7 @@ class Broker:
                     f"the broker exited (code {self.proc and self.proc.returncode}); "
                     f"log {self.log_path}:\n{procs.tail(self.log_path)}"
                 )
-            if procs.port_in_use(self.port):
+            if procs.listening(self.port):
                 admin = AIOKafkaAdminClient(
                     bootstrap_servers=self.bootstrap, request_timeout_ms=3000
                 )

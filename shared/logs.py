@@ -10,6 +10,8 @@ from pythonjsonlogger.json import JsonFormatter
 
 from shared.masking import mask
 
+_TRACEBACK_CHARS = 32_000
+
 
 class TraceAndMaskFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
@@ -27,7 +29,8 @@ class MaskingJsonFormatter(JsonFormatter):
     """Tracebacks can quote buyer text (an exception's message): mask them too."""
 
     def formatException(self, ei) -> str:  # type: ignore[no-untyped-def]
-        return mask(super().formatException(ei))
+        text = super().formatException(ei)[-_TRACEBACK_CHARS:]  # the end names the error
+        return mask(text, limit=_TRACEBACK_CHARS)
 
 
 def setup_logging(service: str, level: str = "INFO") -> None:

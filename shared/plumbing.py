@@ -45,6 +45,7 @@ def plumbing_tables(metadata: MetaData) -> tuple[Table, Table, Table]:
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("sent_at", DateTime(timezone=True), nullable=True),
         Index("ix_outbox_pending", "shard", "id", postgresql_where=text("sent_at IS NULL")),
+        Index("ix_outbox_sent_at", "sent_at", postgresql_where=text("sent_at IS NOT NULL")),
     )
     timers = Table(
         "timers",
@@ -63,6 +64,13 @@ def plumbing_tables(metadata: MetaData) -> tuple[Table, Table, Table]:
             "ix_timers_due",
             "due_at",
             postgresql_where=text("fired_at IS NULL AND cancelled_at IS NULL"),
+        ),
+        # Housekeeping deletes by these (`ServiceRuntime.prune`).
+        Index("ix_timers_fired_at", "fired_at", postgresql_where=text("fired_at IS NOT NULL")),
+        Index(
+            "ix_timers_cancelled_at",
+            "cancelled_at",
+            postgresql_where=text("cancelled_at IS NOT NULL"),
         ),
     )
     return inbox, outbox, timers

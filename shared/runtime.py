@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from aiokafka import TopicPartition
@@ -24,7 +24,8 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
 from opentelemetry.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import MetaData, delete, func
+from sqlalchemy import MetaData, delete, func, or_
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.broker import make_broker
 from shared.clock import Clock, clock_from_settings
@@ -32,6 +33,8 @@ from shared.cloudevents import Record, read_headers
 from shared.consumer import Dispatcher, Handler, RawRecord, dead_letter
 from shared.context import Plumbing
 from shared.db import create_engine, ping
+from shared.http_auth import AuthMiddleware, TokenAuth
+from shared.http_limits import BodyLimitMiddleware
 from shared.observability import (
     BATCH_FAILURES,
     CONSUMER_LAG,
@@ -92,6 +95,10 @@ class ConsumePath(Protocol):
     async def process(self, records: Sequence[RawRecord]) -> None: ...
 
 
+PruneHook = Callable[[AsyncConnection, datetime], Awaitable[None]]
+"""A service's own housekeeping (e.g. old case history): `(conn, now)`, run with `prune`."""
+
+
 class ServiceRuntime:
     def __init__(
         self,
@@ -105,8 +112,10 @@ class ServiceRuntime:
         clock: Clock | None = None,
         tracer_provider: TracerProvider | None = None,
         title: str | None = None,
+        prune_hooks: Sequence[PruneHook] = (),
     ) -> None:
         self.settings = settings
+        self.prune_hooks = list(prune_hooks)
         self.name = settings.db_schema
         self.clock = clock or clock_from_settings(settings.clock_speed, settings.clock_epoch)
         self.plumbing = Plumbing(
@@ -301,8 +310,10 @@ class ServiceRuntime:
         await self.engine.dispose()
 
     async def prune(self) -> None:
-        """Forget inbox rows past retention and outbox rows long since sent."""
+        """Forget inbox rows past retention, outbox rows long since sent, timers long since
+        fired or cancelled; then run the service's own prune hooks, each in its transaction."""
         s, p = self.settings, self.plumbing
+        timers_before = self.clock.now() - timedelta(days=s.timer_retention_days)
         async with self.engine.begin() as conn:
             await conn.execute(
                 delete(p.inbox).where(
@@ -314,6 +325,16 @@ class ServiceRuntime:
                     p.outbox.c.sent_at < func.now() - timedelta(hours=s.outbox_retention_hours)
                 )
             )
+            await conn.execute(
+                delete(p.timers).where(
+                    or_(
+                        p.timers.c.fired_at < timers_before, p.timers.c.cancelled_at < timers_before
+                    )
+                )
+            )
+        for hook in self.prune_hooks:
+            async with self.engine.begin() as conn:
+                await hook(conn, self.clock.now())
 
     async def _gauges(self) -> None:
         last_prune = 0.0
@@ -372,6 +393,9 @@ class ServiceRuntime:
 
         app = FastAPI(title=self._title, lifespan=lifespan)
         app.state.runtime = self
+        # Added last, so it runs first: no body is read before the caller is known.
+        app.add_middleware(BodyLimitMiddleware, max_bytes=self.settings.http_max_body_bytes)
+        app.add_middleware(AuthMiddleware, auth=TokenAuth(self.settings))
 
         @app.get("/healthz", include_in_schema=False)
         async def healthz() -> dict[str, str]:

@@ -20,6 +20,8 @@ class CommonSettings(BaseSettings):
     db_pool_size: int = 10
     http_host: str = "0.0.0.0"
     http_port: int = 8000
+    # Request bodies above this are refused (413) before they are parsed (KB import included).
+    http_max_body_bytes: int = Field(1024 * 1024, ge=0)
     log_level: str = "INFO"
     # Kafka consumer timings; dev defaults suit Tansu (STACK_NOTES), production may raise them.
     kafka_session_timeout_ms: int = 3000
@@ -49,6 +51,9 @@ class CommonSettings(BaseSettings):
     # Housekeeping: inbox rows must outlive the topics' retention (7 days) to dedupe replays.
     inbox_retention_days: int = 14
     outbox_retention_hours: int = 24
+    # Fired or cancelled timers are kept this long: a timer's row is what stops a re-delivered
+    # event from arming it again, so keep them at least as long as the inbox.
+    timer_retention_days: int = Field(30, ge=1)
     # Timers
     timer_poll_interval_s: float = 0.5
     timer_batch_size: int = 200

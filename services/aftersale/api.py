@@ -1,21 +1,28 @@
 """REST API: a shop's cases with their history, buyer risk, rules in effect, review counts.
 
-Bearer tokens: a shop token reads its own shop; the operator token reads every shop.
+Bearer tokens (`shared.http_auth`): a shop token reads its own shop; the operator token reads
+every shop.
 """
 
 # No `from __future__ import annotations`: FastAPI must see the local `Shop` alias itself.
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.aftersale import store
 from services.aftersale.domain.risk import assess
 from services.aftersale.domain.rules import RuleBook
+from shared.http_auth import ShopCaller
 from shared.settings import CommonSettings
 
-_bearer = HTTPBearer(auto_error=False)
+
+def _shop(shop_id: str, caller: ShopCaller) -> str:
+    return shop_id
+
+
+Shop = Annotated[str, Depends(_shop)]
+"""The path's shop, which the caller's token may reach (`shared.http_auth`)."""
 
 
 def _case_json(row: Any) -> dict[str, Any]:
@@ -35,26 +42,6 @@ Engine = Annotated[AsyncEngine, Depends(_engine)]
 
 def build_router(settings: CommonSettings, rules: RuleBook) -> APIRouter:
     router = APIRouter(prefix="/api/v1/shops/{shop_id}", tags=["aftersale"])
-    tokens = settings.shop_tokens()
-    operator = settings.operator_token.get_secret_value()
-
-    def authorised(
-        shop_id: str,
-        creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> str:
-        if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
-            raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
-        token = creds.credentials
-        if operator and token == operator:
-            return shop_id
-        shop = tokens.get(token)
-        if shop is None:
-            raise HTTPException(401, "unknown bearer token", headers={"WWW-Authenticate": "Bearer"})
-        if shop != shop_id:
-            raise HTTPException(403, f"this token reads shop {shop!r} only, not {shop_id!r}")
-        return shop_id
-
-    Shop = Annotated[str, Depends(authorised)]
 
     @router.get("/cases")
     async def list_cases(
@@ -74,8 +61,8 @@ def build_router(settings: CommonSettings, rules: RuleBook) -> APIRouter:
     @router.get("/cases/{case_id}")
     async def get_case(shop: Shop, case_id: str, engine: Engine) -> dict[str, Any]:
         async with engine.connect() as conn:
-            row = await store.get_case(conn, case_id)
-            if row is None or row.shop_id != shop:
+            row = await store.get_case(conn, case_id, shop_id=shop)
+            if row is None:
                 raise HTTPException(404, f"no case {case_id!r} in shop {shop!r}")
             steps = await store.history(conn, case_id)
         return {
@@ -88,8 +75,8 @@ def build_router(settings: CommonSettings, rules: RuleBook) -> APIRouter:
     @router.get("/refunds/{refund_id}")
     async def get_refund_case(shop: Shop, refund_id: str, engine: Engine) -> dict[str, Any]:
         async with engine.connect() as conn:
-            row = await store.case_by_refund(conn, refund_id)
-        if row is None or row.shop_id != shop:
+            row = await store.case_by_refund(conn, shop, refund_id)
+        if row is None:
             raise HTTPException(404, f"no case for refund {refund_id!r} in shop {shop!r}")
         return await get_case(shop, row.case_id, engine)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from fastapi import FastAPI
 from opentelemetry.trace import TracerProvider
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.aftersale import store
 from services.aftersale.api import build_router
@@ -27,6 +30,10 @@ def build_runtime(
 ) -> ServiceRuntime:
     rules = RuleBook.from_dir(settings.aftersale_rules_dir)  # a bad rule file fails start-up
     h = Handlers(settings, rules)
+
+    async def prune(conn: AsyncConnection, now: datetime) -> None:
+        await store.prune(conn, now, timedelta(days=settings.case_history_retention_days))
+
     return ServiceRuntime(
         settings,
         store.metadata,
@@ -47,6 +54,7 @@ def build_runtime(
         clock=clock,
         tracer_provider=tracer_provider,
         title="xiaoer aftersale (售后)",
+        prune_hooks=[prune],
     )
 
 

@@ -90,7 +90,7 @@ class Handlers:
             created_at=o.created_at,
             changed_at=o.changed_at,
         )
-        for case_id in await store.undecided_refund_cases(ctx.conn, o.order_id):
+        for case_id in await store.undecided_refund_cases(ctx.conn, o.shop_id, o.order_id):
             await self._decide(ctx, case_id, env.id)  # it was waiting for these facts
 
     # -- trade.refund.requested: open a case and decide it ----------------------------------
@@ -145,7 +145,7 @@ class Handlers:
             await self._apply_change(
                 ctx, env.id, case_id, early.status, early.cs_status, early.timeout, early.changed_at
             )
-        order = await store.get_order(ctx.conn, r.order_id)
+        order = await store.get_order(ctx.conn, r.shop_id, r.order_id)
         if order is None and self.s.order_facts_grace:
             # The order's events travel on another topic and may simply not be here yet.
             await ctx.schedule(REFUND_DECIDE, case_id, now + self.s.order_facts_grace)
@@ -172,7 +172,7 @@ class Handlers:
             return
         if deferred:
             await ctx.cancel(REFUND_DECIDE, case_id)
-            order = await store.get_order(ctx.conn, case.order_id)
+            order = await store.get_order(ctx.conn, case.shop_id, case.order_id)
         rules = self.rules.for_shop(case.shop_id)
         if order is not None and order.buyer_id != case.buyer_id:
             order = None  # not this buyer's order: as good as unknown
@@ -248,7 +248,7 @@ class Handlers:
 
     # -- trade.refund.changed: follow the platform -------------------------------------------
     async def refund_changed(self, ctx: Context, c: RefundChanged, env: Envelope) -> None:
-        case = await store.case_by_refund(ctx.conn, c.refund_id)
+        case = await store.case_by_refund(ctx.conn, c.shop_id, c.refund_id, lock=True)
         if case is None:  # consumed before its request (another topic): applied on opening
             await store.save_early_change(
                 ctx.conn,
@@ -508,14 +508,14 @@ class Handlers:
             )
         order_id = m.order_id or m.entities.order_id
         if order_id:
-            order = await store.get_order(ctx.conn, order_id)
+            order = await store.get_order(ctx.conn, m.shop_id, order_id)
         else:
             order = await store.latest_order_of(ctx.conn, m.shop_id, m.buyer_id)
         if order is not None and order.buyer_id != m.buyer_id:
             order = None  # never tell a buyer about someone else's order
         open_case = category = None
         if order is not None:
-            row = await store.open_refund_case_for(ctx.conn, order.order_id)
+            row = await store.open_refund_case_for(ctx.conn, m.shop_id, order.order_id)
             if row is not None:
                 open_case = OpenCase(row.refund_id, row.refund_status, row.decision, row.deadline)
             rules = self.rules.for_shop(m.shop_id)

@@ -26,6 +26,9 @@ class AftersaleSettings(CommonSettings):
     aftersale_rules_dir: Path | None = Field(
         None, description="directory of per-shop rule files `<shop_id>.yaml`; default rules else"
     )
+    case_history_retention_days: int = Field(365, ge=1)
+    """CASE_HISTORY_RETENTION_DAYS: the history of a case resolved this long ago is deleted
+    (the case row stays); refund changes buffered for a refund never requested go after 30 days."""
     business_hours_start: time = time(9, 0)
     business_hours_end: time = time(23, 0)
     """Shop-local hours in which apology messages may go out (shop_timezone)."""

@@ -24,6 +24,7 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB, insert
@@ -102,6 +103,7 @@ cases = Table(
     Column("resolved_at", DateTime(timezone=True), nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_cases_shop_opened", "shop_id", "opened_at"),
+    Index("ix_cases_resolved_at", "resolved_at", postgresql_where=text("resolved_at IS NOT NULL")),
 )
 
 case_history = Table(
@@ -134,6 +136,7 @@ early_refund_changes = Table(
     Column("cs_status", Integer, nullable=False),
     Column("timeout", DateTime(timezone=True), nullable=True),
     Column("changed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_early_refund_changes_changed_at", "changed_at"),
 )
 
 reviews = Table(
@@ -186,8 +189,10 @@ def _order(row: Row[Any] | None) -> OrderFacts | None:
     )
 
 
-async def get_order(conn: AsyncConnection, order_id: str) -> OrderFacts | None:
-    row = (await conn.execute(select(orders).where(orders.c.order_id == order_id))).first()
+async def get_order(conn: AsyncConnection, shop_id: str, order_id: str) -> OrderFacts | None:
+    """The shop's order (an order id a buyer typed may name another shop's order: none)."""
+    stmt = select(orders).where(orders.c.order_id == order_id, orders.c.shop_id == shop_id)
+    row = (await conn.execute(stmt)).first()
     return _order(row)
 
 
@@ -216,7 +221,9 @@ async def remember_category(
 
 async def categories_of_order(conn: AsyncConnection, shop_id: str, order_id: str) -> list[str]:
     """Categories of the order's items, as learned from refund requests (orders carry none)."""
-    items = select(func.unnest(orders.c.item_ids)).where(orders.c.order_id == order_id)
+    items = select(func.unnest(orders.c.item_ids)).where(
+        orders.c.order_id == order_id, orders.c.shop_id == shop_id
+    )
     rows = (
         await conn.execute(
             select(item_categories.c.category).where(
@@ -234,22 +241,33 @@ async def insert_case(conn: AsyncConnection, **values: Any) -> bool:
     return (await conn.execute(stmt)).rowcount == 1
 
 
-async def case_by_refund(conn: AsyncConnection, refund_id: str) -> Row[Any] | None:
-    return (
-        await conn.execute(select(cases).where(cases.c.refund_id == refund_id).with_for_update())
-    ).first()
-
-
-async def get_case(conn: AsyncConnection, case_id: str, *, lock: bool = False) -> Row[Any] | None:
-    stmt = select(cases).where(cases.c.case_id == case_id)
+async def case_by_refund(
+    conn: AsyncConnection, shop_id: str, refund_id: str, *, lock: bool = False
+) -> Row[Any] | None:
+    """The shop's case of that refund; the shop is part of the lookup, so another shop's row
+    is neither returned nor locked."""
+    stmt = select(cases).where(cases.c.refund_id == refund_id, cases.c.shop_id == shop_id)
     return (await conn.execute(stmt.with_for_update() if lock else stmt)).first()
 
 
-async def open_refund_case_for(conn: AsyncConnection, order_id: str) -> Row[Any] | None:
+async def get_case(
+    conn: AsyncConnection, case_id: str, *, shop_id: str | None = None, lock: bool = False
+) -> Row[Any] | None:
+    """A case by id; with `shop_id` (any caller-named id) only if it is that shop's."""
+    stmt = select(cases).where(cases.c.case_id == case_id)
+    if shop_id is not None:
+        stmt = stmt.where(cases.c.shop_id == shop_id)
+    return (await conn.execute(stmt.with_for_update() if lock else stmt)).first()
+
+
+async def open_refund_case_for(
+    conn: AsyncConnection, shop_id: str, order_id: str
+) -> Row[Any] | None:
     return (
         await conn.execute(
             select(cases)
             .where(
+                cases.c.shop_id == shop_id,
                 cases.c.order_id == order_id,
                 cases.c.state == "open",
                 cases.c.refund_id.is_not(None),
@@ -260,10 +278,11 @@ async def open_refund_case_for(conn: AsyncConnection, order_id: str) -> Row[Any]
     ).first()
 
 
-async def undecided_refund_cases(conn: AsyncConnection, order_id: str) -> list[str]:
+async def undecided_refund_cases(conn: AsyncConnection, shop_id: str, order_id: str) -> list[str]:
     """Open refund cases of the order still waiting for its facts to be decided."""
     rows = await conn.execute(
         select(cases.c.case_id).where(
+            cases.c.shop_id == shop_id,
             cases.c.order_id == order_id,
             cases.c.state == "open",
             cases.c.refund_id.is_not(None),
@@ -438,3 +457,19 @@ async def conversation_of(conn: AsyncConnection, shop_id: str, buyer_id: str) ->
         )
     ).first()
     return row.conversation_id if row else None
+
+
+# -- housekeeping --------------------------------------------------------------------------
+EARLY_CHANGE_RETENTION = timedelta(days=30)
+
+
+async def prune(conn: AsyncConnection, now: datetime, history_retention: timedelta) -> None:
+    """Delete the history of cases resolved before `now - history_retention`, and buffered
+    refund changes whose refund request never came."""
+    old = select(cases.c.case_id).where(cases.c.resolved_at < now - history_retention)
+    await conn.execute(delete(case_history).where(case_history.c.case_id.in_(old)))
+    await conn.execute(
+        delete(early_refund_changes).where(
+            early_refund_changes.c.changed_at < now - EARLY_CHANGE_RETENTION
+        )
+    )

@@ -95,9 +95,8 @@ class Handlers:
         named = None
         named_id = m.order_id or m.entities.order_id
         if named_id:
-            found = await store.get_order(ctx.conn, named_id)
-            if found and found.shop_id == m.shop_id and found.buyer_id == m.buyer_id:
-                named = found  # never reveal another buyer's order
+            # Only the buyer's own order in this shop: never reveal (or touch) another's.
+            named = await store.buyer_order(ctx.conn, m.shop_id, m.buyer_id, named_id)
         order = answers.pick_order(named_id, named, recent)
         reply = answers.answer(m.intent, order, recent, ctx.now(), self.ship, self.tz)
         ctx.emit(

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -41,7 +42,7 @@ orders = Table(
     Column("buyer_id", String(200), nullable=True),
     Column("status", String(40), nullable=True),
     _ts("status_changed_at"),
-    Column("total_fee", Integer, nullable=False, server_default="0"),
+    Column("total_fee", BigInteger, nullable=False, server_default="0"),  # fen
     Column("items", JSONB, nullable=False, server_default="[]"),
     _ts("created_at"),
     _ts("paid_at"),
@@ -116,6 +117,22 @@ async def lock_order(conn: AsyncConnection, order_id: str) -> Order | None:
 
 async def get_order(conn: AsyncConnection, order_id: str) -> Order | None:
     row = (await conn.execute(_GET, {"order_id": order_id})).first()
+    return _from_row(row) if row is not None else None
+
+
+async def buyer_order(
+    conn: AsyncConnection, shop_id: str, buyer_id: str, order_id: str
+) -> Order | None:
+    """The order only if it is this buyer's in this shop (an id typed by a buyer)."""
+    row = (
+        await conn.execute(
+            select(orders).where(
+                orders.c.order_id == order_id,
+                orders.c.shop_id == shop_id,
+                orders.c.buyer_id == buyer_id,
+            )
+        )
+    ).first()
     return _from_row(row) if row is not None else None
 
 

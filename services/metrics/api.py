@@ -10,12 +10,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.metrics import queries
-from services.metrics.auth import TokenAuth
 from services.metrics.domain.kpis import (
     RESPONDER_FIELDS,
     ResponderTotals,
@@ -24,6 +23,7 @@ from services.metrics.domain.kpis import (
 )
 from services.metrics.settings import MetricsSettings
 from shared.clock import Clock
+from shared.http_auth import CurrentCaller, ShopCaller
 
 MAX_WINDOW = timedelta(days=400)
 MAX_POINTS = 2000
@@ -117,7 +117,6 @@ class Me(BaseModel):
 def build_router(
     settings: MetricsSettings, engine: Callable[[], AsyncEngine], clock: Clock
 ) -> APIRouter:
-    auth = TokenAuth(settings)
     tz = ZoneInfo(settings.shop_timezone)
     router = APIRouter(prefix="/api/v1", tags=["kpis"])
     problems = {
@@ -143,8 +142,7 @@ def build_router(
         return [responder_kpis(t) for (_, _), t in sorted(totals.items())]
 
     @router.get("/me", response_model=Me, responses=problems, summary="Who this token is")
-    async def me(request: Request) -> Me:
-        caller = auth.caller(request)
+    async def me(caller: CurrentCaller) -> Me:
         return Me(shop_id=caller.shop_id, operator=caller.shop_id is None)
 
     @router.get(
@@ -154,8 +152,7 @@ def build_router(
         responses=problems,
         summary="KPIs per agent (and `bot`, `unassigned`) for a window",
     )
-    async def agents(request: Request, shop_id: ShopId, start: From, end: To) -> dict[str, Any]:
-        auth.shop(request, shop_id)
+    async def agents(shop_id: ShopId, _: ShopCaller, start: From, end: To) -> dict[str, Any]:
         head = window(shop_id, start, end)
         return {**head, "agents": await agent_rows(shop_id, start, end)}
 
@@ -164,8 +161,7 @@ def build_router(
         responses={**problems, 200: {"content": {"text/csv": {}}}},
         summary="The agents table as CSV",
     )
-    async def agents_csv(request: Request, shop_id: ShopId, start: From, end: To) -> Response:
-        auth.shop(request, shop_id)
+    async def agents_csv(shop_id: ShopId, _: ShopCaller, start: From, end: To) -> Response:
         head = window(shop_id, start, end)
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
@@ -191,8 +187,7 @@ def build_router(
         responses=problems,
         summary="Shop-wide KPIs for a window",
     )
-    async def shop(request: Request, shop_id: ShopId, start: From, end: To) -> dict[str, Any]:
-        auth.shop(request, shop_id)
+    async def shop(shop_id: ShopId, _: ShopCaller, start: From, end: To) -> dict[str, Any]:
         head = window(shop_id, start, end)
         async with engine().connect() as conn:
             totals = await queries.shop_totals(conn, shop_id, start, end)
@@ -206,14 +201,13 @@ def build_router(
         summary="One agent's KPIs per hour or per day (days in the shop's timezone)",
     )
     async def series(
-        request: Request,
         shop_id: ShopId,
+        _: ShopCaller,
         agent_id: Annotated[str, Path(min_length=1, max_length=200)],
         start: From,
         end: To,
         bucket: Annotated[Literal["hour", "day"], Query(description="hour | day")] = "day",
     ) -> dict[str, Any]:
-        auth.shop(request, shop_id)
         head = window(shop_id, start, end)
         edges = _edges(start, end, bucket, tz)
         if len(edges) - 1 > MAX_POINTS:
@@ -245,8 +239,7 @@ def build_router(
         responses=problems,
         summary="Buyers waiting for an answer right now",
     )
-    async def live(request: Request, shop_id: ShopId) -> Live:
-        auth.shop(request, shop_id)
+    async def live(shop_id: ShopId, _: ShopCaller) -> Live:
         now = clock.now()
         async with engine().connect() as conn:
             waiting = (await queries.waiting_now(conn, now, settings.session_gap, shop_id))[shop_id]

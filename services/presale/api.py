@@ -1,7 +1,7 @@
 """REST API for shop knowledge bases: read, CRUD of parts, bulk import, versions.
 
-Every write stores a new version of the whole KB. Bearer tokens: a shop token (API_TOKENS)
-reaches its own shop only; the operator token (OPERATOR_TOKEN) reaches every shop.
+Every write stores a new version of the whole KB. Bearer tokens (`shared.http_auth`): a shop
+token (API_TOKENS) reaches its own shop only; the operator token (OPERATOR_TOKEN) every shop.
 `If-Match: <version>` on a write makes it fail with 412 when someone changed the KB meanwhile.
 """
 
@@ -26,16 +26,7 @@ from services.presale.domain.kb import (
 )
 from services.presale.kb import repository
 from services.presale.kb.loading import KbInvalid, build, parse
-from shared.settings import CommonSettings
-
-
-class Caller(BaseModel):
-    shop_id: str | None
-    """None for the operator."""
-
-    @property
-    def name(self) -> str:
-        return "operator" if self.shop_id is None else f"shop:{self.shop_id}"
+from shared.http_auth import Caller, ShopCaller
 
 
 class KbDocument(BaseModel):
@@ -76,43 +67,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _settings(request: Request) -> CommonSettings:
-    return request.app.state.runtime.settings
-
-
-def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
-    settings = _settings(request)
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "send Authorization: Bearer <token>",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    operator = settings.operator_token.get_secret_value()
-    if operator and token == operator:
-        return Caller(shop_id=None)
-    shop = settings.shop_tokens().get(token)
-    if shop is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "unknown token", headers={"WWW-Authenticate": "Bearer"}
-        )
-    return Caller(shop_id=shop)
-
-
-def shop_access(shop_id: str, who: Annotated[Caller, Depends(caller)]) -> Caller:
-    if who.shop_id is not None and who.shop_id != shop_id:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"this token cannot access shop {shop_id}")
-    return who
-
-
 async def connection(request: Request) -> AsyncIterator[AsyncConnection]:
     async with request.app.state.runtime.engine.begin() as conn:
         yield conn
 
 
 Conn = Annotated[AsyncConnection, Depends(connection)]
-Who = Annotated[Caller, Depends(shop_access)]
+Who = ShopCaller
 IfMatch = Annotated[int | None, Header(alias="If-Match", description="expected current version")]
 
 

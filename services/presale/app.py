@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from fastapi import FastAPI
 from opentelemetry.trace import TracerProvider
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.presale import store
 from services.presale.api import kb_router
@@ -28,6 +29,10 @@ def build_runtime(
     clock: Clock | None = None,
 ) -> ServiceRuntime:
     h = Handlers(settings.session_gap)
+
+    async def prune_kb_versions(conn: AsyncConnection, _now: datetime) -> None:
+        await repository.prune(conn, settings.presale_kb_versions_kept)
+
     runtime = ServiceRuntime(
         settings,
         store.metadata,
@@ -42,6 +47,7 @@ def build_runtime(
         clock=clock,
         tracer_provider=tracer_provider,
         title="xiaoer presale (售前)",
+        prune_hooks=[prune_kb_versions],
     )
     files = settings.kb_files()
     if files:

@@ -3,6 +3,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from pydantic import Field
+
 from shared.settings import CommonSettings
 
 
@@ -14,6 +16,8 @@ class PresaleSettings(CommonSettings):
     presale_kb_files: str = ""
     """PRESALE_KB_FILES: comma-separated YAML/JSON KB files loaded at start-up for every shop
     that has no KB yet (e.g. services/presale/kb/shop-demo.yaml in the local stack)."""
+    presale_kb_versions_kept: int = Field(100, ge=1)
+    """PRESALE_KB_VERSIONS_KEPT: older versions of a shop's KB are deleted by housekeeping."""
 
     def kb_files(self) -> list[Path]:
         return [Path(p.strip()) for p in self.presale_kb_files.split(",") if p.strip()]

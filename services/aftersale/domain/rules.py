@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from services.aftersale.domain.risk import RiskThresholds
+from shared import safe_yaml
 
 DECISIONS = ("approve", "reject", "escalate")
 RISK_LEVELS = ("low", "medium", "high")
@@ -77,7 +78,7 @@ class RuleSet:
 
 def load_rules(path: Path) -> RuleSet:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_yaml.load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise RulesError(f"{path}: cannot read: {exc}") from exc
     except yaml.YAMLError as exc:

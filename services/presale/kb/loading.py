@@ -10,6 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from services.presale.domain.kb import KnowledgeBase, describe_errors
+from shared import safe_yaml
 
 Format = Literal["yaml", "json"]
 
@@ -25,7 +26,7 @@ class KbInvalid(ValueError):
 def parse(raw: str | bytes, fmt: Format = "yaml") -> dict[str, Any]:
     """YAML (a superset of JSON) or strict JSON into a mapping."""
     try:
-        data = json.loads(raw) if fmt == "json" else yaml.safe_load(raw)
+        data = json.loads(raw) if fmt == "json" else safe_yaml.load(raw)
     except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
         raise KbInvalid([f"(document): not valid {fmt.upper()}: {exc}"]) from None
     if not isinstance(data, dict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.presale.domain.kb import KnowledgeBase
@@ -119,3 +119,19 @@ class KbCache:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[(shop_id, version)] = loaded
         return loaded
+
+
+async def prune(conn: AsyncConnection, keep: int) -> int:
+    """Delete every version but each shop's `keep` newest; the number deleted."""
+    newest = (
+        select(kb_versions.c.shop_id, func.max(kb_versions.c.version).label("top"))
+        .group_by(kb_versions.c.shop_id)
+        .subquery()
+    )
+    result = await conn.execute(
+        delete(kb_versions).where(
+            kb_versions.c.shop_id == newest.c.shop_id,
+            kb_versions.c.version <= newest.c.top - keep,
+        )
+    )
+    return result.rowcount

@@ -82,3 +82,14 @@ def test_rule_book_uses_a_shop_file_else_the_default(tmp_path: Path) -> None:
 def test_rule_book_rejects_a_missing_dir(tmp_path: Path) -> None:
     with pytest.raises(RulesError, match="not a directory"):
         RuleBook.from_dir(tmp_path / "nope")
+
+
+def test_a_policy_with_yaml_aliases_is_refused(tmp_path: Path) -> None:
+    """A 'billion laughs' policy file (nested aliases) fails fast instead of expanding."""
+    laughs = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, cur in zip("abcdefgh", "bcdefghi", strict=True):
+        laughs.append(f"{cur}: &{cur} [" + ",".join([f"*{prev}"] * 9) + "]")
+    path = tmp_path / "shop-laughs.yaml"
+    path.write_text("\n".join(laughs) + "\n", encoding="utf-8")
+    with pytest.raises(RulesError, match="aliases"):
+        load_rules(path)

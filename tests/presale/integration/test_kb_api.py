@@ -153,3 +153,28 @@ async def test_cli_loads_validates_and_lists(infra: Any, shop_id: str, tmp_path:
     assert invalid.returncode == 1
     assert "auto_reply_threshold:" in invalid.stderr
     assert "products[0].title: Field required" in invalid.stderr
+
+
+async def test_an_import_over_the_body_limit_is_refused(
+    api: httpx.AsyncClient, shop_id: str
+) -> None:
+    big = demo_yaml_for(shop_id) + "#" * (1024 * 1024)
+    r = await api.post(
+        f"/api/v1/shops/{shop_id}/kb/import",
+        content=big.encode(),
+        headers={**auth(), "Content-Type": "application/yaml"},
+    )
+    assert r.status_code == 413
+    assert "limit of 1048576 bytes" in r.json()["detail"]
+    assert (await api.get(f"/api/v1/shops/{shop_id}/kb", headers=auth())).status_code == 404
+
+
+async def test_an_import_with_yaml_aliases_is_refused(api: httpx.AsyncClient, shop_id: str) -> None:
+    doc = f"shop_id: {shop_id}\nx: &x [1, 2]\ny: *x\n"
+    r = await api.post(
+        f"/api/v1/shops/{shop_id}/kb/import",
+        content=doc.encode(),
+        headers={**auth(), "Content-Type": "application/yaml"},
+    )
+    assert r.status_code == 422
+    assert "aliases" in r.text

@@ -104,3 +104,12 @@ def test_numbers_typed_as_ids_are_accepted() -> None:
     doc = copy.deepcopy(DEMO)
     doc["products"][0]["item_id"] = 60181234001
     assert build(doc).products[0].item_id == "60181234001"
+
+
+def test_a_kb_with_yaml_aliases_is_refused() -> None:
+    """A 'billion laughs' import (31 KiB expanding to hundreds of MiB) is refused unexpanded."""
+    laughs = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, cur in zip("abcdefgh", "bcdefghi", strict=True):
+        laughs.append(f"{cur}: &{cur} [" + ",".join([f"*{prev}"] * 9) + "]")
+    with pytest.raises(KbInvalid, match="aliases"):
+        parse("\n".join(laughs) + "\n", "yaml")

@@ -1,0 +1,32 @@
+"""indexes for housekeeping: sent outbox rows, fired and cancelled timers
+
+Revision ID: h10b_insale_retention
+Revises: h10b_insale_fee_bigint
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "h10b_insale_retention"
+down_revision = "h10b_insale_fee_bigint"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index(
+        "ix_outbox_sent_at", "outbox", ["sent_at"], postgresql_where=sa.text("sent_at IS NOT NULL")
+    )
+    op.create_index(
+        "ix_timers_fired_at", "timers", ["fired_at"], postgresql_where=sa.text("fired_at IS NOT NULL")
+    )
+    op.create_index(
+        "ix_timers_cancelled_at", "timers", ["cancelled_at"],
+        postgresql_where=sa.text("cancelled_at IS NOT NULL"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_timers_cancelled_at", table_name="timers")
+    op.drop_index("ix_timers_fired_at", table_name="timers")
+    op.drop_index("ix_outbox_sent_at", table_name="outbox")

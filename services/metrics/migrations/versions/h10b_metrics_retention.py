@@ -1,0 +1,32 @@
+"""indexes for housekeeping: sent outbox rows, fired and cancelled timers
+
+Revision ID: h10b_metrics_retention
+Revises: 0001
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "h10b_metrics_retention"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index(
+        "ix_outbox_sent_at", "outbox", ["sent_at"], postgresql_where=sa.text("sent_at IS NOT NULL")
+    )
+    op.create_index(
+        "ix_timers_fired_at", "timers", ["fired_at"], postgresql_where=sa.text("fired_at IS NOT NULL")
+    )
+    op.create_index(
+        "ix_timers_cancelled_at", "timers", ["cancelled_at"],
+        postgresql_where=sa.text("cancelled_at IS NOT NULL"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_timers_cancelled_at", table_name="timers")
+    op.drop_index("ix_timers_fired_at", table_name="timers")
+    op.drop_index("ix_outbox_sent_at", table_name="outbox")
