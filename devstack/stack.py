@@ -133,6 +133,15 @@ class LocalStack:
             self.stop_service(name)
         return await self.start_service(name)
 
+    def stop_database(self, *, immediate: bool = False) -> None:
+        """A database outage: the server stops, its data and socket path are kept."""
+        self.database.pause(immediate=immediate)
+
+    async def start_database(self) -> None:
+        """End an outage: the same server, data and DATABASE_URL as before."""
+        await asyncio.to_thread(self.database.resume)
+        self.database.start_guard(self.config.logs_dir / "pg_guard.log")
+
     def start_job(
         self,
         name: str,
