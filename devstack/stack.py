@@ -118,6 +118,10 @@ class LocalStack:
         await svc.wait_ready(self.config.ready_timeout)
         return svc
 
+    def launch_service(self, name: str) -> ServiceProcess:
+        """Start the process and return at once (readiness: `ServiceProcess.wait_ready`)."""
+        return self._start_service_process(name)
+
     def stop_service(self, name: str, timeout: float = 10.0) -> int | None:
         """Graceful stop (SIGTERM to the group). Returns the exit code."""
         return self.services[name].stop(timeout)

@@ -19,7 +19,7 @@ import random
 import sys
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +37,7 @@ from services.metrics.replay import compare, rebuild
 from services.metrics.settings import MetricsSettings
 from shared.cloudevents import BadEvent, decode, normalize_headers
 from shared.contracts import (
+    CaseResolved,
     MessageClassified,
     MessageReceived,
     OrderChanged,
@@ -93,11 +94,11 @@ async def poll(
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-async def readiness(stack: LocalStack) -> dict[str, int]:
+async def readiness(stack: LocalStack, names: Iterable[str] = SERVICES) -> dict[str, int]:
     """HTTP status of every service's /readyz (0: no answer)."""
     out: dict[str, int] = {}
-    async with httpx.AsyncClient(timeout=3.0) as client:
-        for name in SERVICES:
+    async with httpx.AsyncClient(timeout=2.0) as client:
+        for name in names:
             try:
                 out[name] = (await client.get(f"{stack.service_url(name)}/readyz")).status_code
             except httpx.HTTPError:
@@ -115,21 +116,31 @@ async def simulator_done(job: ManagedProcess, timeout: float) -> None:
 
 async def outbox_backlogs(stack: LocalStack, *, parked: bool = False) -> dict[str, int]:
     """Unsent outbox rows per service: pending ones, or with `parked` the parked ones."""
-    where = "parked_at IS NOT NULL" if parked else "parked_at IS NULL"
-    out: dict[str, int] = {}
-    for name in SERVICES:
-        engine = create_engine(stack.database_url, name, pool_size=1)
-        try:
-            async with engine.connect() as conn:
-                out[name] = int(
-                    await conn.scalar(
-                        text(f"SELECT count(*) FROM outbox WHERE sent_at IS NULL AND {where}")
-                    )
-                    or 0
-                )
-        finally:
-            await engine.dispose()
-    return out
+    async with Backlogs(stack.database_url) as probe:
+        return await probe.read(parked=parked)
+
+
+class Backlogs:
+    """Reads every service's outbox backlog in one query, on one connection kept open."""
+
+    def __init__(self, database_url: str) -> None:
+        self._engine = create_engine(database_url, "public", pool_size=1)
+
+    async def __aenter__(self) -> Backlogs:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._engine.dispose()
+
+    async def read(self, *, parked: bool = False) -> dict[str, int]:
+        where = "parked_at IS NOT NULL" if parked else "parked_at IS NULL"
+        columns = ", ".join(
+            f"(SELECT count(*) FROM {name}.outbox WHERE sent_at IS NULL AND {where}) AS {name}"
+            for name in SERVICES
+        )
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(text(f"SELECT {columns}"))).one()
+        return {name: int(getattr(row, name)) for name in SERVICES}
 
 
 # -- the oracle ----------------------------------------------------------------------------
@@ -140,6 +151,7 @@ ORACLE_TOPICS = [
     "cs.reply.requested.v1",
     "trade.refund.requested.v1",
     "cs.refund.decided.v1",
+    "cs.case.resolved.v1",
 ]
 
 
@@ -148,6 +160,7 @@ class Verdict:
     messages: int = 0
     orders: int = 0
     refunds: int = 0
+    closed_undecided: int = 0  # the platform ended the refund before the rules decided it
     reminders: int = 0
     republished: int = 0  # the same event published again by a relay (absorbed downstream)
     lost: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
@@ -163,7 +176,8 @@ class Verdict:
 
     def describe(self) -> str:
         return (
-            f"{self.messages} buyer messages, {self.orders} orders, {self.refunds} refunds, "
+            f"{self.messages} buyer messages, {self.orders} orders, {self.refunds} refunds "
+            f"({self.closed_undecided} closed before a decision), "
             f"{self.reminders} reminders; lost {self.lost_count} {dict(self.lost)}, "
             f"doubled {self.doubled_count} {dict(self.doubled)}; "
             f"{self.republished} records republished as the same event"
@@ -216,7 +230,13 @@ def judge(events: dict[str, list[tuple[str, Any]]], max_reminders: int = MAX_REM
         assert isinstance(p, RefundDecided)
         decided[p.refund_id].add(ce_id)
     v.refunds = len(refunds)
-    v.lost["refund decision"] = sorted(refunds - set(decided))
+    # A refund the platform closed before the rules decided it (its change overtook it, on
+    # another topic) ends without a decision: that is an outcome, not a loss.
+    resolved = {p.refund_id for _, p in events["cs.case.resolved.v1"]
+                if isinstance(p, CaseResolved) and p.refund_id}  # fmt: skip
+    undecided = refunds - set(decided)
+    v.closed_undecided = len(undecided & resolved)
+    v.lost["refund decision"] = sorted(undecided - resolved)
     v.doubled["refund decision"] = sorted(r for r, ids in decided.items() if len(ids) > 1)
 
     orders = {p.order_id for _, p in events["trade.order.changed.v1"]

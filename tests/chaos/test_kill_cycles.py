@@ -1,9 +1,10 @@
 """Kill -9 services at random moments under simulator load: nothing lost, nothing doubled.
 
-Each cycle SIGKILLs one service — a random one, or (every third cycle) one whose relay has
-unsent outbox rows at that moment, i.e. mid-publish — restarts it and lets it run a random
-while. CHAOS_CYCLES sets the number of cycles (30 by default, for CI; the soak runs 100+),
-CHAOS_SEED replays a run. Afterwards the oracle reads the topics (see support_chaos).
+Each cycle SIGKILLs one running service and starts it again at once (without waiting for it,
+so the next cycle may come before it is back): a random ready service, or, every third cycle,
+the one whose relay has unsent outbox rows at that instant — killed mid-publish. CHAOS_CYCLES
+sets the number of cycles (30 by default, for CI; the soak runs 100+), CHAOS_SEED replays a
+run. Afterwards the oracle reads the topics (see support_chaos) and the KPIs are replayed.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ import pytest
 from devstack import SERVICES, LocalStack
 from tests.chaos.support_chaos import (
     SPEED,
+    Backlogs,
     chaos_stack,
     env_int,
     kpis_equal_replay,
     outbox_backlogs,
+    poll,
     readiness,
     rng,
     seed_from_env,
@@ -31,25 +34,36 @@ from tests.chaos.support_chaos import (
 )
 
 CYCLES = env_int("CHAOS_CYCLES", 30)
-MEAN_PAUSE_S = 1.2
-# Long enough for the simulator to outlast the cycles (about 3 s each with the restart).
-HOURS = max(8.0, CYCLES * 3.0 * SPEED / 3600 * 0.8)
+PAUSE_S = (0.2, 2.0)  # between kills, drawn from the seed
+HOURS = max(12.0, CYCLES * 0.7)  # business hours of load: outlasts the cycles at SPEED
 
-pytestmark = pytest.mark.timeout(240 + CYCLES * 10)
+pytestmark = pytest.mark.timeout(300 + CYCLES * 6)
 
 
-async def kill_mid_publish(
-    stack: LocalStack, fallback: str, wait_s: float = 1.0
+async def ready_services(stack: LocalStack) -> list[str]:
+    status = await readiness(stack)
+    return [name for name in SERVICES if status[name] == 200]
+
+
+async def pick_victim(
+    stack: LocalStack, probe: Backlogs, mid_publish: bool, chance: object
 ) -> tuple[str, bool]:
-    """The service with unsent outbox rows (its relay is publishing), else `fallback`."""
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
-        backlog = await outbox_backlogs(stack)
-        busy = [name for name, n in backlog.items() if n > 0]
-        if busy:
-            return max(busy, key=lambda n: backlog[n]), True
-        await asyncio.sleep(0.02)
-    return fallback, False
+    """A ready service; with `mid_publish`, one whose outbox has unsent rows right now."""
+    ready: list[str] = []
+
+    async def some_ready() -> bool:
+        ready[:] = await ready_services(stack)
+        return bool(ready)
+
+    await poll(some_ready, 120, "a service to be ready again", every=0.1)
+    if mid_publish:
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            backlog = await probe.read()
+            busy = [name for name in ready if backlog[name] > 0]
+            if busy:
+                return max(busy, key=lambda n: backlog[n]), True
+    return chance.choice(ready), False  # type: ignore[attr-defined]
 
 
 async def test_random_kills_under_load_lose_and_double_nothing(
@@ -62,36 +76,39 @@ async def test_random_kills_under_load_lose_and_double_nothing(
         kills: Counter[str] = Counter()
         mid_publish = 0
         started = time.monotonic()
-        for cycle in range(CYCLES):
-            name = chance.choice(SERVICES)
-            if cycle % 3 == 2:
-                name, busy = await kill_mid_publish(stack, name)
+        async with Backlogs(stack.database_url) as probe:
+            for cycle in range(CYCLES):
+                await asyncio.sleep(chance.uniform(*PAUSE_S))
+                name, busy = await pick_victim(stack, probe, cycle % 3 == 2, chance)
+                stack.kill_service(name)
+                stack.launch_service(name)
+                kills[name] += 1
                 mid_publish += busy
-            await asyncio.sleep(chance.uniform(0, MEAN_PAUSE_S))  # a random moment
-            stack.kill_service(name)
-            kills[name] += 1
-            await stack.start_service(name)
-            await asyncio.sleep(chance.uniform(0, MEAN_PAUSE_S))
         print(
             f"\n{CYCLES} kill cycles in {time.monotonic() - started:.0f}s: {dict(kills)}, "
-            f"{mid_publish} with the relay mid-publish",
+            f"{mid_publish} of them with the relay mid-publish",
             file=sys.stderr,
         )
-        assert set((await readiness(stack)).values()) == {200}
+        await asyncio.gather(*(stack.services[n].wait_ready(120) for n in SERVICES))
         await simulator_done(sim, timeout=HOURS * 3600 / SPEED + 120)
         assert not stack.failures(), stack.failures()
+        phase = time.monotonic()
 
-        verdict = await settled_verdict(stack.bootstrap, timeout=120)
-        print(f"oracle: {verdict.describe()}", file=sys.stderr)
+        verdict = await settled_verdict(stack.bootstrap, timeout=60)
+        print(
+            f"oracle ({time.monotonic() - phase:.0f}s to settle): {verdict.describe()}",
+            file=sys.stderr,
+        )
         assert verdict.messages > 0
-        assert verdict.refunds > 0
         assert verdict.lost_count == 0, verdict.describe()
         assert verdict.doubled_count == 0, verdict.describe()
 
-        # KPIs: nothing else produces what metrics reads once the others stop.
+        # KPIs: once the others stop, nothing else produces what metrics reads.
         for name in ("presale", "insale", "aftersale"):
             stack.stop_service(name)
+        phase = time.monotonic()
         diff = await kpis_equal_replay(stack, timeout=90)
+        print(f"KPIs vs replay ({time.monotonic() - phase:.0f}s): {diff}", file=sys.stderr)
         assert all(a == b == 0 for a, b in diff.values()), f"live vs replay: {diff}"
         assert set((await outbox_backlogs(stack, parked=True)).values()) == {0}
         assert kills.total() == CYCLES
