@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
-from probe_service import probe_metadata
+from probe_service import build_probe, probe_metadata
 from sqlalchemy import select
 
 from ops.dlq.__main__ import run as dlq
@@ -108,13 +108,19 @@ async def test_a_too_large_row_is_parked_and_nothing_else_waits_or_doubles(
         await enqueue(conn, outbox, after, SHARDS)
     parked_before = parked_counter(schema, "too_large")
 
+    # The services' own publish path (FastStream, KAFKA_MAX_REQUEST_BYTES at its default).
+    runtime, _, _ = build_probe(infra.bootstrap, infra.database_url, schema)
     async with collecting(infra.bootstrap, [REPLIES]) as col:
-        async with publishing(infra.bootstrap) as publish:
+        await runtime.broker.start()
+        try:
             relay = OutboxRelay(
-                probe_db, outbox, publish, lock_space=schema, shards=SHARDS, batch_size=7
+                probe_db, outbox, runtime._publish, lock_space=schema, shards=SHARDS, batch_size=7
             )
             await drain(relay)
             await col.wait_count(REPLIES, 80, shop_id=shop)
+        finally:
+            await runtime.broker.stop()
+            await runtime.engine.dispose()
         counts = Counter(s.data["reply_request_id"] for s in col.of(REPLIES, shop_id=shop))
         assert set(counts) == {f"{shop}-{k}-{n}" for k in range(10) for n in range(8)}
         assert set(counts.values()) == {1}, "every row published exactly once"
