@@ -263,6 +263,8 @@ class OutboxRelay:
         for (row, record, _), result in zip(acks, results, strict=True):
             if not isinstance(result, BaseException):
                 outcome.sent.append(row.id)
+                if self._unknown_topic_failures:
+                    self._unknown_topic_failures.pop(row.id, None)
             elif not isinstance(result, Exception):
                 raise result  # cancellation
             else:
@@ -295,6 +297,9 @@ class OutboxRelay:
             try:
                 await (await self._send(truncated_dead_letter(record)))
             except Exception as again:
+                if not classify(again).permanent:
+                    outcome.transient = outcome.transient or again
+                    return False
                 exc = again
             else:
                 log.warning("dead letter %s too large: published truncated", row.id)
