@@ -106,6 +106,16 @@ async def readiness(stack: LocalStack, names: Iterable[str] = SERVICES) -> dict[
     return out
 
 
+async def simulator_playing(job: ManagedProcess, timeout: float = 90) -> None:
+    """Wait until the simulator has planned its day and publishes (its log says `plan:`)."""
+
+    async def playing() -> bool:
+        assert job.alive(), job.describe_death()
+        return job.log_path.exists() and "plan: " in job.log_path.read_text(errors="replace")
+
+    await poll(playing, timeout, "the simulator to start playing its plan", every=0.2)
+
+
 async def simulator_done(job: ManagedProcess, timeout: float) -> None:
     async def done() -> bool:
         return not job.alive()
