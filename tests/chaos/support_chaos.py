@@ -208,7 +208,8 @@ def _valid(records: list[ConsumerRecord]) -> list[tuple[str, Any]]:
 
 
 async def read_oracle_topics(bootstrap: str) -> dict[str, list[tuple[str, Any]]]:
-    records = await read_to_end(bootstrap, ORACLE_TOPICS, timeout_s=60)
+    # Generous: a soak leaves 100k+ records, and services may still be appending.
+    records = await read_to_end(bootstrap, ORACLE_TOPICS, timeout_s=300)
     by_topic: dict[str, list[ConsumerRecord]] = defaultdict(list)
     for r in records:
         by_topic[r.topic].append(r)
@@ -304,7 +305,7 @@ async def kpis_equal_replay(stack: LocalStack, timeout: float) -> dict[str, tupl
 
 async def dead_letters(bootstrap: str) -> list[ConsumerRecord]:
     names = [t.name + DLQ_SUFFIX for t in TOPICS]
-    return await read_to_end(bootstrap, names, timeout_s=60)
+    return await read_to_end(bootstrap, names, timeout_s=300)
 
 
 def rng(seed: int) -> random.Random:
