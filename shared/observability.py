@@ -57,6 +57,18 @@ CONSUMER_LAG = Gauge(
 OUTBOX_BACKLOG = Gauge(
     "xiaoer_outbox_backlog", "Outbox rows not yet published.", ["service"], registry=REGISTRY
 )
+OUTBOX_PARKED = Counter(
+    "xiaoer_outbox_parked_total",
+    "Outbox rows parked because the broker will never accept them (see ops.dlq parked).",
+    ["service", "reason"],
+    registry=REGISTRY,
+)
+OUTBOX_PARKED_ROWS = Gauge(
+    "xiaoer_outbox_parked_rows",
+    "Outbox rows parked now, waiting for an operator (python -m ops.dlq unpark).",
+    ["service"],
+    registry=REGISTRY,
+)
 OUTBOX_PUBLISHED = Counter(
     "xiaoer_outbox_published_total", "Outbox rows published.", ["service"], registry=REGISTRY
 )

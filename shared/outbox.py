@@ -5,25 +5,40 @@ changes. The relay publishes pending rows and marks them sent. Rows are split in
 key; a relay holds a shard's advisory lock while it publishes it, so with any number of
 replicas each key's rows go out in insertion order (the broker keeps that order per
 partition). A crash between publish and commit publishes again: consumers' inboxes absorb it.
+
+A row the broker will never accept (too large, topic missing, not authorised) is parked with its
+reason instead of blocking its shard: the rows after it go on, the rows before it are not
+published again, and `python -m ops.dlq unpark` puts it back once the cause is fixed. A dead
+letter that is too large goes out truncated, with its original size and hash in headers.
+Transient failures (broker down) are retried for ever and park nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
-from sqlalchemy import Table, func, insert, select, text, update
+from sqlalchemy import ColumnElement, Row, Table, and_, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.cloudevents import Record
+from shared.masking import mask
+from shared.observability import OUTBOX_PARKED
+from shared.publish_errors import Failure, classify, describe
+from shared.topics import DLQ_SUFFIX
 
 log = logging.getLogger(__name__)
+
+TRUNCATED_DEAD_LETTER_BYTES = 64 * 1024
+MAX_HEADER_CHARS = 4096
 
 Publish = Callable[[Record], Awaitable[Awaitable[object]]]
 """Sends one record and returns an awaitable that resolves when the broker has it."""
@@ -65,6 +80,29 @@ async def enqueue(
 class RelayStats:
     published: int = 0
     batches: int = 0
+    parked: int = 0
+    truncated: int = 0
+
+
+@dataclass
+class _Pass:
+    """What one pass over a shard decided, row by row."""
+
+    sent: list[int] = field(default_factory=list)
+    parked: dict[int, str] = field(default_factory=dict)
+    transient: BaseException | None = None
+
+
+def truncated_dead_letter(record: Record, limit: int = TRUNCATED_DEAD_LETTER_BYTES) -> Record:
+    """A copy of a dead letter the broker refused as too large: the first `limit` bytes and,
+    in headers, the original's size and SHA-256 (the outbox row keeps the whole original)."""
+    headers = {k: v[:MAX_HEADER_CHARS] for k, v in record.headers.items()}
+    headers |= {
+        "x-dlq-truncated": "true",
+        "x-dlq-original-size": str(len(record.value)),
+        "x-dlq-original-sha256": hashlib.sha256(record.value).hexdigest(),
+    }
+    return Record(record.topic, record.key, record.value[:limit], headers)
 
 
 class OutboxRelay:
@@ -78,6 +116,8 @@ class OutboxRelay:
         shards: int,
         batch_size: int = 500,
         poll_interval_s: float = 0.2,
+        service: str | None = None,
+        unknown_topic_attempts: int = 5,
     ) -> None:
         self._engine = engine
         self._outbox = outbox
@@ -86,8 +126,12 @@ class OutboxRelay:
         self._shards = shards
         self._batch_size = batch_size
         self._poll = poll_interval_s
+        self._service = service or lock_space.split(".")[0]
+        self._unknown_topic_attempts = unknown_topic_attempts
+        self._unknown_topic_failures: dict[int, int] = {}
         self._wake = asyncio.Event()
         self._stopping = False
+        self._failing = False
         self.stats = RelayStats()
 
     def wake(self) -> None:
@@ -98,12 +142,23 @@ class OutboxRelay:
         self._stopping = True
         self._wake.set()
 
+    def _pending(self) -> ColumnElement[bool]:
+        o = self._outbox
+        return and_(o.c.sent_at.is_(None), o.c.parked_at.is_(None))
+
     async def backlog(self) -> int:
+        async with self._engine.connect() as conn:
+            result = await conn.execute(
+                select(func.count()).select_from(self._outbox).where(self._pending())
+            )
+            return int(result.scalar_one())
+
+    async def parked(self) -> int:
         async with self._engine.connect() as conn:
             result = await conn.execute(
                 select(func.count())
                 .select_from(self._outbox)
-                .where(self._outbox.c.sent_at.is_(None))
+                .where(self._outbox.c.parked_at.is_not(None), self._outbox.c.sent_at.is_(None))
             )
             return int(result.scalar_one())
 
@@ -112,15 +167,18 @@ class OutboxRelay:
         while not self._stopping:
             try:
                 sent = await self.relay_once()
-                backoff = self._poll
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("outbox relay failed; retrying in %.1fs", backoff)
+                self._failing = True
                 sent = 0
+            if self._failing:
+                # Broker or database unavailable: wait longer each time, never give up.
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
+            backoff = self._poll
             if sent:
                 continue
             self._wake.clear()
@@ -128,17 +186,27 @@ class OutboxRelay:
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
 
     async def relay_once(self) -> int:
-        """One pass over the shards with pending rows that this replica can lock."""
+        """One pass over the shards with pending rows that this replica can lock.
+
+        A shard that fails (broker or database unavailable) does not stop the other shards.
+        """
         o = self._outbox
         async with self._engine.connect() as conn:
             pending = (
-                (await conn.execute(select(o.c.shard).where(o.c.sent_at.is_(None)).distinct()))
+                (await conn.execute(select(o.c.shard).where(self._pending()).distinct()))
                 .scalars()
                 .all()
             )
         total = 0
+        self._failing = False
         for shard in sorted(pending):
-            total += await self._relay_shard(shard)
+            try:
+                total += await self._relay_shard(shard)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._failing = True
+                log.warning("outbox shard %s not relayed (will retry): %r", shard, exc)
         return total
 
     async def _relay_shard(self, shard: int) -> int:
@@ -153,25 +221,93 @@ class OutboxRelay:
             rows = (
                 await conn.execute(
                     select(o.c.id, o.c.topic, o.c.key, o.c.value, o.c.headers)
-                    .where(o.c.shard == shard, o.c.sent_at.is_(None))
+                    .where(o.c.shard == shard, self._pending())
                     .order_by(o.c.id)
                     .limit(self._batch_size)
                 )
             ).all()
             if not rows:
                 return 0
-            acks = []
-            for row in rows:
-                record = Record(row.topic, row.key, bytes(row.value), dict(row.headers))
-                token = otel_context.attach(propagate.extract(record.headers))
-                try:
-                    acks.append(await self._publish(record))
-                finally:
-                    otel_context.detach(token)
-            await asyncio.gather(*acks)
-            await conn.execute(
-                update(o).where(o.c.id.in_([r.id for r in rows])).values(sent_at=func.now())
-            )
-        self.stats.published += len(rows)
+            outcome = await self._publish_rows(rows)
+            if outcome.sent:
+                await conn.execute(
+                    update(o).where(o.c.id.in_(outcome.sent)).values(sent_at=func.now())
+                )
+            for row_id, reason in outcome.parked.items():
+                await conn.execute(
+                    update(o)
+                    .where(o.c.id == row_id)
+                    .values(parked_at=func.now(), park_reason=reason)
+                )
+        self.stats.published += len(outcome.sent)
+        self.stats.parked += len(outcome.parked)
         self.stats.batches += 1
-        return len(rows)
+        if outcome.transient is not None:
+            self._failing = True
+            log.warning("outbox shard %s: publish failed, will retry: %r", shard, outcome.transient)
+        return len(outcome.sent)
+
+    async def _publish_rows(self, rows: Sequence[Row[Any]]) -> _Pass:
+        """Publish rows in order; every row the broker acknowledged counts as sent, whatever
+        happened to the others, so that no row is published twice because of another one."""
+        outcome = _Pass()
+        acks: list[tuple[Row[Any], Record, Awaitable[object]]] = []
+        for row in rows:
+            record = Record(row.topic, row.key, bytes(row.value), dict(row.headers))
+            try:
+                acks.append((row, record, await self._send(record)))
+            except Exception as exc:
+                if not await self._settle_failure(outcome, row, record, exc):
+                    break  # transient: later rows wait, so the shard keeps its order
+        results = await asyncio.gather(*(ack for _, _, ack in acks), return_exceptions=True)
+        for (row, record, _), result in zip(acks, results, strict=True):
+            if not isinstance(result, BaseException):
+                outcome.sent.append(row.id)
+                if self._unknown_topic_failures:
+                    self._unknown_topic_failures.pop(row.id, None)
+            elif not isinstance(result, Exception):
+                raise result  # cancellation
+            else:
+                await self._settle_failure(outcome, row, record, result)
+        return outcome
+
+    async def _send(self, record: Record) -> Awaitable[object]:
+        token = otel_context.attach(propagate.extract(record.headers))
+        try:
+            return await self._publish(record)
+        finally:
+            otel_context.detach(token)
+
+    async def _settle_failure(
+        self, outcome: _Pass, row: Row[Any], record: Record, exc: Exception
+    ) -> bool:
+        """Decide about one row that failed: True if it is settled (parked, or sent as a
+        truncated dead letter), False if it stays pending (transient)."""
+        kind = classify(exc)
+        if kind is Failure.UNKNOWN_TOPIC:
+            failures = self._unknown_topic_failures.get(row.id, 0) + 1
+            self._unknown_topic_failures[row.id] = failures
+            if failures < self._unknown_topic_attempts:
+                kind = Failure.TRANSIENT
+        if not kind.permanent:
+            outcome.transient = outcome.transient or exc
+            return False
+        self._unknown_topic_failures.pop(row.id, None)
+        if kind is Failure.TOO_LARGE and record.topic.endswith(DLQ_SUFFIX):
+            try:
+                await (await self._send(truncated_dead_letter(record)))
+            except Exception as again:
+                if not classify(again).permanent:
+                    outcome.transient = outcome.transient or again
+                    return False
+                exc = again
+            else:
+                log.warning("dead letter %s too large: published truncated", row.id)
+                self.stats.truncated += 1
+                outcome.sent.append(row.id)
+                return True
+        reason = mask(f"{kind.value}: {describe(exc)}")
+        log.error("outbox row %s to %s parked: %s", row.id, record.topic, reason)
+        OUTBOX_PARKED.labels(self._service, kind.value).inc()
+        outcome.parked[row.id] = reason
+        return True

@@ -44,7 +44,16 @@ def plumbing_tables(metadata: MetaData) -> tuple[Table, Table, Table]:
         Column("headers", JSONB, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("sent_at", DateTime(timezone=True), nullable=True),
-        Index("ix_outbox_pending", "shard", "id", postgresql_where=text("sent_at IS NULL")),
+        # A row the broker will never accept is parked (see shared/outbox.py), not retried.
+        Column("parked_at", DateTime(timezone=True), nullable=True),
+        Column("park_reason", Text, nullable=True),
+        Index(
+            "ix_outbox_pending",
+            "shard",
+            "id",
+            postgresql_where=text("sent_at IS NULL AND parked_at IS NULL"),
+        ),
+        Index("ix_outbox_parked", "id", postgresql_where=text("parked_at IS NOT NULL")),
         Index("ix_outbox_sent_at", "sent_at", postgresql_where=text("sent_at IS NOT NULL")),
     )
     timers = Table(

@@ -40,6 +40,7 @@ from shared.observability import (
     CONSUMER_LAG,
     EVENTS,
     OUTBOX_BACKLOG,
+    OUTBOX_PARKED_ROWS,
     OUTBOX_PUBLISHED,
     REGISTRY,
     TIMERS_DUE,
@@ -135,6 +136,8 @@ class ServiceRuntime:
             shards=settings.outbox_shards,
             batch_size=settings.outbox_batch_size,
             poll_interval_s=settings.outbox_poll_interval_s,
+            service=self.name,
+            unknown_topic_attempts=settings.outbox_unknown_topic_attempts,
         )
         self.timer_runner = TimerRunner(
             self.engine,
@@ -347,6 +350,7 @@ class ServiceRuntime:
                     log.exception("housekeeping failed")
             with contextlib.suppress(Exception):
                 OUTBOX_BACKLOG.labels(self.name).set(await self.relay.backlog())
+                OUTBOX_PARKED_ROWS.labels(self.name).set(await self.relay.parked())
                 TIMERS_DUE.labels(self.name).set(await self.timer_runner.due_count())
                 OUTBOX_PUBLISHED.labels(self.name).inc(self.relay.stats.published)
                 self.relay.stats.published = 0

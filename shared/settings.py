@@ -48,6 +48,11 @@ class CommonSettings(BaseSettings):
     outbox_poll_interval_s: float = 0.2
     outbox_batch_size: int = 500
     outbox_shards: int = 16
+    # Largest record the relay sends (the broker's message.max.bytes must allow it); a larger
+    # row is parked (ops.dlq parked), a larger dead letter goes out truncated.
+    kafka_max_request_bytes: int = 1_048_576
+    # An unknown topic parks a row only after this many attempts (it may be being created).
+    outbox_unknown_topic_attempts: int = 5
     # Housekeeping: inbox rows must outlive the topics' retention (7 days) to dedupe replays.
     inbox_retention_days: int = 14
     outbox_retention_hours: int = 24

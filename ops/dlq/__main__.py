@@ -5,6 +5,11 @@
   show     one or more dead letters in full: headers and payload, free text masked
            (`--unmasked` to see what the buyer typed: it may hold personal data)
   redrive  publish the selected dead letters back to their original topics, once each
+  unpark   give outbox rows the relay parked (the broker refused them for good: too large,
+           unknown topic, not authorised) back to their relay, once the cause is fixed
+
+`list` shows parked outbox rows too (status `parked`, position `outbox:<service>:<id>`) when
+the database is known.
 
 Connection: KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL (the re-drive ledger and the inbox
 claims live in each service's schema; see ops/dlq/ledger.py), or --bootstrap/--database-url.
@@ -20,6 +25,7 @@ import sys
 from typing import Any
 
 from ops.dlq.ledger import opened
+from ops.dlq.parked import ParkedRow, list_parked, unpark
 from ops.dlq.records import DeadLetter, dlq_topics, read_all
 from ops.dlq.redrive import Selection, redrive, statuses
 
@@ -60,7 +66,46 @@ def _parser() -> argparse.ArgumentParser:
     selectors(rd)
     rd.add_argument("--all", action="store_true", help="allow re-driving without a selector")
     rd.add_argument("--dry-run", action="store_true", help="only say what would be re-driven")
+    up = sub.add_parser("unpark", help="give parked outbox rows back to their relay")
+    up.add_argument("--id", type=int, action="append", default=[], help="row id (repeatable)")
+    up.add_argument("--reason-contains", help="only rows whose reason contains this")
+    up.add_argument("--all", action="store_true", help="allow unparking without a selector")
+    up.add_argument("--dry-run", action="store_true", help="only say what would be unparked")
+    for p in (ls, up):
+        p.add_argument(
+            "--service",
+            action="append",
+            default=[],
+            help="service whose outbox to look at (repeatable; default: all four)",
+        )
     return parser
+
+
+async def _parked(args: argparse.Namespace) -> list[ParkedRow]:
+    if not args.database_url:
+        return []
+    rows = await list_parked(args.database_url, args.service, args.reason_contains)
+    topics = set(args.topic) if getattr(args, "topic", None) else None
+    if topics is not None:
+        rows = [r for r in rows if r.topic in topics or r.topic.removesuffix(".dlq") in topics]
+    return rows
+
+
+async def _unpark(args: argparse.Namespace) -> int:
+    if not args.database_url:
+        print("DATABASE_URL is not set (or pass --database-url)", file=sys.stderr)
+        return 2
+    if not (args.all or args.id or args.reason_contains):
+        print("say which rows to unpark (--id, --reason-contains) or pass --all", file=sys.stderr)
+        return 2
+    rows = await _parked(args)
+    if args.id:
+        rows = [r for r in rows if r.id in set(args.id)]
+    for r in rows:
+        print(f"{'would unpark' if args.dry_run else 'unparked':<13} {r.position} -> {r.topic}")
+    done = 0 if args.dry_run else await unpark(args.database_url, rows)
+    print(f"{done} unparked")
+    return 0
 
 
 def _selection(args: argparse.Namespace) -> Selection:
@@ -87,6 +132,8 @@ async def _statuses(args: argparse.Namespace, letters: list[DeadLetter]) -> dict
 
 async def run(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "unpark":
+        return await _unpark(args)
     if not args.bootstrap:
         print("KAFKA_BOOTSTRAP_SERVERS is not set (or pass --bootstrap)", file=sys.stderr)
         return 2
@@ -96,8 +143,12 @@ async def run(argv: list[str] | None = None) -> int:
         for d in letters:
             row = d.summary(status[d.position])
             print(json.dumps(row, ensure_ascii=False) if args.json else _line(row))
+        parked = [] if args.position or args.ce_id else await _parked(args)
+        for p in parked:
+            row = p.summary()
+            print(json.dumps(row, ensure_ascii=False) if args.json else _line(row))
         if not args.json:
-            print(f"{len(letters)} dead letter(s)")
+            print(f"{len(letters)} dead letter(s), {len(parked)} parked outbox row(s)")
         return 0
     if args.command == "show":
         letters = await _letters(args)
