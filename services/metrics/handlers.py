@@ -16,6 +16,7 @@ from sqlalchemy import Table
 
 from services.metrics import store
 from services.metrics.domain.model import BOT
+from services.metrics.refund_reasons import fact_refund_decisions
 from shared.cloudevents import Envelope
 from shared.contracts import (
     ConversationAssigned,
@@ -25,8 +26,10 @@ from shared.contracts import (
     MessageSent,
     OrderChanged,
     RefundChanged,
+    RefundDecided,
     RefundRequested,
 )
+from shared.masking import mask
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,22 @@ def refund_changed(r: RefundChanged, env: Envelope) -> Fact:
     )
 
 
+def refund_decided(d: RefundDecided, env: Envelope) -> Fact:
+    """Whether the shop's policy recognised the refund's reason (see refund_reasons.py)."""
+    return Fact(
+        fact_refund_decisions,
+        {
+            "event_id": env.id,
+            "shop_id": d.shop_id,
+            "refund_id": d.refund_id,
+            "rule_id": d.rule_id,
+            "refund_reason": mask(d.refund_reason)[:100] if d.refund_reason else None,
+            "recognised": d.reason_recognised,
+            "decided_at": d.decided_at,
+        },
+    )
+
+
 FACT_OF: dict[str, Callable[[Any, Envelope], Fact]] = {
     "cs.message.received.v1": message_received,
     "cs.message.sent.v1": message_sent,
@@ -157,6 +176,7 @@ FACT_OF: dict[str, Callable[[Any, Envelope], Fact]] = {
     "trade.order.changed.v1": order_changed,
     "trade.refund.requested.v1": refund_requested,
     "trade.refund.changed.v1": refund_changed,
+    "cs.refund.decided.v1": refund_decided,
 }
 
 

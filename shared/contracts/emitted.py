@@ -159,6 +159,19 @@ class RefundDecided(EventPayload):
     rule_id: str
     reason: str
     decided_at: AwareDatetime
+    refund_reason: str | None = Field(
+        default=None,
+        max_length=100,
+        description="the platform's reason text of the request, masked (since 2026-12)",
+    )
+    reason_group: str | None = Field(
+        default=None, description="the shop's reason group the reason matched, if any"
+    )
+    reason_recognised: bool | None = Field(
+        default=None,
+        description="false when no reason group of the shop knows the reason (rule "
+        "`reason.unrecognised` escalates it); null from versions before 2026-12",
+    )
 
     def business_time(self) -> AwareDatetime:
         return self.decided_at
