@@ -113,6 +113,23 @@ def _order_id(rng: random.Random) -> str:
     return str(rng.randint(10**17, 10**19 - 1))
 
 
+_TITLES = ["新款显瘦连衣裙", "纯色宽松卫衣男", "304不锈钢保温杯", "百搭小白鞋", "加厚珊瑚绒睡衣", "复古帆布包"]
+
+
+def _link(rng: random.Random) -> str:
+    """A pasted item link, bare or in the platform's share text (training only)."""
+    code = "".join(rng.choice("abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(7))
+    num = rng.randint(10**11, 10**12 - 1)
+    return rng.choice([
+        f"https://item.taobao.com/item.htm?id={num}",
+        f"https://detail.tmall.com/item.htm?id={num}&skuId={rng.randint(10**12, 10**13 - 1)}",
+        f"https://m.tb.cn/h.{code}",
+        f"【淘宝】https://m.tb.cn/h.{code}?tk={code[:4]} 「{rng.choice(_TITLES)}」点击链接直接打开",
+        f"【天猫】「{rng.choice(_TITLES)}」https://m.tb.cn/h.{code} 或淘宝搜索直接打开",
+        f"复制这条信息￥{code}￥后打开手淘",
+    ])  # fmt: skip
+
+
 def fill(template: str, rng: random.Random) -> tuple[str, dict[str, Any]]:
     """Expand `[a|b]` alternatives and `{slot}`s; return the text and the gold entities."""
     text = _ALT.sub(lambda m: rng.choice(m.group(1).split("|")), template)
@@ -144,6 +161,8 @@ def fill(template: str, rng: random.Random) -> tuple[str, dict[str, Any]]:
             value = str(jin)
         elif name == "oid":
             value = gold["order_id"] = _order_id(rng)
+        elif name == "link":
+            value = _link(rng)
         else:
             pools: dict[str, Callable[[], str]] = {
                 "item": lambda: rng.choice(ITEMS),
