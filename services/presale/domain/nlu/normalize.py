@@ -117,6 +117,7 @@ _SHARE = re.compile(
     r"[^,，。!！?？]{0,12}?(?:直接)?打开(?:淘宝|手淘|手机淘宝)?|(?:或者?)?淘宝搜索直接打开|"
     r"[¥￥$€₤][a-z0-9]{6,14}[¥￥$€₤]"
 )
+_MAY_BE_PASTED = re.compile(r"[/【「¥￥$€₤]|打开")
 _MA = re.compile(r"(?<![什怎那这多要])[么嘛](?=$|[\s,.!?~，。！？～]|[呢哦啊哈呀吖])")
 
 
@@ -146,8 +147,8 @@ def to_simplified(text: str) -> str:
 def normalize(text: str) -> str:
     """Canonical text (emoji kept) for features and entity extraction."""
     text = unicodedata.normalize("NFKC", text).lower()
-    text = _URL.sub(" 链接 ", text)
-    text = _SHARE.sub(" ", text)
+    if _MAY_BE_PASTED.search(text):
+        text = _SHARE.sub(" ", _URL.sub(" 链接 ", text))
     text = to_simplified(text)
     text = _VARIANT.sub(lambda m: _VARIANTS[m.group(0)], text)
     text = _MA.sub("吗", text)
