@@ -16,7 +16,6 @@ from sqlalchemy import Table
 
 from services.metrics import store
 from services.metrics.domain.model import BOT
-from services.metrics.refund_reasons import fact_refund_decisions
 from shared.cloudevents import Envelope
 from shared.contracts import (
     ConversationAssigned,
@@ -155,7 +154,7 @@ def refund_changed(r: RefundChanged, env: Envelope) -> Fact:
 def refund_decided(d: RefundDecided, env: Envelope) -> Fact:
     """Whether the shop's policy recognised the refund's reason (see refund_reasons.py)."""
     return Fact(
-        fact_refund_decisions,
+        store.fact_refund_decisions,
         {
             "event_id": env.id,
             "shop_id": d.shop_id,

@@ -15,18 +15,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy import (
-    Boolean,
-    Column,
-    DateTime,
-    Index,
-    String,
-    Table,
-    and_,
-    false,
-    func,
-    select,
-)
+from sqlalchemy import and_, false, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.metrics import store
@@ -34,19 +23,6 @@ from services.metrics.auth import TokenAuth
 from services.metrics.settings import MetricsSettings
 
 MAX_TEXTS = 50
-
-fact_refund_decisions = Table(
-    "fact_refund_decisions",
-    store.metadata,
-    Column("event_id", String(200), primary_key=True),
-    Column("shop_id", String(200), nullable=False),
-    Column("refund_id", String(200), nullable=False),
-    Column("rule_id", String(200), nullable=False),
-    Column("refund_reason", String(100), nullable=True),
-    Column("recognised", Boolean, nullable=True),
-    Column("decided_at", DateTime(timezone=True), nullable=False),
-    Index("ix_fact_refund_decisions_shop_decided", "shop_id", "decided_at"),
-)
 
 
 class ReasonCount(BaseModel):
@@ -70,7 +46,7 @@ class RefundReasons(BaseModel):
 async def refund_reasons(
     engine: AsyncEngine, shop_id: str, start: datetime, end: datetime
 ) -> RefundReasons:
-    t = fact_refund_decisions
+    t = store.fact_refund_decisions
     in_window = and_(t.c.shop_id == shop_id, t.c.decided_at >= start, t.c.decided_at < end)
     async with engine.connect() as conn:
         totals = (
