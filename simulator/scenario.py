@@ -502,7 +502,9 @@ class _Generator:
         self.emit(asked, REFUND_REQ, RefundRequested(
             shop_id=self.shop_id, refund_id=refund_id, order_id=o.order_id,
             buyer_id=o.buyer.buyer_id, refund_phase=phase, has_good_return=with_return,
-            good_status="BUYER_RECEIVED" if received else "BUYER_NOT_RECEIVED", reason=reason,
+            good_status="BUYER_RECEIVED" if received else "BUYER_NOT_RECEIVED",
+            # its own generator: the wording never shifts the rest of the seeded day
+            reason=texts.platform_reason(reason, random.Random(refund_id)),
             description=rng.choice(texts.REFUND_WORDS.get(reason, ("",))) or None,
             refund_fee=fee, order_total_fee=o.total, item_id=line.item_id,
             item_category=item.category, requested_at=asked, timeout=asked + timedelta(hours=48),

@@ -345,6 +345,30 @@ REFUND_REASONS: tuple[tuple[str, float], ...] = (
     ("七天无理由退货", 0.38), ("质量问题", 0.18), ("尺码不合适", 0.14), ("少件/漏发", 0.07),
     ("不想要了", 0.1), ("商品与描述不符", 0.08), ("发错货", 0.05),
 )  # fmt: skip
+# How the platform actually writes each reason: it differs by category, app version and era.
+PLATFORM_REASON_WORDING: dict[str, tuple[str, ...]] = {
+    "七天无理由退货": ("七天无理由退货", "七天无理由退换货", "7天无理由退换货", "7天无理由退货"),
+    "质量问题": ("质量问题", "包装/商品破损/污渍", "做工问题"),
+    "尺码不合适": ("尺码不合适",),
+    "少件/漏发": ("少件/漏发", "收到商品少件（含少配件）"),
+    "不想要了": ("不想要了", "我不想要了", "多拍/拍错/不想要"),
+    "商品与描述不符": ("商品与描述不符", "大小/尺寸与商品描述不符", "颜色/图案/款式与商品描述不符",
+                       "材质与商品描述不符"),
+    "发错货": ("发错货", "卖家发错货"),
+}  # fmt: skip
+# Reasons no packaged group knows (a price-protection claim, a new app's wording): about 1 % of
+# refunds (a tenth of the changed-mind ones), so the demo shows the unrecognised-reason count.
+UNRECOGNISED_REASONS: tuple[str, ...] = ("商品降价/买贵了", "退运费")
+UNRECOGNISED_SHARE_OF_CHANGED_MIND = 0.1
+
+
+def platform_reason(reason: str, rng: random.Random) -> str:
+    """The text the platform sends for a reason kind, in one of its wordings."""
+    if reason == "不想要了" and rng.random() < UNRECOGNISED_SHARE_OF_CHANGED_MIND:
+        return rng.choice(UNRECOGNISED_REASONS)
+    return rng.choice(PLATFORM_REASON_WORDING.get(reason, (reason,)))
+
+
 REFUND_WORDS: dict[str, tuple[str, ...]] = {
     "七天无理由退货": ("不太喜欢,吊牌没拆", "穿上效果不好", ""),
     "质量问题": ("开线了", "有破洞", "洗一次就掉色", "有污渍"),

@@ -226,6 +226,9 @@ class Handlers:
                 rule_id=d.rule_id,
                 reason=d.reason,
                 decided_at=now,
+                refund_reason=mask(refund.reason)[:100],
+                reason_group=d.reason_group,
+                reason_recognised=d.reason_recognised,
             )
         )
         BUSINESS.labels(SERVICE, f"refund_{d.decision}").inc()

@@ -11,6 +11,7 @@ from services.metrics.dashboard import build_dashboard
 from services.metrics.handlers import FACT_OF
 from services.metrics.ingest import FactIngest
 from services.metrics.projection import Projector
+from services.metrics.refund_reasons import build_reasons_router
 from services.metrics.settings import MetricsSettings
 from services.metrics.snapshots import Snapshotter
 from shared.clock import Clock, clock_from_settings
@@ -44,6 +45,7 @@ def build_runtime(
         consume_path=fact_ingest,
         routers=[
             build_router(settings, lambda: runtime.engine, clock),
+            build_reasons_router(settings, lambda: runtime.engine),
             build_dashboard(),
         ],
         clock=clock,

@@ -25,8 +25,10 @@ from shared.contracts import (
     MessageSent,
     OrderChanged,
     RefundChanged,
+    RefundDecided,
     RefundRequested,
 )
+from shared.masking import mask
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,22 @@ def refund_changed(r: RefundChanged, env: Envelope) -> Fact:
     )
 
 
+def refund_decided(d: RefundDecided, env: Envelope) -> Fact:
+    """Whether the shop's policy recognised the refund's reason (see refund_reasons.py)."""
+    return Fact(
+        store.fact_refund_decisions,
+        {
+            "event_id": env.id,
+            "shop_id": d.shop_id,
+            "refund_id": d.refund_id,
+            "rule_id": d.rule_id,
+            "refund_reason": mask(d.refund_reason)[:100] if d.refund_reason else None,
+            "recognised": d.reason_recognised,
+            "decided_at": d.decided_at,
+        },
+    )
+
+
 FACT_OF: dict[str, Callable[[Any, Envelope], Fact]] = {
     "cs.message.received.v1": message_received,
     "cs.message.sent.v1": message_sent,
@@ -157,6 +175,7 @@ FACT_OF: dict[str, Callable[[Any, Envelope], Fact]] = {
     "trade.order.changed.v1": order_changed,
     "trade.refund.requested.v1": refund_requested,
     "trade.refund.changed.v1": refund_changed,
+    "cs.refund.decided.v1": refund_decided,
 }
 
 

@@ -109,7 +109,28 @@ fact_refund_events = Table(
     _ts("at"),
     Index("ix_fact_refund_events_refund", "refund_id", "shop_id"),
 )
-FACTS = (fact_messages, fact_assignments, fact_csat, fact_order_events, fact_refund_events)
+# One row per cs.refund.decided: did the shop's policy recognise the platform's reason text?
+# (served by refund_reasons.py; no KPI derives from it)
+fact_refund_decisions = Table(
+    "fact_refund_decisions",
+    metadata,
+    Column("event_id", ID, primary_key=True),
+    Column("shop_id", ID, nullable=False),
+    Column("refund_id", ID, nullable=False),
+    Column("rule_id", ID, nullable=False),
+    Column("refund_reason", String(100), nullable=True),
+    Column("recognised", Boolean, nullable=True),
+    _ts("decided_at"),
+    Index("ix_fact_refund_decisions_shop_decided", "shop_id", "decided_at"),
+)
+FACTS = (
+    fact_messages,
+    fact_assignments,
+    fact_csat,
+    fact_order_events,
+    fact_refund_events,
+    fact_refund_decisions,
+)
 
 # -- derived ---------------------------------------------------------------------------------
 conv_sessions = Table(

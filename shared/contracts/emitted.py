@@ -169,6 +169,18 @@ class RefundDecided(EventPayload):
     rule_id: Name
     reason: FreeText
     decided_at: HappenedAt
+    refund_reason: Name | None = Field(
+        default=None,
+        description="the platform's reason text of the request, masked (since 2026-12)",
+    )
+    reason_group: Name | None = Field(
+        default=None, description="the shop's reason group the reason matched, if any"
+    )
+    reason_recognised: bool | None = Field(
+        default=None,
+        description="false when no reason group of the shop knows the reason (rule "
+        "`reason.unrecognised` escalates it); null from versions before 2026-12",
+    )
 
     def business_time(self) -> datetime:
         return self.decided_at

@@ -20,6 +20,9 @@ from services.aftersale.domain.rules import Rule, RuleSet
 
 SAFETY_INCONSISTENT = "safety.never-approve-inconsistent"
 SAFETY_HIGH_RISK = "safety.never-approve-high-risk"
+# A reason no group knows, where only the catch-all rule would have decided: a human decides,
+# and the shop sees the text counted as unrecognised so it can extend its YAML.
+UNRECOGNISED_REASON = "reason.unrecognised"
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,8 @@ class Decision:
     rule_id: str
     reason: str
     ask_evidence: bool = False
+    reason_group: str | None = None
+    reason_recognised: bool = True
 
     @property
     def automatic(self) -> bool:
@@ -75,6 +80,7 @@ def evaluate(
         "buyer_risk": risk.level,
         "refund_phase": refund.refund_phase,
         "reason": refund.reason,
+        "reason_groups": rules.reasons.match(refund.reason).groups,
         "refund_fee": refund.refund_fee,
         "order_total": order_total,
     }
@@ -99,9 +105,9 @@ def _holds(key: str, want: Any, facts: Mapping[str, Any], rules: RuleSet) -> boo
         return facts["refund_fee"] > want
     if key == "reason_group":
         groups = [want] if isinstance(want, str) else want
-        return any(rules.in_group(facts["reason"], g) for g in groups)
+        return any(g in facts["reason_groups"] for g in groups)
     if key == "reason_in":
-        return facts["reason"] in want
+        return rules.reasons.matches_any(facts["reason"], want)
     if key == "buyer_risk":
         return facts["buyer_risk"] in ([want] if isinstance(want, str) else want)
     return facts[key] == want
@@ -113,17 +119,32 @@ def decide(
     ev = evaluate(refund, order, risk, rules, tz)
     rule = next(r for r in rules.rules if matches(r, ev.facts, rules))  # last rule matches all
     reason = _render(rule.reason, refund, ev, risk, rules, tz)
+    match = rules.reasons.match(refund.reason)
+    group = min(match.groups) if match.groups else None
+    known = {"reason_group": group, "reason_recognised": match.recognised}
     if rule.decision == "approve" and ev.inconsistencies:
         return Decision(
             "escalate",
             SAFETY_INCONSISTENT,
             f"规则{rule.id}本会同意,但申请与订单不一致({'; '.join(ev.inconsistencies)}),转人工",
+            **known,
         )
     if rule.decision == "approve" and risk.level == "high":
         return Decision(
-            "escalate", SAFETY_HIGH_RISK, f"规则{rule.id}本会同意,但买家风险高:{risk.describe()}"
+            "escalate",
+            SAFETY_HIGH_RISK,
+            f"规则{rule.id}本会同意,但买家风险高:{risk.describe()}",
+            **known,
         )
-    return Decision(rule.decision, rule.id, reason, rule.ask_evidence)
+    if rule is rules.rules[-1] and rules.reason_groups and not match.recognised:
+        return Decision(
+            "escalate",
+            UNRECOGNISED_REASON,
+            f"unrecognised refund reason: 退款原因「{refund.reason[:60]}」不在店铺的原因分组中"
+            f"(最接近「{match.nearest or '无'}」,置信度{match.confidence:.2f}),转人工处理",
+            **known,
+        )
+    return Decision(rule.decision, rule.id, reason, rule.ask_evidence, **known)
 
 
 class _Blank(dict[str, str]):

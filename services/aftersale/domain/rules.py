@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from services.aftersale.domain.reasons import ReasonIndex
 from services.aftersale.domain.risk import RiskThresholds
 from shared import safe_yaml
 
@@ -71,9 +72,14 @@ class RuleSet:
     reason_groups: Mapping[str, frozenset[str]]
     risk: RiskThresholds = field(default_factory=RiskThresholds)
     source: str = "default"
+    reasons: ReasonIndex = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reasons", ReasonIndex(self.reason_groups))
 
     def in_group(self, reason: str, group: str) -> bool:
-        return reason in self.reason_groups.get(group, frozenset())
+        """Whether the reason, normalised (and classified when no group lists it), is in `group`."""
+        return self.reasons.in_group(reason, group)
 
 
 def load_rules(path: Path) -> RuleSet:

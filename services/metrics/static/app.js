@@ -60,12 +60,14 @@ function renderTable() {
   }
 }
 
-function renderTotals(t) {
+function renderTotals(t, reasons) {
+  const unrecognised = reasons.unrecognised_texts.slice(0, 3).map(r => r.refund_reason + " ×" + r.decisions).join("、");
   const items = [
     ["Buyer messages", t.buyer_messages], ["Sessions", t.sessions], ["Hand-offs", t.handoffs],
     ["Orders paid", t.orders_paid], ["Refund requests", t.refund_requests],
     ["Refund rate", t.refund_rate === null ? "–" : (t.refund_rate * 100).toFixed(1) + "%"],
     ["Dispute rate", t.dispute_rate === null ? "–" : (t.dispute_rate * 100).toFixed(1) + "%"],
+    ["Unrecognised refund reasons", reasons.unrecognised + (unrecognised ? " (" + unrecognised + ")" : "")],
   ];
   $("totals").innerHTML = "";
   for (const [label, value] of items) {
@@ -109,15 +111,16 @@ async function load(ev) {
   const shop = encodeURIComponent($("shop").value.trim());
   setStatus("loading…");
   try {
-    const [agents, totals] = await Promise.all([
+    const [agents, totals, reasons] = await Promise.all([
       api("/shops/" + shop + "/kpis/agents", params()),
       api("/shops/" + shop + "/kpis/shop", params()),
+      api("/shops/" + shop + "/refund-reasons", params()),
     ]);
     state.rows = agents.agents;
     $("final").textContent = agents.final ? "(final)" : "(not final: orders may still be attributed)";
     $("csv").href = "/api/v1/shops/" + shop + "/kpis/agents.csv?" + qs(params());
     renderTable();
-    renderTotals(totals);
+    renderTotals(totals, reasons);
     const first = state.rows.find(r => r.agent_id === state.agent) || state.rows.find(r => r.agent_id !== "bot" && r.agent_id !== "unassigned") || state.rows[0];
     if (first) await selectAgent(first.agent_id);
     await refreshLive();

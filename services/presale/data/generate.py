@@ -19,10 +19,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from services.presale.data.fresh_written import FRESH
 from services.presale.data.natural_heldout import NATURAL, NATURAL_CONTEXT, NATURAL_FRESH
 from services.presale.data.templates_heldout import HELDOUT, HELDOUT_CONTEXT
 from services.presale.data.templates_train import CONTEXT, TRAIN
-from services.presale.domain.nlu.normalize import SIMP_TO_TRAD
+from services.presale.domain.nlu.features import core_of
+from services.presale.domain.nlu.normalize import SIMP_TO_TRAD, normalize, split_emoji
 from services.presale.domain.nlu.stages import AUTO_ANSWERABLE
 
 DATA_DIR = Path(__file__).parent
@@ -113,6 +115,32 @@ def _order_id(rng: random.Random) -> str:
     return str(rng.randint(10**17, 10**19 - 1))
 
 
+_TITLES = [
+    "新款显瘦连衣裙",
+    "纯色宽松卫衣男",
+    "304不锈钢保温杯",
+    "百搭小白鞋",
+    "加厚珊瑚绒睡衣",
+    "复古帆布包",
+]
+
+
+def _link(rng: random.Random) -> str:
+    """A pasted item link, bare or in the platform's share text (training only)."""
+    code = "".join(
+        rng.choice("abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(7)
+    )
+    num = rng.randint(10**11, 10**12 - 1)
+    return rng.choice([
+        f"https://item.taobao.com/item.htm?id={num}",
+        f"https://detail.tmall.com/item.htm?id={num}&skuId={rng.randint(10**12, 10**13 - 1)}",
+        f"https://m.tb.cn/h.{code}",
+        f"【淘宝】https://m.tb.cn/h.{code}?tk={code[:4]} 「{rng.choice(_TITLES)}」点击链接直接打开",
+        f"【天猫】「{rng.choice(_TITLES)}」https://m.tb.cn/h.{code} 或淘宝搜索直接打开",
+        f"复制这条信息￥{code}￥后打开手淘",
+    ])  # fmt: skip
+
+
 def fill(template: str, rng: random.Random) -> tuple[str, dict[str, Any]]:
     """Expand `[a|b]` alternatives and `{slot}`s; return the text and the gold entities."""
     text = _ALT.sub(lambda m: rng.choice(m.group(1).split("|")), template)
@@ -144,6 +172,8 @@ def fill(template: str, rng: random.Random) -> tuple[str, dict[str, Any]]:
             value = str(jin)
         elif name == "oid":
             value = gold["order_id"] = _order_id(rng)
+        elif name == "link":
+            value = _link(rng)
         else:
             pools: dict[str, Callable[[], str]] = {
                 "item": lambda: rng.choice(ITEMS),
@@ -267,11 +297,14 @@ def build() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     heldout += _multi(HELDOUT, 50, rng, 1.6, "heldout")
 
     held_texts = {(r["text"], tuple(r["history"])) for r in heldout}
+    # Formulaic short messages (好的, 在吗, 几天能到) are in any training set; a longer one in both
+    # sets would be a copy.
+    fresh = {c for _, text, _, _ in FRESH if len(c := _core(text)) >= _FORMULAIC_MAX + 1}
     seen: set[tuple[str, tuple[str, ...]]] = set()
     deduped = []
     for r in train:
         key = (r["text"], tuple(r["history"]))
-        if key not in held_texts and key not in seen:
+        if key not in held_texts and key not in seen and _core(r["text"]) not in fresh:
             seen.add(key)
             deduped.append(r)
     seen = set()
@@ -282,6 +315,15 @@ def build() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             seen.add(key)
             held_deduped.append(r)
     return deduped, held_deduped
+
+
+_FORMULAIC_MAX = 5
+
+
+def _core(text: str) -> str:
+    """What the model sees of a text: a training message with the same core as a message of
+    the fresh evaluation set (fresh_written.py) is dropped, so that set stays unseen."""
+    return core_of(split_emoji(normalize(text))[0])
 
 
 def write(path: Path, records: list[dict[str, Any]]) -> None:

@@ -10,7 +10,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.aftersale.domain.facts import OrderFacts, RefundFacts
-from services.aftersale.domain.policy import SAFETY_HIGH_RISK, SAFETY_INCONSISTENT, decide
+from services.aftersale.domain.policy import (
+    SAFETY_HIGH_RISK,
+    SAFETY_INCONSISTENT,
+    UNRECOGNISED_REASON,
+    decide,
+)
 from services.aftersale.domain.risk import BuyerHistory, assess
 from services.aftersale.domain.rules import default_rules, parse_rules
 
@@ -122,7 +127,13 @@ TABLE: list[tuple[str, RefundFacts, OrderFacts | None, dict[str, Any], str, str]
     ("wrong item, serial refunder", refund(reason="发错货", refund_fee=500), SIGNED, HIGH_SERIAL, "escalate", "risk.high-buyer-risk"),
     ("quality on fresh food", refund(reason="质量问题", refund_fee=500, item_category="fresh_food"), SIGNED, LOW, "approve", "quality.auto-approve"),
     # -- everything else --------------------------------------------------------------------
-    ("unlisted reason", refund(reason="其他"), SIGNED, LOW, "escalate", "default.escalate"),
+    ("counterfeit claim", refund(reason="假冒品牌", refund_fee=500), SIGNED, LOW, "escalate", "serious-claim.needs-evidence"),
+    ("empty parcel", refund(reason="空包裹", has_good_return=False, refund_fee=500), SIGNED, LOW, "escalate", "serious-claim.needs-evidence"),
+    ("never delivered, shipped", not_received(reason="快递/物流一直未送到"), SHIPPED, LOW, "escalate", "logistics.check-tracking"),
+    ("late shipping, not shipped", not_received(reason="未按约定时间发货"), PAID, LOW, "approve", "refund-only.not-shipped"),
+    ("other reason", refund(reason="其他"), SIGNED, LOW, "escalate", "default.escalate"),
+    ("unrecognised reason", refund(reason="买贵了要退差价"), SIGNED, LOW, "escalate", UNRECOGNISED_REASON),
+    ("unrecognised, not shipped", not_received(reason="买贵了要退差价"), PAID, LOW, "approve", "refund-only.not-shipped"),
     ("7-day reason, refund only after signing", refund(has_good_return=False), SIGNED, LOW, "escalate", "default.escalate"),
 ]  # fmt: skip
 
@@ -143,12 +154,28 @@ def test_decision_table(
     assert (d.decision, d.rule_id) == (decision, rule_id), d.reason
     assert d.reason
     assert "{" not in d.reason
-    assert rule_id in {r.id for r in RULES.rules}
+    assert rule_id in {r.id for r in RULES.rules} | {UNRECOGNISED_REASON}
 
 
 def test_the_table_is_big_enough_and_covers_every_default_rule() -> None:
     assert len(TABLE) >= 40
-    assert {row[5] for row in TABLE} == {r.id for r in RULES.rules}
+    assert {row[5] for row in TABLE} == {r.id for r in RULES.rules} | {UNRECOGNISED_REASON}
+
+
+def test_an_unrecognised_reason_says_so_and_is_flagged() -> None:
+    d = decide(refund(reason="买贵了要退差价"), SIGNED, assess(BuyerHistory()), RULES, TZ)
+    assert "unrecognised refund reason" in d.reason
+    assert not d.reason_recognised
+    assert d.reason_group is None
+    known = decide(refund(reason="7天无理由退换货"), SIGNED, assess(BuyerHistory()), RULES, TZ)
+    assert (known.reason_recognised, known.reason_group) == (True, "no_reason")
+
+
+def test_a_shop_without_reason_groups_keeps_its_catch_all() -> None:
+    d = decide(
+        refund(reason="随便什么"), SIGNED, assess(BuyerHistory()), parse_rules(PERMISSIVE), TZ
+    )
+    assert (d.decision, d.rule_id) == ("approve", "approve.everything")
 
 
 def test_quality_above_limit_asks_for_evidence() -> None:

@@ -409,7 +409,8 @@ async def test_dashboard_renders_real_data(loaded: Loaded) -> None:
             await page.wait_for_selector("#chart-response path", timeout=10_000)
             assert await page.locator("#chart-conversion circle").count() > 0
             assert (await page.inner_text("#waiting")).isdigit()
-            assert await page.locator("#totals .card").count() == 7
+            assert await page.locator("#totals .card").count() == 8
+            assert "Unrecognised refund reasons" in await page.inner_text("#totals")
             await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
             assert external == [], f"the dashboard fetched outside the service: {external}"
         finally:

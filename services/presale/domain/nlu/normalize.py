@@ -109,6 +109,15 @@ _VARIANTS = {
 }  # fmt: skip
 _VARIANT = re.compile("|".join(sorted(map(re.escape, _VARIANTS), key=len, reverse=True)))
 # 么/嘛 as a question particle is 吗 (but 什么/怎么/那么/这么/多么/要么 keep their 么).
+# Pasted links and the platform's share text (【淘宝】… 「title」 … 点击链接直接打开): the link is one
+# word, 链接; the title is the item's name, not the buyer's question, and is dropped.
+_URL = re.compile(r"(?:https?://|www\.|m\.tb\.cn/|tb\.cn/)[\w./?=&%#:+~-]*")
+_SHARE = re.compile(
+    r"【(?:淘宝|天猫|手机淘宝|闲鱼|淘宝网)】|「[^」]*」|(?:点击|复制)(?:本?条?链接|本条信息|这条信息)?"
+    r"[^,，。!！?？]{0,12}?(?:直接)?打开(?:淘宝|手淘|手机淘宝)?|(?:或者?)?淘宝搜索直接打开|"
+    r"[¥￥$€₤][a-z0-9]{6,14}[¥￥$€₤]"
+)
+_MAY_BE_PASTED = re.compile(r"[/【「¥￥$€₤]|打开")
 _MA = re.compile(r"(?<![什怎那这多要])[么嘛](?=$|[\s,.!?~，。！？～]|[呢哦啊哈呀吖])")
 
 
@@ -138,6 +147,8 @@ def to_simplified(text: str) -> str:
 def normalize(text: str) -> str:
     """Canonical text (emoji kept) for features and entity extraction."""
     text = unicodedata.normalize("NFKC", text).lower()
+    if _MAY_BE_PASTED.search(text):
+        text = _SHARE.sub(" ", _URL.sub(" 链接 ", text))
     text = to_simplified(text)
     text = _VARIANT.sub(lambda m: _VARIANTS[m.group(0)], text)
     text = _MA.sub("吗", text)

@@ -1,0 +1,104 @@
+"""Refund reasons the shop's policy did not recognise, counted per shop so it can extend its YAML.
+
+Aftersale tells, on every `cs.refund.decided.v1`, whether one of the shop's reason groups knew
+the platform's reason text (`reason_recognised`). Metrics keeps one fact per decision and
+serves, per shop and window, how many decisions had an unrecognised reason and which texts
+(`GET /api/v1/shops/{shop_id}/refund-reasons`); the dashboard shows the count. Decisions from
+aftersale versions that do not say (`reason_recognised` null) count as neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from pydantic import AwareDatetime, BaseModel, Field
+from sqlalchemy import and_, false, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.metrics import store
+from services.metrics.auth import TokenAuth
+from services.metrics.settings import MetricsSettings
+
+MAX_TEXTS = 50
+
+
+class ReasonCount(BaseModel):
+    refund_reason: str = Field(description="the platform's reason text, masked")
+    decisions: int
+
+
+class RefundReasons(BaseModel):
+    shop_id: str
+    from_: datetime = Field(alias="from", serialization_alias="from")
+    to: datetime
+    decisions: int = Field(description="refund decisions in the window")
+    unrecognised: int = Field(description="of those, with a reason no reason group knew")
+    unrecognised_texts: list[ReasonCount] = Field(
+        description=f"the unrecognised texts, most frequent first (at most {MAX_TEXTS})"
+    )
+
+    model_config = {"populate_by_name": True}
+
+
+async def refund_reasons(
+    engine: AsyncEngine, shop_id: str, start: datetime, end: datetime
+) -> RefundReasons:
+    t = store.fact_refund_decisions
+    in_window = and_(t.c.shop_id == shop_id, t.c.decided_at >= start, t.c.decided_at < end)
+    async with engine.connect() as conn:
+        totals = (
+            await conn.execute(
+                select(
+                    func.count(),
+                    func.count().filter(t.c.recognised == false()),
+                ).where(in_window)
+            )
+        ).one()
+        texts = (
+            await conn.execute(
+                select(t.c.refund_reason, func.count().label("n"))
+                .where(in_window, t.c.recognised == false(), t.c.refund_reason.is_not(None))
+                .group_by(t.c.refund_reason)
+                .order_by(func.count().desc(), t.c.refund_reason)
+                .limit(MAX_TEXTS)
+            )
+        ).all()
+    return RefundReasons(
+        shop_id=shop_id,
+        from_=start,
+        to=end,
+        decisions=totals[0],
+        unrecognised=totals[1],
+        unrecognised_texts=[ReasonCount(refund_reason=r, decisions=n) for r, n in texts],
+    )
+
+
+def build_reasons_router(settings: MetricsSettings, engine: Callable[[], AsyncEngine]) -> APIRouter:
+    auth = TokenAuth(settings)
+    router = APIRouter(prefix="/api/v1", tags=["kpis"])
+
+    @router.get(
+        "/shops/{shop_id}/refund-reasons",
+        response_model=RefundReasons,
+        responses={
+            400: {"description": "inconsistent parameters"},
+            401: {"description": "missing or unknown token"},
+            403: {"description": "the token may not read this shop"},
+        },
+    )
+    async def get_refund_reasons(
+        request: Request,
+        shop_id: str,
+        start: Annotated[AwareDatetime, Query(alias="from")],
+        end: Annotated[AwareDatetime, Query(alias="to")],
+    ) -> RefundReasons:
+        """Refund reasons the shop's policy did not recognise (extend `reason_groups` with them)."""
+        auth.shop(request, shop_id)
+        if end <= start:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, "'to' must be later than 'from'")
+        return await refund_reasons(engine(), shop_id, start, end)
+
+    return router
