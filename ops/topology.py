@@ -38,6 +38,7 @@ CONSUMES: dict[str, tuple[str, ...]] = {
         "trade.order.changed.v1",
         "trade.refund.requested.v1",
         "trade.refund.changed.v1",
+        "cs.reply.requested.v1",  # 催付 reminders only (kind reminder)
     ),
 }
 

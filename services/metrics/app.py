@@ -7,6 +7,7 @@ from opentelemetry.trace import TracerProvider
 
 from services.metrics import gauges, store
 from services.metrics.api import build_router
+from services.metrics.api_business import build_business_router
 from services.metrics.dashboard import build_dashboard
 from services.metrics.handlers import FACT_OF
 from services.metrics.ingest import FactIngest
@@ -44,6 +45,7 @@ def build_runtime(
         consume_path=fact_ingest,
         routers=[
             build_router(settings, lambda: runtime.engine, clock),
+            build_business_router(settings, lambda: runtime.engine),
             build_dashboard(),
         ],
         clock=clock,

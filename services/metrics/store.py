@@ -109,7 +109,26 @@ fact_refund_events = Table(
     _ts("at"),
     Index("ix_fact_refund_events_refund", "refund_id", "shop_id"),
 )
-FACTS = (fact_messages, fact_assignments, fact_csat, fact_order_events, fact_refund_events)
+fact_reminders = Table(
+    "fact_reminders",
+    metadata,
+    # 催付 reminders insale asked the IM gateway to send (cs.reply.requested.v1, kind reminder).
+    Column("reply_request_id", ID, primary_key=True),  # insale derives it from order + number
+    Column("event_id", ID, nullable=False),
+    Column("shop_id", ID, nullable=False),
+    Column("order_id", ID, nullable=False),
+    _ts("sent_at"),  # requested_at
+    Index("ix_fact_reminders_shop_sent", "shop_id", "sent_at"),
+    Index("ix_fact_reminders_order", "order_id", "shop_id"),
+)
+FACTS = (
+    fact_messages,
+    fact_assignments,
+    fact_csat,
+    fact_order_events,
+    fact_refund_events,
+    fact_reminders,
+)
 
 # -- derived ---------------------------------------------------------------------------------
 conv_sessions = Table(
