@@ -29,7 +29,7 @@ from shared.contracts import (
     ReplyRequested,
 )
 from shared.topic_reader import high_watermarks, read_to_end
-from shared.topics import TOPICS, topic
+from shared.topics import topic
 
 SHOP_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -226,7 +226,7 @@ async def metrics_api(run: DemoRun) -> tuple[list[dict[str, Any]], dict[str, Any
 async def business_summary(run: DemoRun) -> str:
     """Read the topics and the metrics API; write `run.out_json`; return the story as text."""
     truth_doc = json.loads(run.truth_file.read_text()) if run.truth_file.exists() else {}
-    dlq = [(t.dlq, t.partitions) for t in TOPICS]
+    dlq = [(name, n) for name, n in expected_topics() if name.endswith(".dlq")]
     records = await read_to_end(run.bootstrap, STORY_TOPICS, timeout_s=120)
     dead = {
         name.removesuffix(".dlq"): n for name, n in (await end_offsets(run.bootstrap, dlq)).items()
