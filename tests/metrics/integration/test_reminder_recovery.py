@@ -107,3 +107,22 @@ async def test_recovery_counts_orders_paid_within_the_window_after_a_reminder(
     end = datetime.fromisoformat(TWO_DAYS["to"])
     expected = recovery_kpis(recovery_totals(reminders, paid, start, end, WINDOW))
     assert {k: both[k] for k in expected} == expected
+
+
+async def test_recovery_endpoint_is_authenticated_and_documented(infra, shop_id: str) -> None:  # type: ignore[no-untyped-def]
+    tokens = f"{shop_id}:mine-{shop_id},{shop_id}-x:other-{shop_id}"
+    async with metrics_api(infra, api_tokens=tokens, operator_token="op") as (_, c):
+        url = f"/api/v1/shops/{shop_id}/kpis/reminders"
+        mine = await c.get(url, params=DAY1, headers={"Authorization": f"Bearer mine-{shop_id}"})
+        assert mine.status_code == 200
+        assert mine.json()["reminders_sent"] == 0
+        assert mine.json()["recovery_rate"] is None
+        other = await c.get(url, params=DAY1, headers={"Authorization": f"Bearer other-{shop_id}"})
+        assert other.status_code == 403
+        assert (await c.get(url, params=DAY1)).status_code == 401
+        backwards = {"from": DAY1["to"], "to": DAY1["from"]}
+        r = await c.get(url, params=backwards, headers={"Authorization": "Bearer op"})
+        assert r.status_code == 400
+        spec = (await c.get("/openapi.json")).json()
+    assert "/api/v1/shops/{shop_id}/kpis/reminders" in spec["paths"]
+    assert "recovered_fen" in spec["components"]["schemas"]["RecoveryReport"]["properties"]
