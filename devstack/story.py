@@ -66,6 +66,13 @@ def bot_figures(ev: Events, truth: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+def handoff_reason(reason: str) -> str:
+    """Group per-agent reasons: `reassigned:agent-x_offline` → `reassigned: agent went offline`."""
+    if reason.startswith("reassigned:"):
+        return "reassigned: agent went offline" if reason.endswith("_offline") else "reassigned"
+    return reason
+
+
 def business_figures(
     shop_id: str,
     ev: Events,
@@ -77,7 +84,7 @@ def business_figures(
     return {
         "shop_id": shop_id,
         "bot": bot_figures(ev, truth),
-        "handoffs_by_reason": dict(ev.handoff_reasons.most_common()),
+        "handoffs_by_reason": dict(_grouped(ev.handoff_reasons).most_common()),
         "agents": agents,
         "shop": dict(shop),
         "reminders": {k: v for k, v in reminders.items() if k != "days"},
@@ -88,6 +95,13 @@ def business_figures(
         "alerts_by_kind": dict(ev.alert_kinds.most_common()),
         "dead_letters": {t: n for t, n in sorted(ev.dead_letters.items()) if n},
     }
+
+
+def _grouped(reasons: Counter[str]) -> Counter[str]:
+    out: Counter[str] = Counter()
+    for reason, n in reasons.items():
+        out[handoff_reason(reason)] += n
+    return out
 
 
 # -- text --------------------------------------------------------------------------------------
@@ -131,7 +145,7 @@ def format_story(f: Mapping[str, Any], speed: float, window: Mapping[str, str]) 
         "",
         f"Hand-offs to agents: {sum(f['handoffs_by_reason'].values())}",
     ]
-    lines += [f"  {reason:<32} {n:>7}" for reason, n in f["handoffs_by_reason"].items()]
+    lines += [f"  {reason[:44]:<44} {n:>5}" for reason, n in f["handoffs_by_reason"].items()]
     lines += ["", _agents_table(agents), ""]
     lines += [
         "催付 (payment reminders)",
@@ -143,13 +157,14 @@ def format_story(f: Mapping[str, Any], speed: float, window: Mapping[str, str]) 
         f"Refunds decided by rule: {sum(r['refunds'] for r in f['refunds_by_rule'])}",
     ]
     lines += [
-        f"  {r['decision']:<9} {r['rule_id']:<22} {r['refunds']:>7}" for r in f["refunds_by_rule"]
+        f"  {r['decision']:<9} {r['rule_id'][:34]:<34} {r['refunds']:>5}"
+        for r in f["refunds_by_rule"]
     ]
     lines += ["", f"Alerts raised: {sum(f['alerts_by_kind'].values())}"]
-    lines += [f"  {kind:<32} {n:>7}" for kind, n in f["alerts_by_kind"].items()]
+    lines += [f"  {kind:<44} {n:>5}" for kind, n in f["alerts_by_kind"].items()]
     dead = f["dead_letters"]
     lines += ["", f"Dead letters: {sum(dead.values())} (bad records, kept for inspection)"]
-    lines += [f"  {t:<32} {n:>7}" for t, n in dead.items()]
+    lines += [f"  {t:<44} {n:>5}" for t, n in dead.items()]
     return "\n".join(lines)
 
 
@@ -159,7 +174,7 @@ def _ms(v: int | None) -> str:
 
 def _agents_table(agents: list[dict[str, Any]]) -> str:
     head = (
-        f"  {'agent':<12}{'rounds':>7}{'1st resp.':>11}{'resp. avg':>11}{'3-min':>8}"
+        f"  {'agent':<14}{'rounds':>7}{'1st resp.':>11}{'resp. avg':>11}{'3-min':>8}"
         f"{'conv.':>8}{'CSAT':>8}{'ratings':>9}"
     )
     lines = ["Agents (business time; CSAT = share of ratings ≥ 4)", head]
@@ -167,7 +182,7 @@ def _agents_table(agents: list[dict[str, Any]]) -> str:
         if a["agent_id"] == "unassigned":
             continue
         lines.append(
-            f"  {a['agent_id']:<12}{a['rounds_answered']:>7}"
+            f"  {a['agent_id'][:14]:<14}{a['rounds_answered']:>7}"
             f"{_s(a['first_response_time_avg_s']):>11}{_s(a['response_time_avg_s']):>11}"
             f"{_pct(a['response_rate_3min']):>8}{_pct(a['inquiry_conversion_rate']):>8}"
             f"{_pct(a['csat_satisfied_rate']):>8}{a['csat_responses']:>9}"

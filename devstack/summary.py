@@ -257,7 +257,14 @@ async def platform_line(bootstrap: str, service_urls: Mapping[str, str]) -> str:
     fired = await timers_fired(service_urls)
     events = sum(v for n, v in counts.items() if not n.endswith(".dlq"))
     timers = int(sum(sum(k.values()) for k in fired.values()))
-    return (
-        f"\nPlatform: {events} events on {len(counts) // 2} topics, consumer lag "
-        f"{sum(lags.values())}, timers fired {timers}"
+    lag = sum(lags.values())
+    line = (
+        f"\nPlatform: {events} events on {len(counts) // 2} topics, consumer lag {lag}, "
+        f"timers fired {timers}"
     )
+    if lag:
+        line += (
+            "\n  (the services had not caught up when the figures were taken: the machine is"
+            " probably too busy for this SPEED; try a lower SPEED)"
+        )
+    return line

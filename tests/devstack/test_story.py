@@ -24,7 +24,14 @@ def events() -> Events:
             "m5": ("refund", "aftersale"),
         },
         auto_answers_ms={"m1": 1040, "m2": 2100},
-        handoff_reasons=Counter({"presale:no_kb_answer": 2, "presale:angry": 1}),
+        handoff_reasons=Counter(
+            {
+                "presale:no_kb_answer": 2,
+                "presale:angry": 1,
+                "reassigned:agent-a_offline": 1,
+                "reassigned:agent-b_offline": 2,
+            }
+        ),  # fmt: skip
         refund_rules=Counter({("approve", "small-amount"): 3}),
         alert_kinds=Counter({"logistics_stalled": 1}),
         dead_letters={"cs.message.received.v1": 2, "trade.order.changed.v1": 0},
@@ -47,8 +54,9 @@ def test_story_tells_the_business_figures() -> None:
     f = business_figures("shop-demo", events(), {}, agents, {"handoffs": 3}, reminders)
     assert f["dead_letters"] == {"cs.message.received.v1": 2}
     assert "days" not in f["reminders"]
+    assert f["handoffs_by_reason"]["reassigned: agent went offline"] == 3
     text = format_story(f, 720, {"from": "2026-12-02 10:00", "to": "2026-12-03 10:00"})
     for expected in ("presale questions", "precision –", "presale:no_kb_answer",
-                     "agent-a", "¥1,234.56", "approve   small-amount", "logistics_stalled",
+                     "agent-a", "¥1,234.56", "approve   small-amount ", "logistics_stalled",
                      "runs 720× fast", "rounds nobody answered (unassigned): 1"):  # fmt: skip
         assert expected in text, expected
