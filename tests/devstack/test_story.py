@@ -31,7 +31,7 @@ def events() -> Events:
                 "reassigned:agent-a_offline": 1,
                 "reassigned:agent-b_offline": 2,
             }
-        ),  # fmt: skip
+        ),
         refund_rules=Counter({("approve", "small-amount"): 3}),
         alert_kinds=Counter({"logistics_stalled": 1}),
         dead_letters={"cs.message.received.v1": 2, "trade.order.changed.v1": 0},
