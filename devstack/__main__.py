@@ -26,7 +26,13 @@ from devstack.dashboard_link import (
 from devstack.database import DatabaseError
 from devstack.processes import ManagedProcess, ServiceError
 from devstack.stack import LocalStack, StackError
-from devstack.summary import DemoRun, business_summary, platform_line, wait_settled
+from devstack.summary import (
+    DemoRun,
+    business_summary,
+    platform_line,
+    summarize,
+    wait_settled,
+)
 from shared.clock import ScaledClock
 
 EXPECTED_ERRORS = (BrokerError, DatabaseError, ServiceError, StackError)
@@ -174,18 +180,22 @@ async def cmd_demo(args: argparse.Namespace, stack: LocalStack) -> int:
             _fail(job.describe_death())
         return code or 1
     _say("simulator finished; waiting for the services to catch up ...")
-    await wait_settled(stack.bootstrap, args.settle_timeout)
-    run = _demo_run(args, stack, truth)
-    print(await business_summary(run), flush=True)
     urls = {name: stack.service_url(name) for name in args.services}
-    print(await platform_line(stack.bootstrap, urls), flush=True)
-    _say(f"figures as JSON: {run.out_json}")
+    run = None
+    if "metrics" in stack.services:
+        await wait_settled(stack.bootstrap, args.settle_timeout, quiet_for=10.0)
+        run = _demo_run(args, stack, truth)
+        print(await business_summary(run), flush=True)
+        print(await platform_line(stack.bootstrap, urls), flush=True)
+        _say(f"figures as JSON: {run.out_json}")
+    else:  # no metrics API: the platform's view only
+        print(await summarize(stack.bootstrap, args.settle_timeout, urls), flush=True)
     problems = stack.failures()
     for problem in problems:
         _fail(problem)
     if problems:
         return 1
-    if "metrics" in stack.services:
+    if run is not None:
         port = stack.config.ports["metrics"]
         link = DashboardLink(dashboard_url(port, DEMO_SHOP, *run.window), stack.api_token)
         print("\n" + "\n".join(link.lines()), flush=True)
@@ -193,9 +203,7 @@ async def cmd_demo(args: argparse.Namespace, stack: LocalStack) -> int:
         args.stay == "auto" and sys.stdin.isatty() and sys.stdout.isatty()
     )
     if not stay:
-        _say(
-            "not a terminal: stopping (run `make demo` in a terminal, or ARGS=--stay=yes, to keep it up)"
-        )
+        _say("stopping (in a terminal, or with ARGS=--stay=yes, the stack stays up)")
         return 0
     _say("the stack and the dashboard stay up: press Ctrl-C to stop")
     return await _supervise(stack) or 0

@@ -72,16 +72,21 @@ async def _end_offsets_by_tp(
     return await high_watermarks(bootstrap, tps)
 
 
+def service_lags(lags: Mapping[str, int]) -> dict[str, int]:
+    """The services' groups only: the simulator's stopped groups fall behind for good."""
+    return {g: n for g, n in lags.items() if g.startswith("xiaoer-")}
+
+
 async def wait_settled(
     bootstrap: str, wait_s: float = 30.0, quiet_for: float = 3.0
 ) -> dict[str, int]:
-    """Wait until consumer lag is zero, or stops changing for `quiet_for` s, or `wait_s` s pass."""
+    """Wait until the services' lag is zero, or stops changing for `quiet_for` s, or `wait_s` s pass."""
     topics = expected_topics()
     deadline = time.monotonic() + wait_s
     last: dict[str, int] = {}
     last_change = time.monotonic()
     while True:
-        lags = await group_lags(bootstrap, topics)
+        lags = service_lags(await group_lags(bootstrap, topics))
         if lags != last:
             last, last_change = lags, time.monotonic()
         if not any(lags.values()):
@@ -253,7 +258,7 @@ def _local(window: tuple[datetime, datetime]) -> tuple[datetime, datetime]:
 async def platform_line(bootstrap: str, service_urls: Mapping[str, str]) -> str:
     """One line for the platform engineer: events, lag, timers (the full table: `--verbose`)."""
     counts = await end_offsets(bootstrap, expected_topics())
-    lags = await group_lags(bootstrap, expected_topics())
+    lags = service_lags(await group_lags(bootstrap, expected_topics()))
     fired = await timers_fired(service_urls)
     events = sum(v for n, v in counts.items() if not n.endswith(".dlq"))
     timers = int(sum(sum(k.values()) for k in fired.values()))
