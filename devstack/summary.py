@@ -256,7 +256,7 @@ def _local(window: tuple[datetime, datetime]) -> tuple[datetime, datetime]:
 
 
 async def platform_line(bootstrap: str, service_urls: Mapping[str, str]) -> str:
-    """One line for the platform engineer: events, lag, timers (the full table: `--verbose`)."""
+    """One line for the platform engineer: events, the services' consumer lag, timers fired."""
     counts = await end_offsets(bootstrap, expected_topics())
     lags = service_lags(await group_lags(bootstrap, expected_topics()))
     fired = await timers_fired(service_urls)
