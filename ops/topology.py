@@ -39,6 +39,7 @@ CONSUMES: dict[str, tuple[str, ...]] = {
         "trade.refund.requested.v1",
         "trade.refund.changed.v1",
         "cs.refund.decided.v1",
+        "cs.reply.requested.v1",  # 催付 reminders only (kind reminder)
     ),
 }
 

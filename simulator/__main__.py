@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 
 from shared.clock import ScaledClock
 from simulator import catalog
 from simulator.runner import Runner
-from simulator.scenario import generate
+from simulator.scenario import Plan, Planned, generate
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -26,7 +28,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="buyers active in the window (default: 300 per 24 h)")  # fmt: skip
     p.add_argument("--bad-rate", type=float, default=0.002,
                    help="fraction of events followed by a corrupted copy")  # fmt: skip
+    p.add_argument("--truth-file", type=Path, default=None,
+                   help="write the plan's window and each buyer message's true intent (JSON)")  # fmt: skip
     return p.parse_args(argv)
+
+
+def ground_truth(plan: Plan, speed: float) -> dict[str, object]:
+    """What the simulator knows and the services must find out: each message's true intent."""
+    intents = {
+        e.payload.message_id: e.intent  # type: ignore[union-attr]
+        for e in plan.events
+        if isinstance(e, Planned) and e.intent is not None
+    }
+    return {
+        "shop_id": plan.shop_id,
+        "start": plan.start.isoformat(),
+        "end": plan.end.isoformat(),
+        "speed": speed,
+        "intents": intents,
+    }
 
 
 def make_clock(speed_arg: float | None) -> ScaledClock:
@@ -52,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     asyncio.run(runner.run())
     print(runner.summary(), flush=True)
+    if args.truth_file is not None and runner.plan is not None:
+        args.truth_file.parent.mkdir(parents=True, exist_ok=True)
+        truth = ground_truth(runner.plan, runner.clock.speed)
+        args.truth_file.write_text(json.dumps(truth, ensure_ascii=False))
     return 0
 
 

@@ -7,6 +7,7 @@ from opentelemetry.trace import TracerProvider
 
 from services.metrics import gauges, store
 from services.metrics.api import build_router
+from services.metrics.api_business import build_business_router
 from services.metrics.dashboard import build_dashboard
 from services.metrics.handlers import FACT_OF
 from services.metrics.ingest import FactIngest
@@ -46,6 +47,7 @@ def build_runtime(
         routers=[
             build_router(settings, lambda: runtime.engine, clock),
             build_reasons_router(settings, lambda: runtime.engine),
+            build_business_router(settings, lambda: runtime.engine),
             build_dashboard(),
         ],
         clock=clock,

@@ -1,6 +1,7 @@
 """What metrics does with each event it consumes: record it as an immutable fact.
 
-Each method turns one event into one fact row (no free text: facts hold no personal data).
+Each function turns one event into one fact row (no free text: facts hold no personal data),
+or into none when the event is not one metrics counts (a reply request that is no reminder).
 The batch ingest (`ingest.py`) inserts a whole batch of facts at once, keyed by their
 identity so a redelivered event changes nothing, then recomputes what they touched
 (`projection.py`).
@@ -27,6 +28,7 @@ from shared.contracts import (
     RefundChanged,
     RefundDecided,
     RefundRequested,
+    ReplyRequested,
 )
 from shared.masking import mask
 
@@ -167,7 +169,23 @@ def refund_decided(d: RefundDecided, env: Envelope) -> Fact:
     )
 
 
-FACT_OF: dict[str, Callable[[Any, Envelope], Fact]] = {
+def reply_requested(r: ReplyRequested, env: Envelope) -> Fact | None:
+    """A 催付 reminder (kind `reminder` with an order): the other replies are not facts."""
+    if r.kind != "reminder" or r.order_id is None:
+        return None
+    return Fact(
+        store.fact_reminders,
+        {
+            "reply_request_id": r.reply_request_id,
+            "event_id": env.id,
+            "shop_id": r.shop_id,
+            "order_id": r.order_id,
+            "sent_at": r.requested_at,
+        },
+    )
+
+
+FACT_OF: dict[str, Callable[[Any, Envelope], Fact | None]] = {
     "cs.message.received.v1": message_received,
     "cs.message.sent.v1": message_sent,
     "cs.conversation.assigned.v1": conversation_assigned,
@@ -176,8 +194,10 @@ FACT_OF: dict[str, Callable[[Any, Envelope], Fact]] = {
     "trade.refund.requested.v1": refund_requested,
     "trade.refund.changed.v1": refund_changed,
     "cs.refund.decided.v1": refund_decided,
+    "cs.reply.requested.v1": reply_requested,
 }
 
 
-def fact_of(topic: str, payload: EventPayload, env: Envelope) -> Fact:
+def fact_of(topic: str, payload: EventPayload, env: Envelope) -> Fact | None:
+    """The event's fact, or None for an event metrics reads but does not count."""
     return FACT_OF[topic](payload, env)

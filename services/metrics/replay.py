@@ -101,11 +101,13 @@ async def rebuild(
                 for r in records:
                     if r.offset >= ends.get(tp, r.offset + 1):
                         continue
-                    fact = _fact(r.topic, r.value, r.headers)
                     result.events += 1
-                    if fact is None:
+                    try:
+                        fact = _fact(r.topic, r.value, r.headers)
+                    except BadEvent:
                         result.skipped += 1
-                    else:
+                        continue
+                    if fact is not None:  # None: read but not counted (e.g. a non-reminder reply)
                         facts.append(fact)
             if facts:
                 async with engine.begin() as conn:
@@ -127,10 +129,8 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
 
 
 def _fact(topic: str, value: bytes | None, headers: Sequence[tuple[str, bytes]]) -> Fact | None:
-    try:
-        envelope, payload = decode(BY_NAME[topic], value, normalize_headers(headers))
-    except BadEvent:
-        return None
+    """The record's fact (None when metrics does not count it); BadEvent when unreadable."""
+    envelope, payload = decode(BY_NAME[topic], value, normalize_headers(headers))
     return fact_of(topic, payload, envelope)
 
 

@@ -18,6 +18,8 @@ class MetricsSettings(CommonSettings):
     """SESSION_GAP of KPIS.md: silence after which the next message starts a new session."""
     attribution_window: timedelta = timedelta(hours=72)
     """ATTRIBUTION_WINDOW of KPIS.md: how long after an agent/bot message an order is its."""
+    reminder_recovery_window: timedelta = timedelta(hours=24)
+    """An order paid at most this long after a 催付 reminder counts as recovered by it."""
     snapshots_enabled: bool = True
     """Publish `cs.kpi.snapshot.v1` per agent per hour."""
     snapshot_interval_s: float = Field(10.0, gt=0)

@@ -123,6 +123,18 @@ fact_refund_decisions = Table(
     _ts("decided_at"),
     Index("ix_fact_refund_decisions_shop_decided", "shop_id", "decided_at"),
 )
+fact_reminders = Table(
+    "fact_reminders",
+    metadata,
+    # 催付 reminders insale asked the IM gateway to send (cs.reply.requested.v1, kind reminder).
+    Column("reply_request_id", ID, primary_key=True),  # insale derives it from order + number
+    Column("event_id", ID, nullable=False),
+    Column("shop_id", ID, nullable=False),
+    Column("order_id", ID, nullable=False),
+    _ts("sent_at"),  # requested_at
+    Index("ix_fact_reminders_shop_sent", "shop_id", "sent_at"),
+    Index("ix_fact_reminders_order", "order_id", "shop_id"),
+)
 FACTS = (
     fact_messages,
     fact_assignments,
@@ -130,6 +142,7 @@ FACTS = (
     fact_order_events,
     fact_refund_events,
     fact_refund_decisions,
+    fact_reminders,
 )
 
 # -- derived ---------------------------------------------------------------------------------

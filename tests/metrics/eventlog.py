@@ -2,7 +2,8 @@
 
 It has what makes KPIs hard: bot hand-offs, reassignments, unanswered rounds, outbound
 contact, system messages, same-instant messages, session-gap boundaries, CSAT, orders paid
-(or not) up to 80 h after a chat, fee changes, refunds with disputes. `delivery()` then
+(or not) up to 80 h after a chat, fee changes, refunds with disputes, 催付 reminders before and
+after payment. `delivery()` then
 duplicates some events (same ce_id) and delivers others late and out of order.
 """
 
@@ -23,6 +24,7 @@ from shared.contracts import (
     OrderItem,
     RefundChanged,
     RefundRequested,
+    ReplyRequested,
 )
 
 GAP = timedelta(minutes=30)
@@ -50,6 +52,7 @@ class Generator:
         self, shop_id: str, start: datetime, seed: int, hours: int = 72, agents: int = 20
     ) -> None:
         self.rng = random.Random(seed)
+        self.remind_rng = random.Random(seed * 7 + 3)  # its own stream: the rest stays as it was
         self.shop = shop_id
         self.start = start
         self.end = start + timedelta(hours=hours)
@@ -201,13 +204,32 @@ class Generator:
             changed(
                 "TRADE_CLOSED_BY_TAOBAO", created + timedelta(hours=1), None, fee, "WAIT_BUYER_PAY"
             )
+            self.remind(order_id, buyer, created, None)
             return
         paid = created + self._secs(20, 3000)
+        self.remind(order_id, buyer, created, paid)
         changed("WAIT_SELLER_SEND_GOODS", paid, paid, fee, "WAIT_BUYER_PAY")
         shipped = paid + self._secs(3600, 30 * 3600)
         changed("WAIT_BUYER_CONFIRM_GOODS", shipped, paid, fee, "WAIT_SELLER_SEND_GOODS")
         if self.rng.random() < 0.2:
             self.refund(order_id, buyer, fee, shipped + self._secs(600, 40 * 3600))
+
+    def remind(self, order_id: str, buyer: str, created: datetime, paid: datetime | None) -> None:
+        """催付 30 min after creation (mostly while unpaid, sometimes racing the payment)."""
+        rng = self.remind_rng
+        times = [created + timedelta(minutes=30)]
+        if rng.random() < 0.3:
+            times.append(created + timedelta(minutes=rng.choice([40, 50, 55])))
+        for n, at in enumerate(times, 1):
+            if paid is not None and paid < at and rng.random() < 0.8:
+                continue  # insale cancels the reminder once the order is paid, usually
+            payload = ReplyRequested(
+                shop_id=self.shop, reply_request_id=f"{order_id}-reminder-{n}",
+                conversation_id=f"conv-{buyer}", buyer_id=buyer, text="亲，订单还未付款哦",
+                kind="reminder", sender="system", requested_by="insale", order_id=order_id,
+                requested_at=at.astimezone(CST) if rng.random() < 0.5 else at,
+            )  # fmt: skip
+            self.log.events.append(Event(payload, str(uuid.UUID(int=rng.getrandbits(128)))))
 
     def refund(self, order_id: str, buyer: str, fee: int, requested: datetime) -> None:
         refund_id = self._id("refund")

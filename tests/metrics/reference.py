@@ -19,6 +19,7 @@ from shared.contracts import (
     OrderChanged,
     RefundChanged,
     RefundRequested,
+    ReplyRequested,
 )
 from tests.metrics.eventlog import Event
 
@@ -49,6 +50,7 @@ class Reference:
         self.refund_req: dict[str, list[RefundRequested]] = defaultdict(list)
         self.refund_chg: dict[str, list[RefundChanged]] = defaultdict(list)
         self.buyer_messages: list[datetime] = []
+        self.reminders: dict[str, list[datetime]] = defaultdict(list)
         for p in unique:
             if isinstance(p, MessageReceived):
                 self.msgs[p.conversation_id].append((p.sent_at, 0, p.message_id, None, p.buyer_id))
@@ -66,6 +68,8 @@ class Reference:
                 self.refund_req[p.refund_id].append(p)
             elif isinstance(p, RefundChanged):
                 self.refund_chg[p.refund_id].append(p)
+            elif isinstance(p, ReplyRequested) and p.kind == "reminder" and p.order_id:
+                self.reminders[p.order_id].append(p.requested_at)
         self._build()
 
     def _build(self) -> None:
@@ -161,6 +165,7 @@ class Reference:
                 t = None
             self.orders.append(
                 {
+                    "order_id": latest.order_id,
                     "paid_at": paid[0] if paid else None,
                     "fee": latest.total_fee,
                     "buyer": latest.buyer_id,
@@ -254,6 +259,25 @@ class Reference:
             "refund_rate": div(succeeded, orders_paid),
             "dispute_rate": div(sum(1 for r in requested if r["disputed"]), len(requested)),
             "refund_duration_avg_s": mean(finished),
+        }
+
+    def recovery(self, lo: datetime, hi: datetime, window: timedelta) -> dict[str, Any]:
+        """催付 recovery, written out independently of services/metrics/domain/recovery.py."""
+        orders = {o["order_id"]: o for o in self.orders}
+        sent = sum(1 for times in self.reminders.values() for t in times if lo <= t < hi)
+        cohort = [oid for oid, times in self.reminders.items() if lo <= min(times) < hi]
+        recovered = []
+        for oid in cohort:
+            paid = orders[oid]["paid_at"] if oid in orders else None
+            before = [t for t in self.reminders[oid] if paid is not None and t < paid]
+            if before and paid - max(before) <= window:
+                recovered.append(orders[oid]["fee"])
+        return {
+            "reminders_sent": sent,
+            "reminded_orders": len(cohort),
+            "recovered_orders": len(recovered),
+            "recovered_fen": sum(recovered),
+            "recovery_rate": div(len(recovered), len(cohort)),
         }
 
 

@@ -79,6 +79,41 @@ function renderTotals(t, reasons) {
   }
 }
 
+function pct(v) { return v === null || v === undefined ? "–" : (v * 100).toFixed(1) + "%"; }
+function yuan(fen) { return "¥" + (fen / 100).toLocaleString("zh-CN", { minimumFractionDigits: 2, maximumFractionDigits: 2 }); }
+
+function renderSplit(rows) {
+  const bot = rows.find(r => r.agent_id === "bot") || { rounds_answered: 0, sessions: 0 };
+  const humans = rows.filter(r => r.agent_id !== "bot" && r.agent_id !== "unassigned");
+  const human = humans.reduce((n, r) => n + r.rounds_answered, 0);
+  const total = bot.rounds_answered + human;
+  const share = total ? bot.rounds_answered / total : null;
+  $("split-bot").style.width = (share === null ? 0 : share * 100) + "%";
+  $("split-human").style.width = (share === null ? 0 : (1 - share) * 100) + "%";
+  $("split-bot-label").textContent = bot.rounds_answered + " (" + pct(share) + ")";
+  $("split-human-label").textContent = human + " (" + pct(share === null ? null : 1 - share) + ")";
+  $("split-detail").textContent = "bot resolved " + pct(bot.bot_resolution_rate) + " of its sessions without an agent · "
+    + humans.length + " agents · answered rounds in the window";
+}
+
+function renderRecovery(r) {
+  const items = [
+    ["Reminders sent 催付", r.reminders_sent], ["Orders reminded", r.reminded_orders],
+    ["Paid after a reminder", r.recovered_orders], ["Recovery rate", pct(r.recovery_rate)],
+    ["Amount recovered", yuan(r.recovered_fen)],
+  ];
+  $("recovery").innerHTML = "";
+  for (const [label, value] of items) {
+    const d = document.createElement("div");
+    d.className = "card";
+    d.innerHTML = '<span class="label"></span><span class="value"></span>';
+    d.children[0].textContent = label; d.children[1].textContent = value;
+    $("recovery").appendChild(d);
+  }
+  $("recovery-detail").textContent = "an order counts when paid within " + (r.recovery_window_s / 3600)
+    + " h after a reminder; orders counted on the day of their first reminder";
+}
+
 async function selectAgent(agent) {
   state.agent = agent;
   renderTable();
@@ -111,16 +146,19 @@ async function load(ev) {
   const shop = encodeURIComponent($("shop").value.trim());
   setStatus("loading…");
   try {
-    const [agents, totals, reasons] = await Promise.all([
+    const [agents, totals, reasons, recovery] = await Promise.all([
       api("/shops/" + shop + "/kpis/agents", params()),
       api("/shops/" + shop + "/kpis/shop", params()),
       api("/shops/" + shop + "/refund-reasons", params()),
+      api("/shops/" + shop + "/kpis/reminders", params()),
     ]);
     state.rows = agents.agents;
     $("final").textContent = agents.final ? "(final)" : "(not final: orders may still be attributed)";
     $("csv").href = "/api/v1/shops/" + shop + "/kpis/agents.csv?" + qs(params());
     renderTable();
     renderTotals(totals, reasons);
+    renderSplit(state.rows);
+    renderRecovery(recovery);
     const first = state.rows.find(r => r.agent_id === state.agent) || state.rows.find(r => r.agent_id !== "bot" && r.agent_id !== "unassigned") || state.rows[0];
     if (first) await selectAgent(first.agent_id);
     await refreshLive();

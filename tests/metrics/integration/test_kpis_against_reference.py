@@ -42,6 +42,7 @@ BUYERS_PER_SHOP = 2200
 CHROMIUM = "/usr/bin/chromium"
 # 60,000 events ingested in the first test's setup: minutes on 2 cores beside other suites
 pytestmark = pytest.mark.timeout(1800)
+RECOVERY_WINDOW = timedelta(hours=24)  # REMINDER_RECOVERY_WINDOW's default
 
 
 @dataclass
@@ -271,6 +272,11 @@ async def test_every_kpi_matches_the_reference(loaded: Loaded) -> None:
                     client, f"/api/v1/shops/{shop}/kpis/shop", loaded.operator, **params
                 )
                 assert_matches(body, ref.shop(lo, hi), where)
+                body = await get(
+                    client, f"/api/v1/shops/{shop}/kpis/reminders", loaded.operator, **params
+                )
+                assert_matches(body, ref.recovery(lo, hi, RECOVERY_WINDOW), where)
+                assert sum(d["recovered_fen"] for d in body["days"]) == body["recovered_fen"]
         # the whole window has every kind of responder
         shop, ref = next(iter(loaded.shops.items()))
         whole = ref.agents(*windows(loaded.start)[0])
@@ -278,6 +284,8 @@ async def test_every_kpi_matches_the_reference(loaded: Loaded) -> None:
         assert len(whole) >= 20
         assert whole["bot"]["bot_resolved_sessions"] > 0
         assert sum(a["sales_fen"] for a in whole.values()) > 0
+        recovery = ref.recovery(*windows(loaded.start)[0], RECOVERY_WINDOW)
+        assert 0 < recovery["recovered_orders"] < recovery["reminded_orders"]
 
 
 async def test_series_and_csv_agree_with_the_table(loaded: Loaded) -> None:
@@ -373,6 +381,21 @@ async def test_replay_equals_live(loaded: Loaded, infra) -> None:  # type: ignor
     not Path(CHROMIUM).exists(),
     reason=f"{CHROMIUM} is missing: `apt-get install chromium` to run the dashboard test",
 )
+async def _assert_cjk_renders(page: Any) -> None:
+    """Chinese text is drawn with a CJK font (.ci/run installs fonts-noto-cjk), not tofu.
+
+    A CJK glyph is a full em wide; without a CJK font Chromium draws a narrower .notdef box.
+    """
+    widths = await page.evaluate(
+        """() => {
+          const c = document.createElement("canvas").getContext("2d");
+          c.font = "20px " + getComputedStyle(document.body).fontFamily;
+          return ["催", "付", "挽", "回"].map(t => c.measureText(t).width);
+        }"""
+    )
+    assert all(w >= 19 for w in widths), f"CJK glyphs look missing (widths at 20px: {widths})"
+
+
 async def test_dashboard_renders_real_data(loaded: Loaded) -> None:
     from playwright.async_api import async_playwright
 
@@ -411,7 +434,31 @@ async def test_dashboard_renders_real_data(loaded: Loaded) -> None:
             assert (await page.inner_text("#waiting")).isdigit()
             assert await page.locator("#totals .card").count() == 8
             assert "Unrecognised refund reasons" in await page.inner_text("#totals")
+            # the shop owner's panels: bot vs human split, 催付 recovery
+            whole = loaded.shops[shop].agents(
+                datetime.fromisoformat(f"{day(0)}T00:00:00+08:00"),
+                datetime.fromisoformat(f"{day(3)}T00:00:00+08:00") + timedelta(days=1),
+            )
+            bot = whole["bot"]["rounds_answered"]
+            human = sum(
+                a["rounds_answered"] for k, a in whole.items() if k not in ("bot", "unassigned")
+            )
+            label = await page.inner_text("#split-bot-label")
+            assert label.startswith(f"{bot} ("), (label, bot)
+            assert (await page.inner_text("#split-human-label")).startswith(f"{human} (")
+            width = await page.eval_on_selector(
+                "#split-bot", "e => e.getBoundingClientRect().width"
+            )
+            assert width > 0
+            cards = page.locator("#recovery .card .value")
+            assert await cards.count() == 5
+            values = await cards.all_inner_texts()
+            assert int(values[0]) > 0  # reminders sent
+            assert values[4].startswith("¥")
+            assert values[4] != "¥0.00"
+            assert "催付挽回" in await page.inner_text("#recovery-panel h2")
             await page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
+            await _assert_cjk_renders(page)
             assert external == [], f"the dashboard fetched outside the service: {external}"
         finally:
             await browser.close()
