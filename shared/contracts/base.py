@@ -101,7 +101,10 @@ and hide every later order change)."""
 Deadline = Annotated[AwareDatetime, AfterValidator(_plausible_deadline)]
 """A platform deadline: ahead of now by nature, but not by more than `DEADLINE_HORIZON`."""
 
-Fen = Annotated[int, Field(ge=0, le=INT32_MAX, description="fen")]
+# Money is BIGINT in every service; ¥10 billion per amount leaves sums of millions of them
+# inside a BIGINT too, while int64-sized nonsense is rejected at the door.
+MAX_FEN = 10**12
+Fen = Annotated[int, Field(ge=0, le=MAX_FEN, description="fen")]
 """Money in integer fen (分); at most int32 (21,474,836.47 yuan) as the columns store it."""
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
 """A small count (quantities, capacities)."""

@@ -77,10 +77,15 @@ def test_a_lone_surrogate_is_bad() -> None:
     assert "text" in _reason(RECEIVED, value, headers)
 
 
-@pytest.mark.parametrize("amount", [2**31, 2**63, 2**64, -1])
-def test_amounts_beyond_int32_are_bad(amount: int) -> None:
+@pytest.mark.parametrize("amount", [10**12 + 1, 2**63, 2**64, -1])
+def test_amounts_beyond_the_money_bound_are_bad(amount: int) -> None:
     data, headers = _record(ORDER, total_fee=amount)
     assert "total_fee" in _reason(ORDER, data, headers)
+
+
+def test_an_amount_beyond_int32_is_money_all_the_same() -> None:
+    data, headers = _record(ORDER, total_fee=2**31)  # ¥21.47 M: BIGINT columns hold it
+    assert _decode(ORDER, data, headers).payload.total_fee == 2**31
 
 
 def test_a_number_of_thousands_of_digits_is_bad() -> None:

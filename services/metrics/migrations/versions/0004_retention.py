@@ -1,14 +1,14 @@
 """indexes for housekeeping: sent outbox rows, fired and cancelled timers
 
-Revision ID: h10b_metrics_retention
-Revises: 0001
+Revision ID: 0004
+Revises: 0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "h10b_metrics_retention"
-down_revision = "0001"
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

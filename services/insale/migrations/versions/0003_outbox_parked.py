@@ -1,15 +1,15 @@
 """outbox rows the broker will never accept are parked with their reason
 
-Revision ID: aftersale_outbox_parked
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-02 13:40:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "aftersale_outbox_parked"
-down_revision = "0001"
+revision = '0003'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """orders.total_fee is BIGINT: fen above 2^31 (¥21.47 M) no longer fail the order's events
 
-Revision ID: h10b_insale_fee_bigint
-Revises: 0001
+Revision ID: 0004
+Revises: 0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "h10b_insale_fee_bigint"
-down_revision = "0001"
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
