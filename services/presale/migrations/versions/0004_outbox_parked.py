@@ -1,15 +1,15 @@
 """outbox rows the broker will never accept are parked with their reason
 
-Revision ID: presale_outbox_parked
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-02 13:40:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "presale_outbox_parked"
-down_revision = "0002"
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

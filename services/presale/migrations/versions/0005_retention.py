@@ -1,14 +1,14 @@
 """indexes for housekeeping: sent outbox rows, fired and cancelled timers
 
-Revision ID: h10b_presale_retention
-Revises: 0002
+Revision ID: 0005
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "h10b_presale_retention"
-down_revision = "0002"
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
