@@ -10,15 +10,15 @@ from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.metrics.api import MAX_WINDOW
-from services.metrics.auth import TokenAuth
 from services.metrics.domain.recovery import RecoveryTotals, recovery_kpis
 from services.metrics.recovery_queries import recovery_by_day
 from services.metrics.settings import MetricsSettings
+from shared.http_auth import ShopCaller
 
 From = Annotated[
     AwareDatetime,
@@ -59,7 +59,6 @@ class RecoveryReport(Recovery):
 def build_business_router(
     settings: MetricsSettings, engine: Callable[[], AsyncEngine]
 ) -> APIRouter:
-    auth = TokenAuth(settings)
     tz = ZoneInfo(settings.shop_timezone)
     router = APIRouter(prefix="/api/v1", tags=["kpis"])
     problems = {
@@ -76,8 +75,7 @@ def build_business_router(
         responses=problems,
         summary="催付 recovery: reminders sent, orders paid after one, amount recovered, per day",
     )
-    async def reminders(request: Request, shop_id: ShopId, start: From, end: To) -> dict[str, Any]:
-        auth.shop(request, shop_id)
+    async def reminders(shop_id: ShopId, _: ShopCaller, start: From, end: To) -> dict[str, Any]:
         if end <= start:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "'to' must be later than 'from'")
         if end - start > MAX_WINDOW:

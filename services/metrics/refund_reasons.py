@@ -13,14 +13,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import and_, false, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.metrics import store
-from services.metrics.auth import TokenAuth
 from services.metrics.settings import MetricsSettings
+from shared.http_auth import ShopCaller
 
 MAX_TEXTS = 50
 
@@ -77,7 +77,6 @@ async def refund_reasons(
 
 
 def build_reasons_router(settings: MetricsSettings, engine: Callable[[], AsyncEngine]) -> APIRouter:
-    auth = TokenAuth(settings)
     router = APIRouter(prefix="/api/v1", tags=["kpis"])
 
     @router.get(
@@ -90,13 +89,12 @@ def build_reasons_router(settings: MetricsSettings, engine: Callable[[], AsyncEn
         },
     )
     async def get_refund_reasons(
-        request: Request,
         shop_id: str,
+        _: ShopCaller,
         start: Annotated[AwareDatetime, Query(alias="from")],
         end: Annotated[AwareDatetime, Query(alias="to")],
     ) -> RefundReasons:
         """Refund reasons the shop's policy did not recognise (extend `reason_groups` with them)."""
-        auth.shop(request, shop_id)
         if end <= start:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "'to' must be later than 'from'")
         return await refund_reasons(engine(), shop_id, start, end)
