@@ -1,0 +1,484 @@
+"""The batch pattern: load, decide, save — a consumed batch in a handful of statements.
+
+A service's `BatchLogic` sees the whole batch at once:
+
+1. **load** — every aggregate the batch touches, one query per table
+   (`… WHERE id = ANY($1) FOR UPDATE`);
+2. **decide** — a pure function per record, in record (so per-key) order, on the loaded
+   state: it returns a `Decision` (the new aggregates and the `Effects`: events to emit,
+   timers to arm or cancel, business counters); `apply` folds it into the state so the next
+   record of the same key sees it;
+3. **settle** — an optional batch-level step after all decisions (presale routes every
+   hand-off of a shop under one lock of its agents); it may add effects to decisions;
+4. **save** — the changed aggregates in bulk statements; then timers in bulk and every
+   emitted event in one outbox statement.
+
+`BatchConsumer` runs it behind the runtime's `ConsumePath` (`process(records)`) with the
+guarantees of the shared `Dispatcher`: one inbox statement per batch (duplicates skipped),
+bad input dead-lettered, a decision that raises dead-letters only its record, a load, settle
+or save that fails (not transiently) is retried on halves of the batch until the offending
+record is alone and dead-lettered — the batch never rewinds. Transient failures roll the
+whole transaction back and retry it with backoff, for ever. Topics whose events are rare and
+stateful in other ways may keep ordinary per-event handlers (`handlers=`), each in its own
+savepoint, in the same transaction, before the batch is loaded.
+
+Tracing follows the OpenTelemetry messaging conventions for batch consumers: a span per
+batch (`<topics> process`, kind CONSUMER) linked to every record's context, and a child span
+per decided record in the record's own trace; the events and timers a record produces carry
+that span's trace context.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+from sqlalchemy import Table, func, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shared import inbox
+from shared.clock import Clock
+from shared.cloudevents import Envelope
+from shared.consumer import Decoded, Handler, RawRecord, dead_letter, decode_record, position_id
+from shared.context import Context, Plumbing
+from shared.contracts import EventPayload
+from shared.observability import BATCH_SECONDS, BUSINESS, EVENTS, HANDLER_SECONDS
+from shared.timers import pending
+from shared.transient import is_transient, retry_transient
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("xiaoer.batch")
+
+S = TypeVar("S")
+C = TypeVar("C")
+
+
+@dataclass(frozen=True)
+class Item:
+    """A good record of the batch, ready to be decided."""
+
+    raw: RawRecord
+    headers: dict[str, str]
+    envelope: Envelope
+    payload: EventPayload
+    parent: otel_context.Context
+    """The record's own trace context (from its `traceparent`)."""
+
+    @property
+    def topic(self) -> str:
+        return self.raw.topic
+
+
+@dataclass(frozen=True)
+class Emit:
+    payload: EventPayload
+    subject: str | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TimerArm:
+    """Arm (`replace`: re-arm) a durable timer; `due_at is None` cancels it."""
+
+    kind: str
+    key: str
+    due_at: datetime | None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    replace: bool = False
+
+
+@dataclass
+class Effects:
+    """What deciding one record produced besides new state: all written at save."""
+
+    events: list[Emit] = field(default_factory=list)
+    timers: list[TimerArm] = field(default_factory=list)
+    counters: list[str] = field(default_factory=list)
+
+    def emit(
+        self, payload: EventPayload, *, subject: str | None = None, event_id: str | None = None
+    ) -> None:
+        self.events.append(Emit(payload, subject, event_id))
+
+    def arm(
+        self,
+        kind: str,
+        key: str,
+        due_at: datetime,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        replace: bool = False,
+    ) -> None:
+        self.timers.append(TimerArm(kind, key, due_at, dict(payload or {}), replace))
+
+    def cancel(self, kind: str, key: str) -> None:
+        self.timers.append(TimerArm(kind, key, None))
+
+    def count(self, kind: str) -> None:
+        """A business counter, incremented once the batch has committed."""
+        self.counters.append(kind)
+
+
+@dataclass
+class Decision(Generic[C]):
+    """One record's decision: the new version of what it changed, and its effects."""
+
+    changes: C
+    effects: Effects = field(default_factory=Effects)
+
+
+@dataclass
+class Decided(Generic[C]):
+    """A decided record, with the trace context its effects carry."""
+
+    item: Item
+    decision: Decision[C]
+    trace: otel_context.Context
+
+
+class BatchLogic(Protocol[S, C]):
+    """What a service provides to handle its busy topics a batch at a time."""
+
+    topics: Sequence[str]
+
+    async def load(self, conn: AsyncConnection, items: Sequence[Item]) -> S:
+        """Every aggregate the items touch, one query per table, locked (FOR UPDATE)."""
+        ...
+
+    def decide(self, state: S, item: Item, now: datetime) -> Decision[C]:
+        """Pure: must not change `state` (a decision that raises dead-letters its record)."""
+        ...
+
+    def apply(self, state: S, decision: Decision[C]) -> None:
+        """Fold a decision's changes into the state, for the records after it."""
+        ...
+
+    async def settle(
+        self, conn: AsyncConnection, state: S, decided: Sequence[Decided[C]], now: datetime
+    ) -> None:
+        """A batch-level step after every decision (e.g. routing); may add effects."""
+        ...
+
+    async def save(self, conn: AsyncConnection, state: S) -> None:
+        """Write what changed, in bulk statements."""
+        ...
+
+
+@dataclass
+class _Outcome(Generic[C]):
+    decided: list[Decided[C]] = field(default_factory=list)
+    failed: list[tuple[Item, str]] = field(default_factory=list)
+
+    def __iadd__(self, other: _Outcome[C]) -> _Outcome[C]:
+        self.decided += other.decided
+        self.failed += other.failed
+        return self
+
+
+class BatchConsumer(Generic[S, C]):
+    """The runtime's consume path for a service built on the batch pattern."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        plumbing: Plumbing,
+        clock: Clock,
+        logic: BatchLogic[S, C],
+        *,
+        handlers: Mapping[str, Handler] | None = None,
+        on_committed: Any = None,
+        max_backoff_s: float = 10.0,
+    ) -> None:
+        self._engine = engine
+        self._plumbing = plumbing
+        self._clock = clock
+        self._logic = logic
+        self._handlers = dict(handlers or {})
+        self._on_committed = on_committed
+        self._max_backoff = max_backoff_s
+        self.consumer = f"xiaoer-{plumbing.service}"
+
+    @property
+    def topics(self) -> list[str]:
+        return [*self._logic.topics, *self._handlers]
+
+    async def process(self, records: Sequence[RawRecord]) -> None:
+        """Handle a batch until it is committed; transient failures are retried for ever."""
+        if not records:
+            return
+        decoded = [decode_record(raw, self.topics) for raw in records]
+        await retry_transient(
+            lambda: self._process_once(decoded), self._plumbing.service, self._max_backoff
+        )
+
+    # -- one attempt -----------------------------------------------------------------------
+    async def _process_once(self, decoded: list[Decoded]) -> None:
+        started = time.perf_counter()
+        service = self._plumbing.service
+        outcomes: list[tuple[str, str]] = []
+        names = " ".join(sorted({d.raw.topic for d in decoded}))
+        links = [_link(d.headers) for d in decoded]
+        with tracer.start_as_current_span(
+            f"{names} process",
+            kind=SpanKind.CONSUMER,
+            links=[link for link in links if link is not None],
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "process",
+                "messaging.batch.message_count": len(decoded),
+                "messaging.consumer.group.name": self.consumer,
+            },
+        ):
+            async with self._engine.begin() as conn:
+                ctx = Context(conn, self._clock, self._plumbing)
+                claim_of = [
+                    d.envelope.id if d.envelope is not None else position_id(d.raw) for d in decoded
+                ]
+                first: dict[str, int] = {}
+                for i, claim in enumerate(claim_of):
+                    first.setdefault(claim, i)
+                fresh = await inbox.claim_many(
+                    conn,
+                    self._plumbing.inbox,
+                    self.consumer,
+                    [(claim, decoded[i].raw.topic) for claim, i in first.items()],
+                )
+                items: list[Item] = []
+                for i, d in enumerate(decoded):
+                    if claim_of[i] not in fresh or first[claim_of[i]] != i:
+                        outcomes.append((d.raw.topic, "duplicate"))
+                    elif d.envelope is None or d.payload is None:
+                        outcomes.append((d.raw.topic, self._dead_letter(ctx, d, str(d.bad))))
+                    elif d.raw.topic in self._handlers:
+                        outcomes.append((d.raw.topic, await self._handle(ctx, d)))
+                    else:
+                        parent = propagate.extract(d.headers)
+                        items.append(Item(d.raw, d.headers, d.envelope, d.payload, parent))
+                now = self._clock.now()
+                result = await self._decide_and_save(conn, items, now) if items else _Outcome()
+                await self._release_failed(ctx, result.failed)
+                for item, reason in result.failed:
+                    d = Decoded(item.raw, item.headers, item.envelope, item.payload)
+                    outcomes.append((item.topic, self._dead_letter(ctx, d, reason)))
+                outcomes += [(x.item.topic, "handled") for x in result.decided]
+                await ctx.flush()
+        BATCH_SECONDS.labels(service).observe(time.perf_counter() - started)
+        for topic, outcome in outcomes:
+            EVENTS.labels(service, topic, outcome).inc()
+        for x in result.decided:
+            for kind in x.decision.effects.counters:
+                BUSINESS.labels(service, kind).inc()
+        if self._on_committed:
+            self._on_committed()
+
+    async def _decide_and_save(
+        self, conn: AsyncConnection, items: list[Item], now: datetime
+    ) -> _Outcome[C]:
+        """Load, decide, settle and save `items` in a savepoint; on a (non-transient) failure,
+        the same for each half, until the record that fails is alone and dead-lettered."""
+        try:
+            async with conn.begin_nested():
+                return await self._attempt(conn, items, now)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            if len(items) == 1:
+                log.exception("batch step failed on %s", items[0].envelope.id)
+                return _Outcome(failed=[(items[0], f"batch failed: {type(exc).__name__}: {exc}")])
+            log.warning("batch step failed (%r); retrying %d records in halves", exc, len(items))
+            half = len(items) // 2
+            outcome = await self._decide_and_save(conn, items[:half], now)
+            outcome += await self._decide_and_save(conn, items[half:], now)
+            return outcome
+
+    async def _attempt(
+        self, conn: AsyncConnection, items: list[Item], now: datetime
+    ) -> _Outcome[C]:
+        logic = self._logic
+        outcome: _Outcome[C] = _Outcome()
+        state = await logic.load(conn, items)
+        for item in items:
+            started = time.perf_counter()
+            with tracer.start_as_current_span(
+                f"{item.topic} process",
+                context=item.parent,
+                kind=SpanKind.CONSUMER,
+                attributes=_record_attributes(item, self.consumer),
+            ) as span:
+                try:
+                    decision = logic.decide(state, item, now)
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    span.record_exception(exc)
+                    span.set_status(Status(StatusCode.ERROR, "decision failed"))
+                    log.exception("decision failed on %s", item.envelope.id)
+                    outcome.failed.append((item, f"decision failed: {type(exc).__name__}: {exc}"))
+                    continue
+                finally:
+                    HANDLER_SECONDS.labels(self._plumbing.service, item.topic).observe(
+                        time.perf_counter() - started
+                    )
+                logic.apply(state, decision)
+                outcome.decided.append(Decided(item, decision, otel_context.get_current()))
+        await logic.settle(conn, state, outcome.decided, now)
+        await logic.save(conn, state)
+        await self._write_effects(conn, outcome.decided)
+        return outcome
+
+    async def _write_effects(self, conn: AsyncConnection, decided: list[Decided[C]]) -> None:
+        """Timers in bulk, then every emitted event in one outbox statement."""
+        timers: dict[tuple[str, str], tuple[TimerArm, str | None]] = {}
+        ctx = Context(conn, self._clock, self._plumbing)
+        for x in decided:
+            effects = x.decision.effects
+            if effects.timers:
+                carrier: dict[str, str] = {}
+                propagate.inject(carrier, context=x.trace)
+                for arm in effects.timers:  # the last word on a (kind, key) wins
+                    timers.pop((arm.kind, arm.key), None)
+                    timers[(arm.kind, arm.key)] = (arm, carrier.get("traceparent"))
+            if effects.events:
+                token = otel_context.attach(x.trace)
+                try:
+                    for e in effects.events:
+                        ctx.emit(e.payload, subject=e.subject, event_id=e.event_id)
+                finally:
+                    otel_context.detach(token)
+        await write_timers(conn, self._plumbing.timers, list(timers.values()))
+        await ctx.flush()
+
+    # -- per-event handlers and dead letters -----------------------------------------------
+    async def _handle(self, ctx: Context, d: Decoded) -> str:
+        """An ordinary per-event handler in its own savepoint (rare, stateful topics)."""
+        assert d.envelope is not None
+        handler = self._handlers[d.raw.topic]
+        started = time.perf_counter()
+        item = Item(d.raw, d.headers, d.envelope, d.payload, propagate.extract(d.headers))  # type: ignore[arg-type]
+        with tracer.start_as_current_span(
+            f"{d.raw.topic} process",
+            context=item.parent,
+            kind=SpanKind.CONSUMER,
+            attributes=_record_attributes(item, self.consumer),
+        ) as span:
+            emitted_before = len(ctx.records)
+            try:
+                async with ctx.conn.begin_nested():
+                    await handler(ctx, d.payload, d.envelope)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, "handler failed"))
+                del ctx.records[emitted_before:]
+                log.exception("handler for %s failed on event %s", d.raw.topic, d.envelope.id)
+                await self._release_failed(ctx, [(item, "")])
+                return self._dead_letter(ctx, d, f"handler failed: {type(exc).__name__}: {exc}")
+            finally:
+                HANDLER_SECONDS.labels(self._plumbing.service, d.raw.topic).observe(
+                    time.perf_counter() - started
+                )
+        return "handled"
+
+    async def _release_failed(self, ctx: Context, failed: Sequence[tuple[Item, str]]) -> None:
+        """A failed record is claimed by its position rather than its id: a redelivery is a
+        no-op, while a re-drive of its dead letter (same id) is handled once fixed."""
+        if not failed:
+            return
+        ids = [item.envelope.id for item, _ in failed]
+        await ctx.conn.execute(
+            self._plumbing.inbox.delete().where(
+                self._plumbing.inbox.c.consumer == self.consumer,
+                self._plumbing.inbox.c.event_id.in_(ids),
+            )
+        )
+        await inbox.claim_many(
+            ctx.conn,
+            self._plumbing.inbox,
+            self.consumer,
+            [(position_id(item.raw), item.topic) for item, _ in failed],
+        )
+
+    def _dead_letter(self, ctx: Context, d: Decoded, reason: str) -> str:
+        raw = d.raw
+        log.warning("dead-lettering %s[%d]@%d: %s", raw.topic, raw.partition, raw.offset, reason)
+        ctx.forward_raw(dead_letter(raw, d.headers, reason, self.consumer))
+        return "dead_lettered"
+
+
+async def write_timers(
+    conn: AsyncConnection, timers: Table, arms: Sequence[tuple[TimerArm, str | None]]
+) -> None:
+    """Arm, re-arm and cancel timers in at most three statements; `(arm, traceparent)` pairs,
+    at most one per (kind, key). A re-armed timer takes the trace of the record re-arming it."""
+    create = [(a, tp) for a, tp in arms if a.due_at is not None and not a.replace]
+    rearm = [(a, tp) for a, tp in arms if a.due_at is not None and a.replace]
+    cancel = [a for a, _ in arms if a.due_at is None]
+
+    def rows(group: list[tuple[TimerArm, str | None]]) -> list[dict[str, Any]]:
+        return [
+            {"kind": a.kind, "key": a.key, "due_at": a.due_at, "payload": dict(a.payload),
+             "traceparent": tp}
+            for a, tp in group
+        ]  # fmt: skip
+
+    if create:
+        await conn.execute(
+            insert(timers)
+            .values(rows(create))
+            .on_conflict_do_nothing(constraint="uq_timers_kind_key")
+        )
+    if rearm:
+        stmt = insert(timers).values(rows(rearm))
+        await conn.execute(
+            stmt.on_conflict_do_update(
+                constraint="uq_timers_kind_key",
+                set_={
+                    "due_at": stmt.excluded.due_at,
+                    "payload": stmt.excluded.payload,
+                    "traceparent": stmt.excluded.traceparent,
+                    "fired_at": None,
+                    "cancelled_at": None,
+                },
+            )
+        )
+    if cancel:
+        await conn.execute(
+            update(timers)
+            .where(tuple_(timers.c.kind, timers.c.key).in_([(a.kind, a.key) for a in cancel]))
+            .where(pending(timers))
+            .values(cancelled_at=func.now())
+        )
+
+
+def _link(headers: Mapping[str, str]) -> Link | None:
+    span_context = trace.get_current_span(propagate.extract(headers)).get_span_context()
+    return Link(span_context) if span_context.is_valid else None
+
+
+def _record_attributes(item: Item, group: str) -> dict[str, str | int]:
+    """What SREs search a record by; ids only, never personal data."""
+    attributes: dict[str, str | int] = {
+        "messaging.system": "kafka",
+        "messaging.operation.type": "process",
+        "messaging.consumer.group.name": group,
+        "messaging.destination.name": item.raw.topic,
+        "messaging.destination.partition.id": str(item.raw.partition),
+        "messaging.kafka.offset": item.raw.offset,
+        "messaging.message.id": item.envelope.id,
+    }
+    shop_id = getattr(item.payload, "shop_id", None)
+    if isinstance(shop_id, str):
+        attributes["xiaoer.shop_id"] = shop_id
+    conversation_id = getattr(item.payload, "conversation_id", None)
+    if isinstance(conversation_id, str):
+        attributes["xiaoer.conversation_id"] = conversation_id
+    return attributes
