@@ -264,8 +264,11 @@ class BatchConsumer(Generic[S, C]):
                         items.append(Item(d.raw, d.headers, d.envelope, d.payload, parent))
                 now = self._clock.now()
                 result = await self._decide_and_save(conn, items, now) if items else _Outcome()
-                await self._release_failed(ctx, result.failed)
+                first_time = await self._release_failed(ctx, result.failed)
                 for item, reason in result.failed:
+                    if position_id(item.raw) not in first_time:
+                        outcomes.append((item.topic, "duplicate"))  # dead-lettered before
+                        continue
                     d = Decoded(item.raw, item.headers, item.envelope, item.payload)
                     outcomes.append((item.topic, self._dead_letter(ctx, d, reason)))
                 outcomes += [(x.item.topic, "handled") for x in result.decided]
@@ -380,7 +383,8 @@ class BatchConsumer(Generic[S, C]):
                 span.set_status(Status(StatusCode.ERROR, "handler failed"))
                 del ctx.records[emitted_before:]
                 log.exception("handler for %s failed on event %s", d.raw.topic, d.envelope.id)
-                await self._release_failed(ctx, [(item, "")])
+                if not await self._release_failed(ctx, [(item, "")]):
+                    return "duplicate"  # this very record was dead-lettered before
                 return self._dead_letter(ctx, d, f"handler failed: {type(exc).__name__}: {exc}")
             finally:
                 HANDLER_SECONDS.labels(self._plumbing.service, d.raw.topic).observe(
@@ -388,11 +392,12 @@ class BatchConsumer(Generic[S, C]):
                 )
         return "handled"
 
-    async def _release_failed(self, ctx: Context, failed: Sequence[tuple[Item, str]]) -> None:
+    async def _release_failed(self, ctx: Context, failed: Sequence[tuple[Item, str]]) -> set[str]:
         """A failed record is claimed by its position rather than its id: a redelivery is a
-        no-op, while a re-drive of its dead letter (same id) is handled once fixed."""
+        no-op, while a re-drive of its dead letter (same id) is handled once fixed. Returns
+        the positions claimed now (the others were dead-lettered before)."""
         if not failed:
-            return
+            return set()
         ids = [item.envelope.id for item, _ in failed]
         await ctx.conn.execute(
             self._plumbing.inbox.delete().where(
@@ -400,7 +405,7 @@ class BatchConsumer(Generic[S, C]):
                 self._plumbing.inbox.c.event_id.in_(ids),
             )
         )
-        await inbox.claim_many(
+        return await inbox.claim_many(
             ctx.conn,
             self._plumbing.inbox,
             self.consumer,

@@ -25,11 +25,13 @@ async def claim_many(
     """Claim (event_id, topic) pairs in one statement; returns the ids that were new."""
     if not claims:
         return set()
+    # executemany with RETURNING: SQLAlchemy batches the rows into multi-row statements from
+    # one cached compilation; `.values([...])` compiled anew for each batch size (~0.1 ms/row)
     result = await conn.execute(
         insert(inbox)
-        .values([{"consumer": consumer, "event_id": eid, "topic": t} for eid, t in claims])
         .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
-        .returning(inbox.c.event_id)
+        .returning(inbox.c.event_id),
+        [{"consumer": consumer, "event_id": eid, "topic": t} for eid, t in claims],
     )
     return set(result.scalars().all())
 

@@ -284,7 +284,7 @@ async def load_conversations(
 
 
 async def save_conversations(conn: AsyncConnection, changed: Sequence[Conversation]) -> None:
-    """Insert or overwrite the conversations in one statement."""
+    """Insert or overwrite the conversations (one statement per 1,000 rows)."""
     if not changed:
         return
     rows = []
@@ -293,16 +293,17 @@ async def save_conversations(conn: AsyncConnection, changed: Sequence[Conversati
         row["recent_texts"] = list(c.recent_texts)
         row["memory"] = dict(c.memory)
         rows.append(row)
-    stmt = insert(conversations).values(rows)
-    await conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["conversation_id"],
-            set_={
-                **{n: stmt.excluded[n] for n in _CONVERSATION_FIELDS if n != "conversation_id"},
-                "updated_at": func.now(),
-            },
-        )
+    stmt = insert(conversations)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["conversation_id"],
+        set_={
+            **{n: stmt.excluded[n] for n in _CONVERSATION_FIELDS if n != "conversation_id"},
+            "updated_at": func.now(),
+        },
     )
+    # executemany: SQLAlchemy batches the rows into multi-row statements ("insertmanyvalues")
+    # from one cached compilation; `.values([...])` would compile anew for every batch size.
+    await conn.execute(stmt, rows)
 
 
 async def lock_agent_loads(
