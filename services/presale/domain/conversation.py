@@ -94,10 +94,11 @@ def on_message(
             replace(conv, recent_texts=texts, memory=asdict(memory)), u, None, idle_due
         )
     decision = decide(u, text, memory, kb, now, vip=conv.vip)
-    conv = replace(conv, recent_texts=texts, memory=asdict(decision.memory))
     if isinstance(decision, Handoff):
         conv = replace(
             conv,
+            recent_texts=texts,
+            memory=asdict(decision.memory),
             state="queued",
             agent_id=None,
             skill="presale",
@@ -105,6 +106,8 @@ def on_message(
             reason=f"presale:{decision.reason}",
             queued_at=now,
         )
+    else:
+        conv = replace(conv, recent_texts=texts, memory=asdict(decision.memory))
     return MessageOutcome(conv, u, decision, idle_due)
 
 
