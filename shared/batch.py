@@ -225,7 +225,8 @@ class BatchConsumer(Generic[S, C]):
         service = self._plumbing.service
         outcomes: list[tuple[str, str]] = []
         names = " ".join(sorted({d.raw.topic for d in decoded}))
-        links = [_link(d.headers) for d in decoded]
+        parents = [propagate.extract(d.headers) for d in decoded]
+        links = [_link(parent) for parent in parents]
         with tracer.start_as_current_span(
             f"{names} process",
             kind=SpanKind.CONSUMER,
@@ -260,8 +261,7 @@ class BatchConsumer(Generic[S, C]):
                     elif d.raw.topic in self._handlers:
                         outcomes.append((d.raw.topic, await self._handle(ctx, d)))
                     else:
-                        parent = propagate.extract(d.headers)
-                        items.append(Item(d.raw, d.headers, d.envelope, d.payload, parent))
+                        items.append(Item(d.raw, d.headers, d.envelope, d.payload, parents[i]))
                 now = self._clock.now()
                 result = await self._decide_and_save(conn, items, now) if items else _Outcome()
                 first_time = await self._release_failed(ctx, result.failed)
@@ -464,8 +464,8 @@ async def write_timers(
         )
 
 
-def _link(headers: Mapping[str, str]) -> Link | None:
-    span_context = trace.get_current_span(propagate.extract(headers)).get_span_context()
+def _link(parent: otel_context.Context) -> Link | None:
+    span_context = trace.get_current_span(parent).get_span_context()
     return Link(span_context) if span_context.is_valid else None
 
 
