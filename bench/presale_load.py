@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 import uuid
@@ -17,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -188,9 +190,56 @@ async def end_total(bootstrap: str, topic_name: str) -> int:
     return sum((await high_watermarks(bootstrap, tps)).values())
 
 
-async def throughput(stack: LocalStack, n: int) -> float:
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def service_pids(stack: LocalStack) -> list[int]:
+    """The presale processes of the stack (replicas started by this module included)."""
+    pids = [p.pid for name, p in {**stack.services, **stack.jobs}.items()
+            if name.startswith("presale") and p.pid]  # fmt: skip
+    return [pid for pid in pids if pid is not None]
+
+
+def database_pids(stack: LocalStack) -> list[int]:
+    """The PostgreSQL postmaster and its children (backends, WAL writer...)."""
+    try:
+        postmaster = int((stack.config.pg_dir / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return []
+    pids = [postmaster]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                pids.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return pids
+
+
+@dataclass
+class Throughput:
+    per_s: float
+    presale_cpu_ms_per_message: float
+    database_cpu_ms_per_message: float
+
+
+async def throughput(stack: LocalStack, n: int) -> Throughput:
     """A backlog of n buyer messages published at once to the running presale (idle before):
-    messages/s from the first publish until its group has committed them all."""
+    messages/s from the first publish until its group has committed them all, and the CPU time
+    presale and PostgreSQL spent on each message meanwhile (the machine is shared, so CPU per
+    message is the steadier figure: capacity per core = 1000 / cpu_ms)."""
+    db_pids = database_pids(stack)
+    cpu0, db0 = cpu_seconds(service_pids(stack)), cpu_seconds(db_pids)
     run = f"tp{uuid.uuid4().hex[:6]}"
     producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, linger_ms=5,
                                 max_batch_size=256 * 1024)  # fmt: skip
@@ -210,7 +259,10 @@ async def throughput(stack: LocalStack, n: int) -> float:
     target = await end_total(stack.bootstrap, RECEIVED)
     while await committed(stack.bootstrap, "xiaoer-presale", RECEIVED) < target:
         await asyncio.sleep(0.05)
-    return n / (time.perf_counter() - started)
+    rate = n / (time.perf_counter() - started)
+    cpu = cpu_seconds(service_pids(stack)) - cpu0
+    db = cpu_seconds(db_pids) - db0  # backends that ended meanwhile are not counted
+    return Throughput(rate, cpu / n * 1000, db / n * 1000)
 
 
 async def steady(stack: LocalStack, rate: float, seconds: float) -> dict[str, Any]:
@@ -278,7 +330,7 @@ async def two_replicas(stack: LocalStack, n: int, agents: int, capacity: int) ->
     assignment counts differ by at most 1."""
     replica = start_replica(stack, "presale-2", stack.config.ports["presale"] + 100)
     await asyncio.sleep(8)  # the group rebalances onto both replicas
-    rate = await throughput(stack, n)
+    rate = (await throughput(stack, n)).per_s
     shop = f"rush-{uuid.uuid4().hex[:6]}"
     producer = await _producer(stack.bootstrap)
     t0 = now_business()
