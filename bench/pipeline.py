@@ -200,18 +200,22 @@ async def presale_figures(
     """Every presale target of issue 11, measured twice where it is a rate."""
     await stack.start_service("presale")
     await load.throughput(stack, 1000)  # warm-up: KB cache, NLU model, connections
-    measured = [await load.throughput(stack, n) for _ in range(2)]
+    measured = [await load.throughput(stack, n) for _ in range(2)]  # backlog, then drained
     runs = [m.per_s for m in measured]
     best = max(runs)
     cpu = min(m.presale_cpu_ms_per_message for m in measured)
     db = min(m.database_cpu_ms_per_message for m in measured)
+    drained = [m.drained_per_s for m in measured]
     print(
-        f"presale: {', '.join(f'{r:,.0f}' for r in runs)} messages/s = {best / raw:.3f} × raw;"
-        f" CPU per message: presale {cpu:.3f} ms, PostgreSQL {db:.3f} ms"
+        f"presale: {', '.join(f'{r:,.0f}' for r in runs)} messages/s consumed"
+        f" ({', '.join(f'{r:,.0f}' for r in drained)}/s with every event published)"
+        f" = {best / raw:.3f} × raw; CPU per message: presale {cpu:.3f} ms (consume path and"
+        f" relay), PostgreSQL {db:.3f} ms"
     )
     out: dict[str, Any] = {
         "throughput": {
-            "runs_per_s": runs, "events": n, "ratio_to_raw": best / raw,
+            "runs_per_s": runs, "drained_runs_per_s": drained, "events": n,
+            "ratio_to_raw": best / raw,
             "presale_cpu_ms_per_message": [m.presale_cpu_ms_per_message for m in measured],
             "database_cpu_ms_per_message": [m.database_cpu_ms_per_message for m in measured],
             "one_core_capacity_per_s": 1000 / cpu,
@@ -222,6 +226,7 @@ async def presale_figures(
     steady = []
     for rate in (100.0, 500.0):
         for _ in range(2):
+            await load.outbox_drained(stack)
             got = await load.steady(stack, rate, 60 * scale)
             steady.append(got)
             print(
@@ -232,7 +237,9 @@ async def presale_figures(
     out["latency"] = steady
     bursts = []
     for _ in range(2):
-        got = await load.burst(stack, 500.0, 2 * best, 20 * scale, 20.0, target_ms=150.0)
+        await load.outbox_drained(stack)
+        base = min(500.0, best / 2)  # the burst is measured against a load it can carry
+        got = await load.burst(stack, base, 2 * best, 20 * scale, 20.0, target_ms=150.0)
         bursts.append(got)
         print(
             "burst {peak_per_s:.0f}/s for {burst_s:.0f} s: lost {lost}, doubled {doubled},"
