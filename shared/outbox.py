@@ -128,34 +128,29 @@ class OutboxRelay:
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
 
     async def relay_once(self) -> int:
-        """One pass over the shards with pending rows that this replica can lock."""
-        o = self._outbox
-        async with self._engine.connect() as conn:
-            pending = (
-                (await conn.execute(select(o.c.shard).where(o.c.sent_at.is_(None)).distinct()))
-                .scalars()
-                .all()
-            )
-        total = 0
-        for shard in sorted(pending):
-            total += await self._relay_shard(shard)
-        return total
+        """One pass: in one transaction, lock every shard with pending rows that no other
+        replica holds, publish their oldest rows in id order (so per key), mark them sent.
 
-    async def _relay_shard(self, shard: int) -> int:
+        One transaction and three statements per pass whatever the number of shards (up to
+        `batch_size / shards` rows of each, by the partial index on (shard, id)): a pass that
+        carries a handful of events (light traffic) costs as little as one that carries
+        hundreds, which is what keeps the hop's latency low.
+        """
         o = self._outbox
         async with self._engine.begin() as conn:
-            locked = await conn.execute(
-                text("SELECT pg_try_advisory_xact_lock(hashtext(:space), :shard)"),
-                {"space": self._lock_space, "shard": shard},
-            )
-            if not locked.scalar_one():
-                return 0
             rows = (
                 await conn.execute(
-                    select(o.c.id, o.c.topic, o.c.key, o.c.value, o.c.headers)
-                    .where(o.c.shard == shard, o.c.sent_at.is_(None))
-                    .order_by(o.c.id)
-                    .limit(self._batch_size)
+                    text(
+                        f"WITH pending AS MATERIALIZED ("
+                        f" SELECT DISTINCT shard FROM {o.name} WHERE sent_at IS NULL),"
+                        " locked AS MATERIALIZED (SELECT shard FROM pending"
+                        "  WHERE pg_try_advisory_xact_lock(hashtext(:space), shard))"
+                        " SELECT r.id, r.topic, r.key, r.value, r.headers FROM locked,"
+                        f" LATERAL (SELECT * FROM {o.name} WHERE shard = locked.shard"
+                        "  AND sent_at IS NULL ORDER BY id LIMIT :n) AS r"
+                        " ORDER BY r.id"
+                    ),
+                    {"space": self._lock_space, "n": max(1, self._batch_size // self._shards)},
                 )
             ).all()
             if not rows:
