@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -205,6 +206,7 @@ class BatchConsumer(Generic[S, C]):
         self._on_committed = on_committed
         self._max_backoff = max_backoff_s
         self.consumer = f"xiaoer-{plumbing.service}"
+        self._timers: dict[str, Any] = {}
 
     @property
     def topics(self) -> list[str]:
@@ -274,11 +276,11 @@ class BatchConsumer(Generic[S, C]):
                 outcomes += [(x.item.topic, "handled") for x in result.decided]
                 await ctx.flush()
         BATCH_SECONDS.labels(service).observe(time.perf_counter() - started)
-        for topic, outcome in outcomes:
-            EVENTS.labels(service, topic, outcome).inc()
-        for x in result.decided:
-            for kind in x.decision.effects.counters:
-                BUSINESS.labels(service, kind).inc()
+        for (topic, outcome), n in Counter(outcomes).items():
+            EVENTS.labels(service, topic, outcome).inc(n)
+        kinds = Counter(k for x in result.decided for k in x.decision.effects.counters)
+        for kind, n in kinds.items():
+            BUSINESS.labels(service, kind).inc(n)
         if self._on_committed:
             self._on_committed()
 
@@ -327,9 +329,7 @@ class BatchConsumer(Generic[S, C]):
                     outcome.failed.append((item, f"decision failed: {type(exc).__name__}: {exc}"))
                     continue
                 finally:
-                    HANDLER_SECONDS.labels(self._plumbing.service, item.topic).observe(
-                        time.perf_counter() - started
-                    )
+                    self._decide_seconds(item.topic).observe(time.perf_counter() - started)
                 logic.apply(state, decision)
                 outcome.decided.append(Decided(item, decision, otel_context.get_current()))
         await logic.settle(conn, state, outcome.decided, now)
@@ -358,6 +358,12 @@ class BatchConsumer(Generic[S, C]):
                     otel_context.detach(token)
         await write_timers(conn, self._plumbing.timers, list(timers.values()))
         await ctx.flush()
+
+    def _decide_seconds(self, topic: str) -> Any:
+        timer = self._timers.get(topic)
+        if timer is None:
+            timer = self._timers[topic] = HANDLER_SECONDS.labels(self._plumbing.service, topic)
+        return timer
 
     # -- per-event handlers and dead letters -----------------------------------------------
     async def _handle(self, ctx: Context, d: Decoded) -> str:
