@@ -41,16 +41,16 @@ async def claim_events(
     pairs that were new."""
     if not claims:
         return set()
+    # executemany with RETURNING: SQLAlchemy batches the rows into multi-row statements from
+    # one cached compilation; `.values([...])` compiled anew for each batch size (~0.1 ms/row)
     result = await conn.execute(
         insert(inbox)
-        .values(
-            [
-                {"consumer": consumer, "source": src, "event_id": eid, "topic": t}
-                for src, eid, t in claims
-            ]
-        )
         .on_conflict_do_nothing(index_elements=_KEY)
-        .returning(inbox.c.source, inbox.c.event_id)
+        .returning(inbox.c.source, inbox.c.event_id),
+        [
+            {"consumer": consumer, "source": src, "event_id": eid, "topic": t}
+            for src, eid, t in claims
+        ],
     )
     return {(src, eid) for src, eid in result.all()}
 

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from opentelemetry.trace import TracerProvider
@@ -16,7 +17,10 @@ from services.presale.api import kb_router
 from services.presale.handlers import SESSION_IDLE, SESSION_RECHECK, Handlers
 from services.presale.kb import repository
 from services.presale.kb.loading import KbInvalid, read_file
+from services.presale.kb.repository import KbCache
+from services.presale.messages import MessageBatch
 from services.presale.settings import PresaleSettings
+from shared.batch import BatchConsumer
 from shared.clock import Clock
 from shared.runtime import ServiceRuntime
 
@@ -28,7 +32,24 @@ def build_runtime(
     tracer_provider: TracerProvider | None = None,
     clock: Clock | None = None,
 ) -> ServiceRuntime:
-    h = Handlers(settings.session_gap)
+    kbs = KbCache()
+    h = Handlers(settings.session_gap, kbs)
+    handlers = {
+        "cs.message.sent.v1": h.message_sent,
+        "cs.agent.status.v1": h.agent_status,
+        "cs.handoff.requested.v1": h.handoff_requested,
+    }
+
+    def consume_path(rt: ServiceRuntime) -> BatchConsumer[Any, Any]:
+        """Buyer messages on the batch pattern; the rarer topics event by event."""
+        return BatchConsumer(
+            rt.engine,
+            rt.plumbing,
+            rt.clock,
+            MessageBatch(settings.session_gap, kbs),
+            handlers=handlers,
+            on_committed=rt.relay.wake,
+        )
 
     async def prune_kb_versions(conn: AsyncConnection, _now: datetime) -> None:
         await repository.prune(conn, settings.presale_kb_versions_kept)
@@ -36,12 +57,8 @@ def build_runtime(
     runtime = ServiceRuntime(
         settings,
         store.metadata,
-        {
-            "cs.message.received.v1": h.message_received,
-            "cs.message.sent.v1": h.message_sent,
-            "cs.agent.status.v1": h.agent_status,
-            "cs.handoff.requested.v1": h.handoff_requested,
-        },
+        handlers,
+        consume_path=consume_path,
         timer_handlers={SESSION_IDLE: h.session_idle, SESSION_RECHECK: h.session_idle},
         routers=[kb_router()],
         clock=clock,

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row
 
 from services.presale import store
-from services.presale.domain import replies, routing
-from services.presale.domain.answers import Handoff, Memory, Reply, decide
-from services.presale.domain.kb import ReplyTone
-from services.presale.domain.nlu import understand
+from services.presale.domain import routing
 from services.presale.domain.routing import PRIORITY, PRIORITY_NAME, AgentLoad, Waiting
 from services.presale.kb.repository import KbCache
 from shared.cloudevents import Envelope
@@ -22,14 +18,8 @@ from shared.contracts import (
     ConversationAssigned,
     ConversationClosed,
     HandoffRequested,
-    MessageClassified,
-    MessageReceived,
     MessageSent,
-    ReplyRequested,
 )
-from shared.contracts.emitted import ReplyKind
-from shared.ids import derived_id
-from shared.masking import mask
 from shared.observability import BUSINESS
 from shared.timers import Timer
 
@@ -41,74 +31,11 @@ swallow a re-arm of the same (kind, key) made in that transaction."""
 
 
 class Handlers:
+    """Presale's rarer events one at a time (buyer messages: `messages.MessageBatch`)."""
+
     def __init__(self, session_gap: timedelta, kbs: KbCache | None = None) -> None:
         self.session_gap = session_gap
         self.kbs = kbs or KbCache()
-
-    async def message_received(self, ctx: Context, m: MessageReceived, env: Envelope) -> None:
-        """Classify every buyer message; answer it, leave it to another stage, or hand off."""
-        await store.touch_conversation(
-            ctx.conn,
-            conversation_id=m.conversation_id,
-            shop_id=m.shop_id,
-            buyer_id=m.buyer_id,
-            buyer_level=m.buyer_level,
-            at=m.sent_at,
-        )
-        conv = await store.get_conversation(ctx.conn, m.conversation_id)
-        assert conv is not None
-        await self._arm_idle(ctx, m.conversation_id, conv.last_activity_at)
-        history = list(conv.recent_texts)
-        u = understand(m.text, history)
-        ctx.emit(
-            MessageClassified(
-                shop_id=m.shop_id,
-                message_id=m.message_id,
-                conversation_id=m.conversation_id,
-                buyer_id=m.buyer_id,
-                intent=u.intent,
-                confidence=u.confidence,
-                stage=u.stage,
-                secondary_intents=list(u.secondary_intents),
-                sentiment=u.sentiment,
-                entities=u.entities,
-                text_masked=mask(m.text),
-                item_id=m.item_id,
-                order_id=m.order_id,
-                buyer_level=m.buyer_level,
-                sent_at=m.sent_at,
-                classified_at=ctx.now(),
-            )
-        )
-        BUSINESS.labels("presale", f"intent_{u.intent}").inc()
-        memory = Memory.restore(conv.memory).heard(m.item_id, u.entities)
-        remembered: dict[str, Any] = {
-            "recent_texts": [*history, mask(m.text)][-store.RECENT_TEXTS :]
-        }
-        if conv.state in ("assigned", "queued"):  # a human has it, or will have it soon
-            await store.set_state(ctx.conn, m.conversation_id, **remembered, memory=asdict(memory))
-            return
-        kb = await self.kbs.current(ctx.conn, m.shop_id)
-        decision = decide(
-            u, m.text, memory, kb.kb if kb else None, ctx.now(), vip=conv.buyer_level == "vip"
-        )
-        await store.set_state(
-            ctx.conn, m.conversation_id, **remembered, memory=asdict(decision.memory)
-        )
-        kb_version = kb.version if kb else None
-        if isinstance(decision, Reply):
-            self._reply(ctx, conv, m.message_id, env.id, decision.text, decision.kind, kb_version)
-            BUSINESS.labels("presale", "auto_reply").inc()
-        elif isinstance(decision, Handoff):
-            BUSINESS.labels("presale", f"handoff_{decision.reason}").inc()
-            agent = await self._hand_off(
-                ctx, conv, "presale", PRIORITY[decision.priority], f"presale:{decision.reason}"
-            )
-            notice = replies.HANDOFF_NOTICE if agent else replies.QUEUED_NOTICE
-            tone = kb.kb.tone if kb else replies.DEFAULT_TONE
-            self._reply(ctx, conv, m.message_id, env.id, _say(tone, notice), "handoff_notice",
-                        kb_version)  # fmt: skip
-        # Silent: another stage answers it, or a plain 好的 needs no answer.
 
     async def message_sent(self, ctx: Context, m: MessageSent, env: Envelope) -> None:
         """Agent and bot messages keep the session alive; system messages do not."""
@@ -213,32 +140,6 @@ class Handlers:
             )
         )
         BUSINESS.labels("presale", "session_closed").inc()
-
-    # -- replies ---------------------------------------------------------------------------
-    def _reply(
-        self,
-        ctx: Context,
-        conv: Row[Any],
-        in_reply_to: str,
-        event_id: str,
-        text: str,
-        kind: ReplyKind,
-        kb_version: int | None,
-    ) -> None:
-        ctx.emit(
-            ReplyRequested(
-                shop_id=conv.shop_id,
-                reply_request_id=derived_id(event_id, "reply", kind),
-                conversation_id=conv.conversation_id,
-                buyer_id=conv.buyer_id,
-                in_reply_to=in_reply_to,
-                text=text,
-                kind=kind,
-                requested_by="presale",
-                kb_version=kb_version,
-                requested_at=ctx.now(),
-            )
-        )
 
     # -- routing ---------------------------------------------------------------------------
     async def _arm_idle(self, ctx: Context, conversation_id: str, last_activity: datetime) -> None:
@@ -347,7 +248,3 @@ class Handlers:
             row = rows[w.conversation_id]
             await self._assign(ctx, row, agent_id, w.skill, w.priority, row.reason or "queued",
                                waited_from=row.queued_at)  # fmt: skip
-
-
-def _say(tone: ReplyTone, body: str) -> str:
-    return replies.render(tone, body)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +18,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    any_,
+    bindparam,
     func,
     select,
     text,
@@ -24,6 +28,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.presale.domain.conversation import RECENT_TEXTS as RECENT_TEXTS
+from services.presale.domain.conversation import Conversation
 from services.presale.domain.routing import AgentLoad
 from shared.db import new_metadata
 from shared.plumbing import plumbing_tables
@@ -78,8 +84,6 @@ kb_versions = Table(
     PrimaryKeyConstraint("shop_id", "version", name="pk_kb_versions"),
 )
 """Every KB change stores the whole document as a new version; the highest one is current."""
-
-RECENT_TEXTS = 5
 
 
 async def upsert_agent(
@@ -244,4 +248,110 @@ async def idle_conversations(
                 .with_for_update(skip_locked=True)
             )
         ).all()
+    )
+
+
+# -- the batch path: one statement per table ----------------------------------------------------
+_CONVERSATION_FIELDS = [f.name for f in fields(Conversation)]
+
+
+def _any(values: Collection[str]) -> Any:
+    """`= ANY($1)` with the ids as one array parameter (one plan for any batch size)."""
+    return any_(bindparam(None, list(values), type_=ARRAY(Text)))
+
+
+def _conversation(row: Row[Any]) -> Conversation:
+    values = {name: getattr(row, name) for name in _CONVERSATION_FIELDS}
+    values["recent_texts"] = tuple(values["recent_texts"] or ())
+    values["memory"] = dict(values["memory"] or {})
+    return Conversation(**values)
+
+
+async def load_conversations(
+    conn: AsyncConnection, conversation_ids: Collection[str]
+) -> dict[str, Conversation]:
+    """The conversations that exist among these ids, locked, in id order (no deadlocks
+    between replicas locking overlapping sets)."""
+    if not conversation_ids:
+        return {}
+    rows = await conn.execute(
+        select(conversations)
+        .where(conversations.c.conversation_id == _any(conversation_ids))
+        .order_by(conversations.c.conversation_id)
+        .with_for_update()
+    )
+    return {r.conversation_id: _conversation(r) for r in rows}
+
+
+async def save_conversations(conn: AsyncConnection, changed: Sequence[Conversation]) -> None:
+    """Insert or overwrite the conversations (one statement per 1,000 rows)."""
+    if not changed:
+        return
+    rows = []
+    for c in changed:
+        row = {name: getattr(c, name) for name in _CONVERSATION_FIELDS}
+        row["recent_texts"] = list(c.recent_texts)
+        row["memory"] = dict(c.memory)
+        rows.append(row)
+    stmt = insert(conversations)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["conversation_id"],
+        set_={
+            **{n: stmt.excluded[n] for n in _CONVERSATION_FIELDS if n != "conversation_id"},
+            "updated_at": func.now(),
+        },
+    )
+    # executemany: SQLAlchemy batches the rows into multi-row statements ("insertmanyvalues")
+    # from one cached compilation; `.values([...])` would compile anew for every batch size.
+    await conn.execute(stmt, rows)
+
+
+async def lock_agent_loads(
+    conn: AsyncConnection, shop_ids: Collection[str]
+) -> dict[str, list[AgentLoad]]:
+    """The agents of these shops with their open conversations; the agents are locked (in id
+    order) first, so assignments across replicas serialize per shop: once per batch."""
+    shops = sorted(shop_ids)
+    if not shops:
+        return {}
+    await conn.execute(
+        select(agents.c.agent_id)
+        .where(agents.c.shop_id == _any(shops))
+        .order_by(agents.c.agent_id)
+        .with_for_update()
+    )
+    active = (
+        select(conversations.c.agent_id, func.count().label("n"))
+        .where(conversations.c.state == "assigned", conversations.c.shop_id == _any(shops))
+        .group_by(conversations.c.agent_id)
+        .subquery()
+    )
+    rows = (
+        await conn.execute(
+            select(agents, func.coalesce(active.c.n, 0).label("active"))
+            .outerjoin(active, active.c.agent_id == agents.c.agent_id)
+            .where(agents.c.shop_id == _any(shops))
+        )
+    ).all()
+    loads: dict[str, list[AgentLoad]] = {shop: [] for shop in shops}
+    for r in rows:
+        loads[r.shop_id].append(
+            AgentLoad(r.agent_id, r.status, frozenset(r.skills), r.max_concurrent,
+                      int(r.active), r.assigned_total)
+        )  # fmt: skip
+    return loads
+
+
+async def count_assignments(conn: AsyncConnection, counts: Mapping[str, int]) -> None:
+    """Add each agent's new assignments to its total, in one statement."""
+    if not counts:
+        return
+    ids, ns = zip(*sorted(counts.items()), strict=True)
+    await conn.execute(
+        text(
+            "UPDATE agents SET assigned_total = agents.assigned_total + v.n"
+            " FROM unnest(CAST(:ids AS text[]), CAST(:ns AS int[])) AS v(agent_id, n)"
+            " WHERE agents.agent_id = v.agent_id"
+        ),
+        {"ids": list(ids), "ns": list(ns)},
     )

@@ -20,7 +20,9 @@ from ops.dlq.__main__ import run
 from ops.dlq.records import read_all
 from services.presale import store
 from services.presale.handlers import SESSION_IDLE, Handlers
+from services.presale.messages import MessageBatch
 from services.presale.settings import PresaleSettings
+from shared.batch import BatchConsumer
 from shared.cloudevents import Envelope, encode
 from shared.context import Context
 from shared.contracts import AgentStatusChanged
@@ -52,15 +54,23 @@ class Buggy:
 
 def presale_with(settings: PresaleSettings, buggy: Buggy) -> ServiceRuntime:
     h = Handlers(settings.session_gap)
+    handlers = {
+        "cs.message.sent.v1": h.message_sent,
+        "cs.agent.status.v1": buggy,
+        "cs.handoff.requested.v1": h.handoff_requested,
+    }
     return ServiceRuntime(
         settings,
         store.metadata,
-        {
-            "cs.message.received.v1": h.message_received,
-            "cs.message.sent.v1": h.message_sent,
-            "cs.agent.status.v1": buggy,
-            "cs.handoff.requested.v1": h.handoff_requested,
-        },
+        handlers,
+        consume_path=lambda rt: BatchConsumer(
+            rt.engine,
+            rt.plumbing,
+            rt.clock,
+            MessageBatch(settings.session_gap),
+            handlers=handlers,
+            on_committed=rt.relay.wake,
+        ),
         timer_handlers={SESSION_IDLE: h.session_idle},
     )
 

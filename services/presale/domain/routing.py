@@ -96,9 +96,17 @@ def drain(waiting: Sequence[Waiting], agents: Iterable[AgentLoad]) -> list[tuple
     A conversation nobody can take is skipped, so one needing a busy skill does not block the
     ones behind it that others can serve.
     """
+    return assign_in_order(queue_order(waiting), agents)
+
+
+def assign_in_order(
+    waiting: Sequence[Waiting], agents: Iterable[AgentLoad]
+) -> list[tuple[Waiting, str]]:
+    """Who gets which conversation, in the order given (presale's batch routes the hand-offs
+    of a batch by priority, then in the order their messages came); nobody over capacity."""
     loads = {a.agent_id: a for a in agents}
     plan: list[tuple[Waiting, str]] = []
-    for w in queue_order(waiting):
+    for w in waiting:
         agent = choose_agent(loads.values(), w.skill, vip=w.vip, previous=w.last_agent_id)
         if agent is None:
             continue

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import ARRAY, Text, any_, bindparam, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.presale.domain.kb import KnowledgeBase
@@ -119,6 +120,36 @@ class KbCache:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[(shop_id, version)] = loaded
         return loaded
+
+    async def current_many(
+        self, conn: AsyncConnection, shop_ids: Collection[str]
+    ) -> dict[str, KbVersion | None]:
+        """The current KB of each shop: one query for the versions, parsed ones from the
+        cache (a batch pays one round trip, not one per message)."""
+        shops = sorted(shop_ids)
+        if not shops:
+            return {}
+        rows = await conn.execute(
+            select(kb_versions.c.shop_id, func.max(kb_versions.c.version))
+            .where(kb_versions.c.shop_id == any_(bindparam(None, shops, type_=ARRAY(Text))))
+            .group_by(kb_versions.c.shop_id)
+        )
+        latest = {shop: version for shop, version in rows}
+        out: dict[str, KbVersion | None] = {}
+        for shop in shops:
+            version = latest.get(shop)
+            if version is None:
+                out[shop] = None
+                continue
+            hit = self._cache.get((shop, version))
+            if hit is None:
+                hit = await get(conn, shop, version)
+                if hit is not None:
+                    if len(self._cache) >= self._size:
+                        self._cache.pop(next(iter(self._cache)))
+                    self._cache[(shop, version)] = hit
+            out[shop] = hit
+        return out
 
 
 async def prune(conn: AsyncConnection, keep: int) -> int:

@@ -259,6 +259,8 @@ async def test_the_trace_continues_through_the_outbox(infra, schema, probe_db, s
     }
     assert "process cs.csat.submitted.v1" in names
     assert "cs.reply.requested.v1 publish" in names
+    relay = [s for s in spans.get_finished_spans() if s.name == "cs.reply.requested.v1 publish"]
+    assert any(s.instrumentation_scope.name == "xiaoer.relay" for s in relay)  # type: ignore[union-attr]
 
 
 async def _never() -> int:

@@ -1,0 +1,114 @@
+"""A conversation as presale decides on it, and what one buyer message does to it. Pure.
+
+`on_message` is the whole per-message decision: reopen or create the conversation, move its
+activity time forward, understand the text with the recent history, remember what it told,
+and — when the bot has the conversation — answer it, stay silent, or ask for a human. Who
+that human is is decided later for the whole batch (`routing.assign_in_order`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.presale.domain.answers import Decision, Handoff, Memory, Reply, Silent, decide
+from services.presale.domain.kb import KnowledgeBase
+from services.presale.domain.nlu import Understanding, understand
+from services.presale.domain.routing import PRIORITY
+from shared.masking import mask
+
+RECENT_TEXTS = 5
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """One buyer–shop pair; `state`: bot | queued | assigned | closed."""
+
+    conversation_id: str
+    shop_id: str
+    buyer_id: str
+    state: str
+    last_activity_at: datetime
+    buyer_level: str | None = None
+    agent_id: str | None = None
+    skill: str | None = None
+    priority: int = 0
+    reason: str | None = None
+    queued_at: datetime | None = None
+    last_agent_id: str | None = None
+    recent_texts: tuple[str, ...] = ()
+    memory: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def vip(self) -> bool:
+        return self.buyer_level == "vip"
+
+    def touched(self, buyer_level: str | None, at: datetime) -> Conversation:
+        """A buyer wrote: a closed conversation reopens with the bot; time only moves on."""
+        return replace(
+            self,
+            last_activity_at=max(self.last_activity_at, at),
+            buyer_level=buyer_level or self.buyer_level,
+            state="bot" if self.state == "closed" else self.state,
+        )
+
+
+@dataclass(frozen=True)
+class MessageOutcome:
+    conversation: Conversation
+    understanding: Understanding
+    decision: Decision | None
+    """None when a human has the conversation (assigned or queued): the bot keeps out."""
+    idle_due: datetime
+
+
+def on_message(
+    conv: Conversation | None,
+    *,
+    conversation_id: str,
+    shop_id: str,
+    buyer_id: str,
+    buyer_level: str | None,
+    text: str,
+    item_id: str | None,
+    sent_at: datetime,
+    kb: KnowledgeBase | None,
+    now: datetime,
+    session_gap: timedelta,
+) -> MessageOutcome:
+    """What one buyer message does. A hand-off leaves the conversation `queued` with its skill,
+    priority and reason; routing may then assign it."""
+    if conv is None:
+        conv = Conversation(conversation_id, shop_id, buyer_id, "bot", sent_at, buyer_level)
+    else:
+        conv = conv.touched(buyer_level, sent_at)
+    idle_due = conv.last_activity_at + session_gap
+    history = list(conv.recent_texts)
+    u = understand(text, history)
+    memory = Memory.restore(conv.memory).heard(item_id, u.entities)
+    texts = (*history, mask(text))[-RECENT_TEXTS:]
+    if conv.state in ("assigned", "queued"):  # a human has it, or will have it soon
+        return MessageOutcome(
+            replace(conv, recent_texts=texts, memory=asdict(memory)), u, None, idle_due
+        )
+    decision = decide(u, text, memory, kb, now, vip=conv.vip)
+    if isinstance(decision, Handoff):
+        conv = replace(
+            conv,
+            recent_texts=texts,
+            memory=asdict(decision.memory),
+            state="queued",
+            agent_id=None,
+            skill="presale",
+            priority=PRIORITY[decision.priority],
+            reason=f"presale:{decision.reason}",
+            queued_at=now,
+        )
+    else:
+        conv = replace(conv, recent_texts=texts, memory=asdict(decision.memory))
+    return MessageOutcome(conv, u, decision, idle_due)
+
+
+__all__ = ["Conversation", "Handoff", "MessageOutcome", "Reply", "Silent", "on_message"]

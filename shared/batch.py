@@ -1,0 +1,517 @@
+"""The batch pattern: load, decide, save — a consumed batch in a handful of statements.
+
+A service's `BatchLogic` sees the whole batch at once:
+
+1. **load** — every aggregate the batch touches, one query per table
+   (`… WHERE id = ANY($1) FOR UPDATE`);
+2. **decide** — a pure function per record, in record (so per-key) order, on the loaded
+   state: it returns a `Decision` (the new aggregates and the `Effects`: events to emit,
+   timers to arm or cancel, business counters); `apply` folds it into the state so the next
+   record of the same key sees it;
+3. **settle** — an optional batch-level step after all decisions (presale routes every
+   hand-off of a shop under one lock of its agents); it may add effects to decisions;
+4. **save** — the changed aggregates in bulk statements; then timers in bulk and every
+   emitted event in one outbox statement.
+
+`BatchConsumer` runs it behind the runtime's `ConsumePath` (`process(records)`) with the
+guarantees of the shared `Dispatcher`: one inbox statement per batch (duplicates skipped),
+bad input dead-lettered, a decision that raises dead-letters only its record, a load, settle
+or save that fails (not transiently) is retried on halves of the batch until the offending
+record is alone and dead-lettered — the batch never rewinds. Transient failures roll the
+whole transaction back and retry it with backoff, for ever. Topics whose events are rare and
+stateful in other ways may keep ordinary per-event handlers (`handlers=`), each in its own
+savepoint, in the same transaction, before the batch is loaded.
+
+Tracing follows the OpenTelemetry messaging conventions for batch consumers: a span per
+batch (`process <topic>`, kind CONSUMER, `shared/tracing.py`) linked to every record's
+context, and a child span per decided record in the record's own trace; the events and timers a record produces carry
+that span's trace context.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.trace import Status, StatusCode
+from sqlalchemy import Table, func, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shared import inbox
+from shared.clock import Clock
+from shared.cloudevents import Envelope
+from shared.consumer import (
+    POSITION_SOURCE,
+    Decoded,
+    Handler,
+    RawRecord,
+    consumer_now,
+    dead_letter,
+    decode_record,
+    position_id,
+)
+from shared.context import Context, Plumbing
+from shared.contracts import EventPayload
+from shared.observability import (
+    BATCH_SECONDS,
+    BUSINESS,
+    EVENTS,
+    HANDLER_SECONDS,
+    counted_on_commit,
+    pending_counts,
+    topic_label,
+)
+from shared.timers import pending
+from shared.tracing import batch_span, record_context, record_span
+from shared.transient import is_transient, retry_transient
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("xiaoer.batch")
+
+S = TypeVar("S")
+C = TypeVar("C")
+
+
+@dataclass(frozen=True)
+class Item:
+    """A good record of the batch, ready to be decided."""
+
+    raw: RawRecord
+    headers: dict[str, str]
+    envelope: Envelope
+    payload: EventPayload
+    parent: otel_context.Context
+    """The record's own trace context (from its `traceparent`)."""
+
+    @property
+    def topic(self) -> str:
+        return self.raw.topic
+
+
+@dataclass(frozen=True)
+class Emit:
+    payload: EventPayload
+    subject: str | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TimerArm:
+    """Arm (`replace`: re-arm) a durable timer; `due_at is None` cancels it."""
+
+    kind: str
+    key: str
+    due_at: datetime | None
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    replace: bool = False
+
+
+@dataclass
+class Effects:
+    """What deciding one record produced besides new state: all written at save."""
+
+    events: list[Emit] = field(default_factory=list)
+    timers: list[TimerArm] = field(default_factory=list)
+    counters: list[str] = field(default_factory=list)
+
+    def emit(
+        self, payload: EventPayload, *, subject: str | None = None, event_id: str | None = None
+    ) -> None:
+        self.events.append(Emit(payload, subject, event_id))
+
+    def arm(
+        self,
+        kind: str,
+        key: str,
+        due_at: datetime,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        replace: bool = False,
+    ) -> None:
+        self.timers.append(TimerArm(kind, key, due_at, dict(payload or {}), replace))
+
+    def cancel(self, kind: str, key: str) -> None:
+        self.timers.append(TimerArm(kind, key, None))
+
+    def count(self, kind: str) -> None:
+        """A business counter, incremented once the batch has committed."""
+        self.counters.append(kind)
+
+
+@dataclass
+class Decision(Generic[C]):
+    """One record's decision: the new version of what it changed, and its effects."""
+
+    changes: C
+    effects: Effects = field(default_factory=Effects)
+
+
+@dataclass
+class Decided(Generic[C]):
+    """A decided record, with the trace context its effects carry."""
+
+    item: Item
+    decision: Decision[C]
+    trace: otel_context.Context
+
+
+class BatchLogic(Protocol[S, C]):
+    """What a service provides to handle its busy topics a batch at a time."""
+
+    topics: Sequence[str]
+
+    async def load(self, conn: AsyncConnection, items: Sequence[Item]) -> S:
+        """Every aggregate the items touch, one query per table, locked (FOR UPDATE)."""
+        ...
+
+    def decide(self, state: S, item: Item, now: datetime) -> Decision[C]:
+        """Pure: must not change `state` (a decision that raises dead-letters its record)."""
+        ...
+
+    def apply(self, state: S, decision: Decision[C]) -> None:
+        """Fold a decision's changes into the state, for the records after it."""
+        ...
+
+    async def settle(
+        self, conn: AsyncConnection, state: S, decided: Sequence[Decided[C]], now: datetime
+    ) -> None:
+        """A batch-level step after every decision (e.g. routing); may add effects."""
+        ...
+
+    async def save(self, conn: AsyncConnection, state: S) -> None:
+        """Write what changed, in bulk statements."""
+        ...
+
+
+@dataclass
+class _Outcome(Generic[C]):
+    decided: list[Decided[C]] = field(default_factory=list)
+    failed: list[tuple[Item, str]] = field(default_factory=list)
+
+    def __iadd__(self, other: _Outcome[C]) -> _Outcome[C]:
+        self.decided += other.decided
+        self.failed += other.failed
+        return self
+
+
+class BatchConsumer(Generic[S, C]):
+    """The runtime's consume path for a service built on the batch pattern."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        plumbing: Plumbing,
+        clock: Clock,
+        logic: BatchLogic[S, C],
+        *,
+        handlers: Mapping[str, Handler] | None = None,
+        on_committed: Any = None,
+        max_backoff_s: float = 10.0,
+    ) -> None:
+        self._engine = engine
+        self._plumbing = plumbing
+        self._clock = clock
+        self._logic = logic
+        self._handlers = dict(handlers or {})
+        self._on_committed = on_committed
+        self._max_backoff = max_backoff_s
+        self.consumer = f"xiaoer-{plumbing.service}"
+        self._timers: dict[str, Any] = {}
+
+    @property
+    def topics(self) -> list[str]:
+        return [*self._logic.topics, *self._handlers]
+
+    async def process(self, records: Sequence[RawRecord]) -> None:
+        """Handle a batch until it is committed; transient failures are retried for ever."""
+        if not records:
+            return
+        now = consumer_now(self._clock)
+        decoded = [decode_record(raw, self.topics, now) for raw in records]
+        with batch_span(tracer, self.consumer, [(d.raw, d.headers) for d in decoded]):
+            await self._settle(decoded)
+
+    async def _settle(self, decoded: list[Decoded]) -> None:
+        """Commit these records; a non-transient failure outside the decisions (inbox, a
+        per-event handler's savepoint, the outbox) is bisected down to the record that fails
+        alone, which is dead-lettered: the batch never rewinds for ever."""
+        service = self._plumbing.service
+        try:
+            await retry_transient(lambda: self._process_once(decoded), service, self._max_backoff)
+        except Exception as exc:  # not transient: retry_transient re-raises only those
+            if len(decoded) == 1:
+                failure = exc
+                await retry_transient(
+                    lambda: self._dead_letter_alone(decoded[0], failure), service, self._max_backoff
+                )
+                return
+            log.warning(
+                "batch of %d failed outside the decisions (%s); splitting it",
+                len(decoded),
+                type(exc).__name__,
+            )
+            middle = len(decoded) // 2
+            await self._settle(decoded[:middle])
+            await self._settle(decoded[middle:])
+
+    async def _dead_letter_alone(self, d: Decoded, failure: Exception) -> None:
+        """The record fails even on its own: dead-letter it in a transaction of its own,
+        claimed by its position."""
+        raw = d.raw
+        reason = f"could not be stored: {type(failure).__name__}: {failure}"
+        async with self._engine.begin() as conn:
+            ctx = Context(conn, self._clock, self._plumbing)
+            if await inbox.claim(
+                conn, self._plumbing.inbox, self.consumer, position_id(raw), raw.topic
+            ):
+                outcome = self._dead_letter(ctx, d, reason)
+            else:
+                outcome = "duplicate"
+            await ctx.flush()
+        EVENTS.labels(self._plumbing.service, topic_label(raw.topic), outcome).inc()
+
+    # -- one attempt -----------------------------------------------------------------------
+    async def _process_once(self, decoded: list[Decoded]) -> None:
+        started = time.perf_counter()
+        service = self._plumbing.service
+        outcomes: list[tuple[str, str]] = []
+        parents = [record_context(d.headers) for d in decoded]
+        with counted_on_commit() as counts:
+            async with self._engine.begin() as conn:
+                ctx = Context(conn, self._clock, self._plumbing)
+                claim_of = [
+                    (d.envelope.source, d.envelope.id)
+                    if d.envelope is not None
+                    else (POSITION_SOURCE, position_id(d.raw))
+                    for d in decoded
+                ]
+                first: dict[tuple[str, str], int] = {}
+                for i, claim in enumerate(claim_of):
+                    first.setdefault(claim, i)
+                fresh = await inbox.claim_events(
+                    conn,
+                    self._plumbing.inbox,
+                    self.consumer,
+                    [(*claim, decoded[i].raw.topic) for claim, i in first.items()],
+                )
+                items: list[Item] = []
+                for i, d in enumerate(decoded):
+                    if claim_of[i] not in fresh or first[claim_of[i]] != i:
+                        outcomes.append((d.raw.topic, "duplicate"))
+                    elif d.envelope is None or d.payload is None:
+                        outcomes.append((d.raw.topic, self._dead_letter(ctx, d, str(d.bad))))
+                    elif d.raw.topic in self._handlers:
+                        outcomes.append((d.raw.topic, await self._handle(ctx, d)))
+                    else:
+                        items.append(Item(d.raw, d.headers, d.envelope, d.payload, parents[i]))
+                now = self._clock.now()
+                result = await self._decide_and_save(conn, items, now) if items else _Outcome()
+                first_time = await self._release_failed(ctx, result.failed)
+                for item, reason in result.failed:
+                    if position_id(item.raw) not in first_time:
+                        outcomes.append((item.topic, "duplicate"))  # dead-lettered before
+                        continue
+                    d = Decoded(item.raw, item.headers, item.envelope, item.payload)
+                    outcomes.append((item.topic, self._dead_letter(ctx, d, reason)))
+                outcomes += [(x.item.topic, "handled") for x in result.decided]
+                await ctx.flush()
+            counts.commit()
+        BATCH_SECONDS.labels(service).observe(time.perf_counter() - started)
+        for (topic, outcome), n in Counter(outcomes).items():
+            EVENTS.labels(service, topic_label(topic), outcome).inc(n)
+        kinds = Counter(k for x in result.decided for k in x.decision.effects.counters)
+        for kind, n in kinds.items():
+            BUSINESS.labels(service, kind).inc(n)
+        if self._on_committed:
+            self._on_committed()
+
+    async def _decide_and_save(
+        self, conn: AsyncConnection, items: list[Item], now: datetime
+    ) -> _Outcome[C]:
+        """Load, decide, settle and save `items` in a savepoint; on a (non-transient) failure,
+        the same for each half, until the record that fails is alone and dead-lettered."""
+        try:
+            async with conn.begin_nested():
+                return await self._attempt(conn, items, now)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            if len(items) == 1:
+                log.exception("batch step failed on %s", items[0].envelope.id)
+                return _Outcome(failed=[(items[0], f"batch failed: {type(exc).__name__}: {exc}")])
+            log.warning("batch step failed (%r); retrying %d records in halves", exc, len(items))
+            half = len(items) // 2
+            outcome = await self._decide_and_save(conn, items[:half], now)
+            outcome += await self._decide_and_save(conn, items[half:], now)
+            return outcome
+
+    async def _attempt(
+        self, conn: AsyncConnection, items: list[Item], now: datetime
+    ) -> _Outcome[C]:
+        logic = self._logic
+        outcome: _Outcome[C] = _Outcome()
+        state = await logic.load(conn, items)
+        for item in items:
+            started = time.perf_counter()
+            with record_span(
+                tracer, item.raw, item.headers, item.envelope.id, item.payload, self.consumer
+            ) as span:
+                try:
+                    decision = logic.decide(state, item, now)
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    span.record_exception(exc)
+                    span.set_status(Status(StatusCode.ERROR, "decision failed"))
+                    log.exception("decision failed on %s", item.envelope.id)
+                    outcome.failed.append((item, f"decision failed: {type(exc).__name__}: {exc}"))
+                    continue
+                finally:
+                    self._decide_seconds(item.topic).observe(time.perf_counter() - started)
+                logic.apply(state, decision)
+                outcome.decided.append(Decided(item, decision, otel_context.get_current()))
+        await logic.settle(conn, state, outcome.decided, now)
+        await logic.save(conn, state)
+        await self._write_effects(conn, outcome.decided)
+        return outcome
+
+    async def _write_effects(self, conn: AsyncConnection, decided: list[Decided[C]]) -> None:
+        """Timers in bulk, then every emitted event in one outbox statement."""
+        timers: dict[tuple[str, str], tuple[TimerArm, str | None]] = {}
+        ctx = Context(conn, self._clock, self._plumbing)
+        for x in decided:
+            effects = x.decision.effects
+            if effects.timers:
+                carrier: dict[str, str] = {}
+                propagate.inject(carrier, context=x.trace)
+                for arm in effects.timers:  # the last word on a (kind, key) wins
+                    timers.pop((arm.kind, arm.key), None)
+                    timers[(arm.kind, arm.key)] = (arm, carrier.get("traceparent"))
+            if effects.events:
+                token = otel_context.attach(x.trace)
+                try:
+                    for e in effects.events:
+                        ctx.emit(e.payload, subject=e.subject, event_id=e.event_id)
+                finally:
+                    otel_context.detach(token)
+        await write_timers(conn, self._plumbing.timers, list(timers.values()))
+        await ctx.flush()
+
+    def _decide_seconds(self, topic: str) -> Any:
+        timer = self._timers.get(topic)
+        if timer is None:
+            timer = self._timers[topic] = HANDLER_SECONDS.labels(self._plumbing.service, topic)
+        return timer
+
+    # -- per-event handlers and dead letters -----------------------------------------------
+    async def _handle(self, ctx: Context, d: Decoded) -> str:
+        """An ordinary per-event handler in its own savepoint (rare, stateful topics)."""
+        assert d.envelope is not None
+        handler = self._handlers[d.raw.topic]
+        started = time.perf_counter()
+        item = Item(d.raw, d.headers, d.envelope, d.payload, record_context(d.headers))  # type: ignore[arg-type]
+        with record_span(tracer, d.raw, d.headers, d.envelope.id, d.payload, self.consumer) as span:
+            emitted_before = len(ctx.records)
+            held = pending_counts()
+            mark = held.mark() if held is not None else 0
+            try:
+                async with ctx.conn.begin_nested():
+                    await handler(ctx, d.payload, d.envelope)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                if held is not None:
+                    held.rollback_to(mark)  # its counters never happened
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, "handler failed"))
+                del ctx.records[emitted_before:]
+                log.exception("handler for %s failed on event %s", d.raw.topic, d.envelope.id)
+                if not await self._release_failed(ctx, [(item, "")]):
+                    return "duplicate"  # this very record was dead-lettered before
+                return self._dead_letter(ctx, d, f"handler failed: {type(exc).__name__}: {exc}")
+            finally:
+                HANDLER_SECONDS.labels(self._plumbing.service, d.raw.topic).observe(
+                    time.perf_counter() - started
+                )
+        return "handled"
+
+    async def _release_failed(self, ctx: Context, failed: Sequence[tuple[Item, str]]) -> set[str]:
+        """A failed record is claimed by its position rather than its id: a redelivery is a
+        no-op, while a re-drive of its dead letter (same id) is handled once fixed. Returns
+        the positions claimed now (the others were dead-lettered before)."""
+        if not failed:
+            return set()
+        ib = self._plumbing.inbox
+        await ctx.conn.execute(
+            ib.delete().where(
+                ib.c.consumer == self.consumer,
+                tuple_(ib.c.source, ib.c.event_id).in_(
+                    [(item.envelope.source, item.envelope.id) for item, _ in failed]
+                ),
+            )
+        )
+        return await inbox.claim_many(
+            ctx.conn,
+            ib,
+            self.consumer,
+            [(position_id(item.raw), item.topic) for item, _ in failed],
+        )
+
+    def _dead_letter(self, ctx: Context, d: Decoded, reason: str) -> str:
+        raw = d.raw
+        log.warning("dead-lettering %s[%d]@%d: %s", raw.topic, raw.partition, raw.offset, reason)
+        ctx.forward_raw(dead_letter(raw, d.headers, reason, self.consumer))
+        return "dead_lettered"
+
+
+async def write_timers(
+    conn: AsyncConnection, timers: Table, arms: Sequence[tuple[TimerArm, str | None]]
+) -> None:
+    """Arm, re-arm and cancel timers in at most three statements; `(arm, traceparent)` pairs,
+    at most one per (kind, key). A re-armed timer takes the trace of the record re-arming it."""
+    create = [(a, tp) for a, tp in arms if a.due_at is not None and not a.replace]
+    rearm = [(a, tp) for a, tp in arms if a.due_at is not None and a.replace]
+    cancel = [a for a, _ in arms if a.due_at is None]
+
+    def rows(group: list[tuple[TimerArm, str | None]]) -> list[dict[str, Any]]:
+        return [
+            {"kind": a.kind, "key": a.key, "due_at": a.due_at, "payload": dict(a.payload),
+             "traceparent": tp}
+            for a, tp in group
+        ]  # fmt: skip
+
+    if create:
+        await conn.execute(
+            insert(timers)
+            .values(rows(create))
+            .on_conflict_do_nothing(constraint="uq_timers_kind_key")
+        )
+    if rearm:
+        stmt = insert(timers).values(rows(rearm))
+        await conn.execute(
+            stmt.on_conflict_do_update(
+                constraint="uq_timers_kind_key",
+                set_={
+                    "due_at": stmt.excluded.due_at,
+                    "payload": stmt.excluded.payload,
+                    "traceparent": stmt.excluded.traceparent,
+                    "fired_at": None,
+                    "cancelled_at": None,
+                },
+            )
+        )
+    if cancel:
+        await conn.execute(
+            update(timers)
+            .where(tuple_(timers.c.kind, timers.c.key).in_([(a.kind, a.key) for a in cancel]))
+            .where(pending(timers))
+            .values(cancelled_at=func.now())
+        )
