@@ -51,9 +51,10 @@ test: ## the test suite (starts its own broker and database on free ports)
 	uv run --frozen pytest $(ARGS)
 
 FUZZ_RECORDS ?= 10000
-chaos: ## the chaos and fuzz suites, soak size: FUZZ_RECORDS (10000) hostile records on every consumed topic (FUZZ_SEED replays)
+CHAOS_CYCLES ?= 100
+chaos: ## the chaos suite at soak size: FUZZ_RECORDS (10000) per topic, CHAOS_CYCLES (100) kills (FUZZ_SEED/CHAOS_SEED replay)
 	$(sync)
-	FUZZ_RECORDS=$(FUZZ_RECORDS) uv run --frozen pytest tests/chaos --timeout=3600 $(ARGS)
+	FUZZ_RECORDS=$(FUZZ_RECORDS) CHAOS_CYCLES=$(CHAOS_CYCLES) uv run --frozen pytest tests/chaos --timeout=7200 $(ARGS)
 
 lint: ## ruff lint + format check + import contracts
 	$(sync)
