@@ -77,9 +77,13 @@ async def chaos_stack(state_dir: Path) -> AsyncIterator[LocalStack]:
         stack.stop()
 
 
+BUYERS_PER_HOUR = 5  # a small, steady load: the simulator's default is 12.5 an hour
+
+
 def start_simulator(stack: LocalStack, seed: int, hours: float, bad_rate: float) -> ManagedProcess:
     argv = [sys.executable, "-m", "simulator", "--seed", str(seed), "--speed", f"{SPEED:g}"]
     argv += ["--hours", f"{hours:g}", "--bad-rate", f"{bad_rate:g}"]
+    argv += ["--buyers", str(max(20, round(hours * BUYERS_PER_HOUR)))]
     return stack.start_job("simulator", argv)
 
 
