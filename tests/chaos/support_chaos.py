@@ -77,9 +77,13 @@ async def chaos_stack(state_dir: Path) -> AsyncIterator[LocalStack]:
         stack.stop()
 
 
+BUYERS_PER_HOUR = 5  # a small, steady load: the simulator's default is 12.5 an hour
+
+
 def start_simulator(stack: LocalStack, seed: int, hours: float, bad_rate: float) -> ManagedProcess:
     argv = [sys.executable, "-m", "simulator", "--seed", str(seed), "--speed", f"{SPEED:g}"]
     argv += ["--hours", f"{hours:g}", "--bad-rate", f"{bad_rate:g}"]
+    argv += ["--buyers", str(max(20, round(hours * BUYERS_PER_HOUR)))]
     return stack.start_job("simulator", argv)
 
 
@@ -274,14 +278,19 @@ def judge(events: dict[str, list[tuple[str, Any]]], max_reminders: int = MAX_REM
     return v
 
 
-async def settled_verdict(bootstrap: str, timeout: float) -> Verdict:
-    """Read the topics until nothing is missing (or the deadline); the last verdict."""
-    deadline = time.monotonic() + timeout
+async def settled_verdict(bootstrap: str, stall_timeout: float) -> Verdict:
+    """Read the topics until nothing is missing; give up only when the services make no progress
+    (nothing more handled) for `stall_timeout` seconds — a soak leaves a long backlog."""
+    best, stalled_since = None, time.monotonic()
     while True:
         verdict = judge(await read_oracle_topics(bootstrap))
-        if not verdict.lost or time.monotonic() > deadline:
+        if not verdict.lost:
             return verdict
-        await asyncio.sleep(1.0)
+        if best is None or verdict.lost_count < best:
+            best, stalled_since = verdict.lost_count, time.monotonic()
+        elif time.monotonic() - stalled_since > stall_timeout:
+            return verdict
+        await asyncio.sleep(2.0)
 
 
 async def kpis_equal_replay(stack: LocalStack, timeout: float) -> dict[str, tuple[int, int]]:

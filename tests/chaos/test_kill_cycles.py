@@ -99,7 +99,7 @@ async def test_random_kills_under_load_lose_and_double_nothing(
         assert not stack.failures(), stack.failures()
         phase = time.monotonic()
 
-        verdict = await settled_verdict(stack.bootstrap, timeout=60)
+        verdict = await settled_verdict(stack.bootstrap, stall_timeout=60)
         print(
             f"oracle ({time.monotonic() - phase:.0f}s to settle): {verdict.describe()}",
             file=sys.stderr,

@@ -77,7 +77,7 @@ async def test_database_outage_under_load_loses_nothing(
         await simulator_done(sim, timeout=HOURS * 3600 / SPEED + 120)
         assert not stack.failures(), stack.failures()
 
-        verdict = await settled_verdict(stack.bootstrap, timeout=60)
+        verdict = await settled_verdict(stack.bootstrap, stall_timeout=60)
         print(f"oracle: {verdict.describe()}", file=sys.stderr)
         assert verdict.messages > 0
         assert verdict.lost_count == 0, verdict.describe()
