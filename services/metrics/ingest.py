@@ -123,7 +123,7 @@ class FactIngest:
         service = self._plumbing.service
         BATCH_SECONDS.labels(service).observe(time.perf_counter() - started)
         for i in items:
-            if i.fact is not None:
+            if i.bad is None:  # a fact, or an event metrics reads and drops (a non-reminder reply)
                 EVENTS.labels(service, topic_label(i.raw.topic), "handled").inc()
         if len(facts) > changes.fresh_facts:
             EVENTS.labels(service, "*", "duplicate").inc(len(facts) - changes.fresh_facts)

@@ -152,6 +152,16 @@ async def test_a_refund_request_is_one_trace_through_every_service(
     ):
         await pub.event(order(order_id, "TRADE_BUYER_SIGNED", shop_id=shop, buyer_id=buyer,
                               at=now - timedelta(days=2)))  # fmt: skip
+        # The order first: a refund that arrives before its order's facts is decided when they
+        # arrive, in the order event's trace — right, but not the journey under test here.
+        await receiver.wait_for(
+            lambda r: any(
+                s.service == "xiaoer-aftersale" and s.attributes.get("xiaoer.order_id") == order_id
+                for s in r.spans
+            ),
+            30,
+            "aftersale's span of the order event",
+        )
         request = refund(refund_id, order_id, shop_id=shop, buyer_id=buyer,
                          requested_at=now)  # fmt: skip
         _, trace_id = await _send(pub, request)

@@ -248,11 +248,11 @@ async def test_traces_survive_batching(db, spans: InMemorySpanExporter) -> None:
     await consumer(engine, plumbing, TallyLogic(tallies)).process(records)
 
     finished = spans.get_finished_spans()
-    [batch] = [s for s in finished if s.name == f"{TOPIC} process" and not s.parent]
+    [batch] = [s for s in finished if s.name == f"process {TOPIC}" and not s.parent]
     assert batch.kind == SpanKind.CONSUMER
     assert {link.context.trace_id for link in batch.links} == set(trace_ids)
     per_record = {
-        s.context.trace_id: s for s in finished if s.name == f"{TOPIC} process" and s.parent
+        s.context.trace_id: s for s in finished if s.name == f"process {TOPIC}" and s.parent
     }
     assert set(per_record) == set(trace_ids)
     first = per_record[trace_ids[0]]

@@ -138,6 +138,10 @@ async def test_a_batch_failing_outside_the_handlers_dead_letters_only_the_culpri
         collecting(infra.bootstrap, [REPLIES, DLQ]) as col,
         publisher(infra.bootstrap) as pub,
     ):
+        # Its group starts here, before the backlog is published: it must read all of it.
+        await start_at_end(
+            infra.bootstrap, runtime.settings.kafka_group_id, runtime.dispatcher.topics
+        )
         for i in range(3):
             await pub.event(csat(shop, f"c-before-{i}"))
         poison = await pub.event(csat(shop, "c-unstorable"))
