@@ -71,7 +71,7 @@ from shared.observability import (
 )
 from shared.timers import pending
 from shared.tracing import batch_span, record_context, record_span
-from shared.transient import is_transient, retry_transient
+from shared.transient import is_transient, settle_bisecting
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("xiaoer.batch")
@@ -243,24 +243,13 @@ class BatchConsumer(Generic[S, C]):
         """Commit these records; a non-transient failure outside the decisions (inbox, a
         per-event handler's savepoint, the outbox) is bisected down to the record that fails
         alone, which is dead-lettered: the batch never rewinds for ever."""
-        service = self._plumbing.service
-        try:
-            await retry_transient(lambda: self._process_once(decoded), service, self._max_backoff)
-        except Exception as exc:  # not transient: retry_transient re-raises only those
-            if len(decoded) == 1:
-                failure = exc
-                await retry_transient(
-                    lambda: self._dead_letter_alone(decoded[0], failure), service, self._max_backoff
-                )
-                return
-            log.warning(
-                "batch of %d failed outside the decisions (%s); splitting it",
-                len(decoded),
-                type(exc).__name__,
-            )
-            middle = len(decoded) // 2
-            await self._settle(decoded[:middle])
-            await self._settle(decoded[middle:])
+        await settle_bisecting(
+            decoded,
+            self._process_once,
+            self._dead_letter_alone,
+            self._plumbing.service,
+            self._max_backoff,
+        )
 
     async def _dead_letter_alone(self, d: Decoded, failure: Exception) -> None:
         """The record fails even on its own: dead-letter it in a transaction of its own,

@@ -45,7 +45,7 @@ from shared.observability import (
 from shared.observability import pending_counts as _pending
 from shared.topics import BY_NAME, DLQ_SUFFIX
 from shared.tracing import batch_span, record_span
-from shared.transient import is_transient, retry_transient
+from shared.transient import is_transient, settle_bisecting
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("xiaoer.consumer")
@@ -231,24 +231,9 @@ class Dispatcher:
 
     async def _settle(self, items: list[_Item]) -> None:
         """Commit these records; a non-transient failure outside the handlers is bisected."""
-        service = self._plumbing.service
-        try:
-            await retry_transient(lambda: self._attempt(items), service, self._max_backoff)
-        except Exception as exc:  # not transient: retry_transient re-raises only those
-            if len(items) == 1:
-                failure = exc
-                await retry_transient(
-                    lambda: self._dead_letter_alone(items[0], failure), service, self._max_backoff
-                )
-                return
-            log.warning(
-                "batch of %d failed outside the handlers (%s); splitting it",
-                len(items),
-                type(exc).__name__,
-            )
-            middle = len(items) // 2
-            await self._settle(items[:middle])
-            await self._settle(items[middle:])
+        await settle_bisecting(
+            items, self._attempt, self._dead_letter_alone, self._plumbing.service, self._max_backoff
+        )
 
     async def _attempt(self, items: list[_Item]) -> None:
         try:

@@ -65,3 +65,27 @@ async def retry_transient(
             log.warning("transient failure, retrying in %.1fs: %r", backoff, exc)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, max_backoff_s)
+
+
+async def settle_bisecting(
+    items: list[T],
+    attempt: Callable[[list[T]], Awaitable[None]],
+    alone: Callable[[T, Exception], Awaitable[None]],
+    service: str,
+    max_backoff_s: float = 10.0,
+) -> None:
+    """Commit `items` with `attempt`, retrying transient failures for ever. A non-transient
+    failure (one record's bytes that storage rejects, outside any per-record isolation) splits
+    the records in halves until the one that fails is alone; `alone` then settles it (a dead
+    letter with the reason): no record can hold its partition, and the others are kept."""
+    try:
+        await retry_transient(lambda: attempt(items), service, max_backoff_s)
+    except Exception as exc:  # not transient: retry_transient re-raises only those
+        if len(items) == 1:
+            failure = exc  # `exc` is unbound once the except block ends
+            await retry_transient(lambda: alone(items[0], failure), service, max_backoff_s)
+            return
+        log.warning("batch of %d failed (%s); splitting it", len(items), type(exc).__name__)
+        middle = len(items) // 2
+        await settle_bisecting(items[:middle], attempt, alone, service, max_backoff_s)
+        await settle_bisecting(items[middle:], attempt, alone, service, max_backoff_s)

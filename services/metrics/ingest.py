@@ -35,7 +35,7 @@ from shared.consumer import RawRecord, consumer_now, dead_letter, decode_record,
 from shared.context import Context, Plumbing
 from shared.observability import BATCH_SECONDS, EVENTS, topic_label
 from shared.tracing import batch_span
-from shared.transient import retry_transient
+from shared.transient import settle_bisecting
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("xiaoer.metrics.ingest")
@@ -92,20 +92,14 @@ class FactIngest:
 
     async def _settle(self, items: list[_Decoded]) -> None:
         """Commit these records; a non-transient failure is bisected down to one record."""
-        service = self._plumbing.service
-        try:
-            await retry_transient(lambda: self._ingest(items), service, self._max_backoff)
-        except Exception as exc:  # not transient: retry_transient re-raises only those
-            if len(items) == 1:
-                [item] = items
-                reason = f"could not be ingested: {type(exc).__name__}: {exc}"
-                bad = replace(item, fact=None, bad=reason)
-                await retry_transient(lambda: self._ingest([bad]), service, self._max_backoff)
-                return
-            log.warning("batch of %d failed (%s); splitting it", len(items), type(exc).__name__)
-            middle = len(items) // 2
-            await self._settle(items[:middle])
-            await self._settle(items[middle:])
+        await settle_bisecting(
+            items, self._ingest, self._ingest_alone, self._plumbing.service, self._max_backoff
+        )
+
+    async def _ingest_alone(self, item: _Decoded, exc: Exception) -> None:
+        """The record fails even on its own: dead-letter it with the reason."""
+        reason = f"could not be ingested: {type(exc).__name__}: {exc}"
+        await self._ingest([replace(item, fact=None, bad=reason)])
 
     async def _ingest(self, items: list[_Decoded]) -> None:
         started = time.perf_counter()
