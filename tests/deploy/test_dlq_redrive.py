@@ -158,7 +158,9 @@ async def test_dead_letter_fix_redrive_handled_exactly_once(
         again = copies(seen, ce_id)
         assert len(again) == 2
         assert again[1].value == record.value
-        assert again[1].headers["traceparent"] == TRACEPARENT
+        # In the original trace; its parent span is the re-drive's publish span whenever a
+        # tracer provider is installed (another test may have set the global one).
+        assert again[1].headers["traceparent"].split("-")[1] == TRACEPARENT.split("-")[1]
         assert not any(k.startswith("x-dlq-") for k in again[1].headers)
 
         # 4. Re-driving again (or everything) publishes nothing more.
