@@ -201,20 +201,36 @@ class OutboxRelay:
         o = self._outbox
         self._failing = False
         async with self._engine.begin() as conn:
+            # Two statements on purpose: in READ COMMITTED a statement reads the snapshot taken
+            # when it began, so a row read in the statement that takes the lock may predate the
+            # commit of the replica that held the lock just before (and published the row).
+            # Reading after the lock is held sees that commit.
+            shards = (
+                (
+                    await conn.execute(
+                        text(
+                            f"SELECT shard FROM (SELECT DISTINCT shard FROM {o.name}"
+                            "  WHERE sent_at IS NULL AND parked_at IS NULL) AS pending"
+                            " WHERE pg_try_advisory_xact_lock(hashtext(:space), shard)"
+                        ),
+                        {"space": self._lock_space},
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if not shards:
+                return 0
             rows = (
                 await conn.execute(
                     text(
-                        f"WITH pending AS MATERIALIZED ("
-                        f" SELECT DISTINCT shard FROM {o.name}"
-                        "  WHERE sent_at IS NULL AND parked_at IS NULL),"
-                        " locked AS MATERIALIZED (SELECT shard FROM pending"
-                        "  WHERE pg_try_advisory_xact_lock(hashtext(:space), shard))"
-                        " SELECT r.id, r.topic, r.key, r.value, r.headers FROM locked,"
+                        "SELECT r.id, r.topic, r.key, r.value, r.headers"
+                        " FROM unnest(CAST(:shards AS int[])) AS locked(shard),"
                         f" LATERAL (SELECT * FROM {o.name} WHERE shard = locked.shard"
                         "  AND sent_at IS NULL AND parked_at IS NULL ORDER BY id LIMIT :n) AS r"
                         " ORDER BY r.id"
                     ),
-                    {"space": self._lock_space, "n": max(1, self._batch_size // self._shards)},
+                    {"shards": list(shards), "n": max(1, self._batch_size // self._shards)},
                 )
             ).all()
             if not rows:

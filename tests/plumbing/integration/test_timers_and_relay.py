@@ -183,3 +183,54 @@ async def test_a_timer_can_re_arm_itself(infra, schema, probe_db) -> None:  # ty
         clock.advance(timedelta(minutes=30))
         await runner.fire_due()
     assert firings == [START + timedelta(minutes=30 * n) for n in (1, 2, 3)]
+
+
+async def test_relays_racing_on_one_outbox_publish_each_row_once(infra, schema, probe_db) -> None:  # type: ignore[no-untyped-def]
+    """Four relays drain one outbox as fast as they can; every row goes out exactly once.
+
+    Found by the two-replica timer test: when the shard lock and the read of its rows were one
+    statement, a relay could take the lock just after another committed and still read the rows
+    that one had published (its snapshot predated that commit), publishing them twice."""
+    metadata, _ = probe_metadata()
+    outbox = metadata.tables["outbox"]
+    t = topic("cs.reply.requested.v1")
+    records = [
+        encode(
+            t,
+            ReplyRequested(
+                shop_id="s",
+                reply_request_id=str(n),
+                conversation_id=f"c{n % 50}",
+                buyer_id="b",
+                text=str(n),
+                kind="notification",
+                requested_by="probe",
+                requested_at=START,
+            ),
+            source="/t",
+        )
+        for n in range(3000)
+    ]
+    async with probe_db.begin() as conn:
+        await enqueue(conn, outbox, records, shards=4)
+    published: list[bytes] = []
+
+    async def publish(record):  # type: ignore[no-untyped-def]
+        published.append(record.value)
+        await asyncio.sleep(0)
+        return asyncio.sleep(0)
+
+    relays = [
+        OutboxRelay(
+            probe_db, outbox, publish, lock_space=f"{schema}.outbox", shards=4, batch_size=8
+        )
+        for _ in range(4)
+    ]
+
+    async def drain(relay: OutboxRelay) -> None:
+        idle_passes = 0
+        while idle_passes < 3:
+            idle_passes = 0 if await relay.relay_once() else idle_passes + 1
+
+    await asyncio.gather(*(drain(r) for r in relays))
+    assert len(published) == len(set(published)) == 3000
