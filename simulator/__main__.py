@@ -34,11 +34,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def ground_truth(plan: Plan, speed: float) -> dict[str, object]:
-    """What the simulator knows and the services must find out: each message's true intent."""
+    """What the simulator knows and the services must find out: each message's true intent,
+    and which messages ask a planted gap (`simulator.gaps`)."""
     intents = {
         e.payload.message_id: e.intent  # type: ignore[union-attr]
         for e in plan.events
         if isinstance(e, Planned) and e.intent is not None
+    }
+    planted = {
+        e.payload.message_id: e.gap  # type: ignore[union-attr]
+        for e in plan.events
+        if isinstance(e, Planned) and e.gap is not None
     }
     return {
         "shop_id": plan.shop_id,
@@ -46,6 +52,7 @@ def ground_truth(plan: Plan, speed: float) -> dict[str, object]:
         "end": plan.end.isoformat(),
         "speed": speed,
         "intents": intents,
+        "planted_gaps": planted,
     }
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta, tzinfo
 
 from shared.contracts import ConversationAssigned, MessageReceived, MessageSent
 from shared.ids import new_id
-from simulator import texts
+from simulator import gaps, texts
 
 _NAMES: tuple[tuple[str, str], ...] = (
     ("xiaomei", "小美"), ("ahua", "阿华"), ("xiaoyu", "小雨"), ("dandan", "丹丹"),
@@ -109,13 +109,18 @@ class AgentDesk:
     rng: random.Random
     held: dict[str, str] = field(default_factory=dict)
     last_intent: dict[str, str | None] = field(default_factory=dict)
+    last_gap: dict[str, str | None] = field(default_factory=dict)
     buyer_of: dict[str, str] = field(default_factory=dict)
     pending: set[str] = field(default_factory=set)
     replies: int = 0
 
-    def on_buyer_message(self, msg: MessageReceived, intent: str | None) -> str | None:
-        """Record a published buyer message; returns the agent who must answer it, if any."""
+    def on_buyer_message(
+        self, msg: MessageReceived, intent: str | None, gap: str | None = None
+    ) -> str | None:
+        """Record a published buyer message; returns the agent who must answer it, if any.
+        `gap`: the planted gap it asks (agents answer those consistently, `simulator.gaps`)."""
         self.last_intent[msg.conversation_id] = intent
+        self.last_gap[msg.conversation_id] = gap
         self.buyer_of[msg.conversation_id] = msg.buyer_id
         agent = self.held.get(msg.conversation_id)
         return self._claim(msg.conversation_id) if agent else None
@@ -142,8 +147,13 @@ class AgentDesk:
         if buyer is None:
             return None
         profile = self.profiles.get(agent_id)
-        text = texts.agent_reply(
-            self.last_intent.get(conversation_id), self.rng, profile.name if profile else "小二"
+        planted = gaps.BY_KEY.get(self.last_gap.get(conversation_id) or "")
+        text = (
+            gaps.agent_answer(planted, self.rng)
+            if planted is not None
+            else texts.agent_reply(
+                self.last_intent.get(conversation_id), self.rng, profile.name if profile else "小二"
+            )
         )
         self.replies += 1
         return MessageSent(

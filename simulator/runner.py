@@ -198,7 +198,7 @@ class Runner:
         p = ev.payload
         self.stats.planned[ev.topic] += 1
         if isinstance(p, MessageReceived):
-            agent = self.desk.on_buyer_message(p, ev.intent)
+            agent = self.desk.on_buyer_message(p, ev.intent, ev.gap)
             if agent:
                 self._schedule_agent_reply(p.conversation_id, agent)
         elif isinstance(p, MessageSent) and p.sender_kind == "agent":

@@ -31,7 +31,7 @@ from shared.contracts import (
 )
 from shared.ids import derived_id
 from simulator import agents as agents_mod
-from simulator import catalog, texts
+from simulator import catalog, gaps, texts
 from simulator.catalog import Item
 
 TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -70,6 +70,9 @@ _PRESALE_INTENTS = (
     ("price_promotion", 10), ("free_shipping", 8), ("courier", 5), ("recommendation", 5),
     ("invoice", 3), ("human_agent", 3),
 )  # fmt: skip
+PLANTED_GAP_SHARE = 0.45
+"""Presale chats that also ask one of `simulator.gaps.PLANTED` (drawn from a random stream
+of their own, so the rest of a seed's day is the same as without them)."""
 # Relative chat traffic by local hour: quiet at night, peaks late morning and 20–23 h.
 _HOURLY = (4, 2, 1, 1, 1, 1, 2, 4, 7, 10, 12, 12, 9, 10, 11, 11, 10, 9, 8, 10, 13, 14, 13, 8)
 
@@ -82,6 +85,7 @@ class Planned:
     topic: str
     payload: EventPayload
     intent: str | None = None  # buyer messages: the intent presale should find
+    gap: str | None = None  # buyer messages: the planted gap asked (`simulator.gaps`)
 
     @property
     def source(self) -> str:
@@ -148,7 +152,8 @@ def generate(
     start = start.astimezone(TZ)
     end = start + timedelta(hours=hours)
     n = buyers if buyers is not None else max(20, round(300 * hours / 24))
-    gen = _Generator(random.Random(seed), shop_id, start, end, n)
+    gaps_rng = random.Random(seed * 7919 + 2)
+    gen = _Generator(random.Random(seed), shop_id, start, end, n, gaps_rng)
     gen.run()
     events: list[PlanEvent] = sorted(gen.events, key=lambda e: e.at)  # stable: per-key order
     events = _add_bad(events, random.Random(seed * 7919 + 1), bad_rate)
@@ -183,8 +188,17 @@ class _Order:
 
 
 class _Generator:
-    def __init__(self, rng: random.Random, shop_id: str, start: datetime, end: datetime, n: int):
+    def __init__(
+        self,
+        rng: random.Random,
+        shop_id: str,
+        start: datetime,
+        end: datetime,
+        n: int,
+        gap_rng: random.Random,
+    ) -> None:
         self.rng = rng
+        self.gap_rng = gap_rng
         self.shop_id = shop_id
         self.start = start
         self.end = end
@@ -194,9 +208,16 @@ class _Generator:
         self.buyers = [self._buyer() for _ in range(3 * n)]  # includes earlier customers
 
     # -- helpers ---------------------------------------------------------------------------
-    def emit(self, at: datetime, topic: str, payload: EventPayload, intent: str | None = None):
+    def emit(
+        self,
+        at: datetime,
+        topic: str,
+        payload: EventPayload,
+        intent: str | None = None,
+        gap: str | None = None,
+    ) -> None:
         if self.start <= at < self.end:
-            self.events.append(Planned(at, topic, payload, intent))
+            self.events.append(Planned(at, topic, payload, intent, gap))
 
     def uid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -278,16 +299,24 @@ class _Generator:
         at = t0
         other = self.rng.choice(catalog.ITEMS)
         for i, intent in enumerate(intents):
+            planted = gaps.BY_KEY.get(intent.removeprefix("gap:"))
+            rng = self.gap_rng if planted else self.rng  # planted: their own random stream
             if i:
-                at += timedelta(seconds=max(5.0, self.rng.lognormvariate(math.log(45), 0.8)))
+                at += timedelta(seconds=max(5.0, rng.lognormvariate(math.log(45), 0.8)))
             with_item = intent not in ("greeting", "acknowledgement") or self.rng.random() < 0.5
+            if planted is not None:
+                text = texts.roughen(gaps.question(planted, rng, item), rng)
+                intent = planted.label
+            else:
+                text = texts.buyer_text(intent, self.rng, item, other)
+            message_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
             self.emit(at, MSG_RECEIVED, MessageReceived(
-                shop_id=self.shop_id, message_id=self.uid(), conversation_id=conv,
-                buyer_id=buyer.buyer_id, text=texts.buyer_text(intent, self.rng, item, other),
+                shop_id=self.shop_id, message_id=message_id, conversation_id=conv,
+                buyer_id=buyer.buyer_id, text=text,
                 sent_at=at, item_id=item.item_id if with_item else None,
                 order_id=order_id if intent not in ("greeting", "acknowledgement") else None,
                 buyer_level=buyer.level,
-            ), intent)  # fmt: skip
+            ), intent, planted.key if planted else None)  # fmt: skip
         if self.rng.random() < 0.3:
             self.csat(buyer, at + self.minutes(3, 30), unhappy=angry)
         return at
@@ -299,7 +328,12 @@ class _Generator:
         intents = (["greeting"] if self.rng.random() < 0.5 else []) + list(asks)
         if self.rng.random() < 0.4:
             intents.append("acknowledgement")
-        return item, self.chat(buyer, t0, intents[:6], item)
+        intents = intents[:6]
+        if self.gap_rng.random() < PLANTED_GAP_SHARE:
+            asked = "gap:" + gaps.pick(self.gap_rng, item).key
+            pos = self.gap_rng.randint(1 if intents[:1] == ["greeting"] else 0, len(asks))
+            intents.insert(min(pos, len(intents)), asked)
+        return item, self.chat(buyer, t0, intents, item)
 
     def order_chat(self, order: _Order, lo: datetime, hi: datetime, intents: list[str], **kw: bool):
         if hi <= lo:

@@ -9,7 +9,6 @@ human's short wait). Everything else goes to a human.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -19,6 +18,7 @@ from services.presale.domain import replies
 from services.presale.domain.kb import KnowledgeBase, Product, ReplyTone
 from services.presale.domain.nlu import Understanding
 from services.presale.domain.sizing import advise, kg_to_jin
+from services.presale.domain.textsim import compact, normalize
 from shared.contracts import Entities
 
 HandoffReason = Literal[
@@ -116,9 +116,19 @@ def decide(
         return hand_off("human_agent")
     if u.sentiment in ("negative", "angry"):
         return hand_off("negative_sentiment")
-    if not confident:
-        return hand_off("low_confidence")
     tone = kb.tone if kb else replies.DEFAULT_TONE
+
+    def by_keywords(otherwise: HandoffReason) -> Decision:
+        """A keyword FAQ answers what the classifier could not place (see `Faq.match`)."""
+        faq = _keyword_faq(kb, compact(text), memory.item_id) if kb else None
+        if faq is None:
+            return hand_off(otherwise)
+        done = replace(memory, awaiting=None)
+        return _counted(Reply(intent, replies.render(tone, faq), "auto_answer", done), memory,
+                        hand_off)  # fmt: skip
+
+    if not confident:
+        return by_keywords("low_confidence")
     if intent == "acknowledgement":
         if closes_chat(text) and memory.last_bot_intent is not None:
             after = replace(memory, bot_streak=0, awaiting=None, last_bot_intent=None)
@@ -131,10 +141,10 @@ def decide(
     if kb is None:
         return hand_off("no_kb")
     if intent not in ANSWERABLE:
-        return hand_off("no_kb_answer")
+        return by_keywords("no_kb_answer")
     answer = _answer(intent, text, memory, kb, now, u.entities)
     if answer is None:
-        return hand_off("no_kb_answer")
+        return by_keywords("no_kb_answer")
     extras = [
         more
         for extra in u.secondary_intents
@@ -210,6 +220,16 @@ def _faq(kb: KnowledgeBase, intent: str, norm: str, item_id: str | None) -> str 
         if faq.intent not in (None, intent) or faq.item_id not in (None, item_id):
             continue
         if any(normalize(k) in norm for k in faq.keywords):
+            return faq.answer
+    return None
+
+
+def _keyword_faq(kb: KnowledgeBase, text: str, item_id: str | None) -> str | None:
+    """`text` compacted (`textsim.compact`): keywords match across spaces, emoji and typos."""
+    for faq in kb.faqs:
+        if faq.match != "keywords" or faq.item_id not in (None, item_id):
+            continue
+        if any((k := compact(kw)) and k in text for kw in faq.keywords):
             return faq.answer
     return None
 
@@ -429,16 +449,7 @@ def _invoice(kb: KnowledgeBase, norm: str) -> str | None:
 
 # -- text helpers --------------------------------------------------------------------------
 
-_TRAD = str.maketrans(
-    "顏質碼麼嗎運費發貨還點優彈縮級紅綠藍長寬鬆準開專順豐遞幾條褲衛們這個樣庫現預贈禮減滿價錢區內臺灣門時間機燙曬幹乾體謝見貼號",
-    "颜质码么吗运费发货还点优弹缩级红绿蓝长宽松准开专顺丰递几条裤卫们这个样库现预赠礼减满价钱区内台湾门时间机烫晒干干体谢见贴号",
-)
 _CLOSING = re.compile(r"谢|再见|拜拜|bye|88|没问题了|没有了|那我拍了|去拍|拍了|下单了|明白了")
-
-
-def normalize(text: str) -> str:
-    """Full-width to half-width, lower case, traditional to simplified for the words we match."""
-    return unicodedata.normalize("NFKC", text).lower().translate(_TRAD)
 
 
 def closes_chat(text: str) -> bool:

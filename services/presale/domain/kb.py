@@ -105,6 +105,12 @@ class Faq(_Model):
     keywords: list[str] = Field(min_length=1)
     answer: str = Field(min_length=1)
     item_id: str | None = Field(None, description="only for this product")
+    match: Literal["intent", "keywords"] = Field(
+        "intent",
+        description="intent: chosen for its intent's questions (the default); keywords: also"
+        " answers when a keyword occurs and the classifier is unsure or has no answer (entries"
+        " drafted from buyers' own questions, whose keywords occur in no other question)",
+    )
 
 
 class ShippingPolicy(_Model):
