@@ -34,7 +34,7 @@ from typing import Any
 
 from services.presale.domain.answers import Handoff, Reply
 from services.presale.domain.conversation import Conversation, on_message
-from services.presale.domain.coverage import kb_answers, still_open
+from services.presale.domain.coverage import gap_reason, kb_answers, still_open
 from services.presale.domain.kb import KnowledgeBase
 from services.presale.domain.nlu.stages import stage_of
 from services.presale.domain.suggestions import Draft, Gap, answer_key, faq_entry, suggest
@@ -51,8 +51,6 @@ DEMO_KB = Path(__file__).resolve().parents[1] / "services" / "presale" / "kb" / 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "insight.json"
 START = datetime(2026, 12, 1, 0, 0, tzinfo=TZ)
 SESSION_GAP = timedelta(minutes=30)
-GAP_REASONS = frozenset({"low_confidence", "no_kb_answer", "no_kb", "no_progress"})
-NOT_QUESTIONS = frozenset({"greeting", "acknowledgement", "human_agent"})
 
 
 @dataclass
@@ -135,11 +133,8 @@ def run_day(messages: Sequence[Planned], kb: KnowledgeBase, seed: int) -> Day:
         else:
             kind, text = "silent", None
         day.outcomes.append(Outcome(m, label, ev.gap, kind, text, u.intent))
-        reason = d.reason if isinstance(d, Handoff) else ("with_agent" if d is None else None)
-        is_gap = u.stage == "presale" and u.intent not in NOT_QUESTIONS and (
-            reason in GAP_REASONS or reason == "with_agent"
-        )
-        if is_gap:
+        reason = gap_reason(u, d)
+        if reason is not None:
             latest_gap[m.conversation_id] = len(gap_rows)
             gap_rows.append({"gap_id": m.message_id, "buyer_id": m.buyer_id, "text": mask(m.text),
                              "intent": u.intent, "reason": reason, "item_id": m.item_id,
@@ -229,10 +224,18 @@ def evaluate(seed: int = 7, hours: float = 24, threshold: float | None = None) -
         "coverage": round(len(found) / len(planted_gaps.PLANTED), 3),
         "duplicates_of_kb": [d.key for d in top if duplicates_kb(d, kb)],
         "top10": [
-            {"key": d.key, "item_id": d.item_id, "buyers": d.buyers, "handoffs": d.handoffs,
-             "asked": d.asked, "answer": d.answer, "answer_share": d.answer_share,
-             "keywords": list(d.keywords), "examples": [t for t, _ in d.examples[:3]],
-             "planted": planted_of(d, before)}
+            {
+                "key": d.key,
+                "item_id": d.item_id,
+                "buyers": d.buyers,
+                "handoffs": d.handoffs,
+                "asked": d.asked,
+                "answer": d.answer,
+                "answer_share": d.answer_share,
+                "keywords": list(d.keywords),
+                "examples": [t for t, _ in d.examples[:3]],
+                "planted": planted_of(d, before),
+            }
             for d in top
         ],
         "before": shares(before, []),

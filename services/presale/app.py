@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +12,9 @@ from fastapi import FastAPI
 from opentelemetry.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.presale import store
+from services.presale import gap_store, insight, store
 from services.presale.api import kb_router
+from services.presale.api_suggestions import suggestions_router
 from services.presale.handlers import SESSION_IDLE, SESSION_RECHECK, Handlers
 from services.presale.kb import repository
 from services.presale.kb.loading import KbInvalid, read_file
@@ -54,17 +55,26 @@ def build_runtime(
     async def prune_kb_versions(conn: AsyncConnection, _now: datetime) -> None:
         await repository.prune(conn, settings.presale_kb_versions_kept)
 
+    async def prune_gaps(conn: AsyncConnection, now: datetime) -> None:
+        await gap_store.prune_gaps(conn, now - timedelta(days=settings.presale_gap_retention_days))
+
     runtime = ServiceRuntime(
         settings,
         store.metadata,
         handlers,
         consume_path=consume_path,
         timer_handlers={SESSION_IDLE: h.session_idle, SESSION_RECHECK: h.session_idle},
-        routers=[kb_router()],
+        routers=[
+            suggestions_router(insight.SuggestConfig.of(settings), lambda: runtime.clock),
+            kb_router(),
+        ],
         clock=clock,
         tracer_provider=tracer_provider,
         title="xiaoer presale (售前)",
-        prune_hooks=[prune_kb_versions],
+        prune_hooks=[prune_kb_versions, prune_gaps],
+    )
+    runtime.add_background(
+        "presale-kb-suggestions", lambda: insight.run(runtime.engine, runtime.clock, settings)
     )
     files = settings.kb_files()
     if files:

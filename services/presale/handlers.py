@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from services.presale import store
+from services.presale import gap_store, store
 from services.presale.domain import routing
 from services.presale.domain.routing import PRIORITY, PRIORITY_NAME, AgentLoad, Waiting
 from services.presale.kb.repository import KbCache
@@ -38,9 +38,14 @@ class Handlers:
         self.kbs = kbs or KbCache()
 
     async def message_sent(self, ctx: Context, m: MessageSent, env: Envelope) -> None:
-        """Agent and bot messages keep the session alive; system messages do not."""
+        """Agent and bot messages keep the session alive; system messages do not. An agent's
+        message is the answer to the question the bot could not answer (the insight loop)."""
         if m.sender_kind == "system":
             return
+        if m.sender_kind == "agent":
+            await gap_store.link_reply(
+                ctx.conn, m.conversation_id, m.text, m.sender_id, m.sent_at, self.session_gap
+            )
         conv = await store.get_conversation(ctx.conn, m.conversation_id)
         if conv is None or conv.state == "closed":
             return

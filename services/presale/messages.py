@@ -6,7 +6,8 @@
 - settle: hand-offs routed once per shop — the shop's agents locked once, every hand-off of
   the batch assigned by priority then arrival, nobody over capacity — and the buyer told
   whether an agent has it or it waits;
-- save: the changed conversations in one statement, new assignment totals in one.
+- save: the changed conversations in one statement, new assignment totals in one, and the
+  questions the bot did not answer (the insight loop's gaps, `gap_store`) in one.
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.presale import store
+from services.presale import gap_store, store
 from services.presale.domain import replies, routing
 from services.presale.domain.answers import Handoff, Reply
 from services.presale.domain.conversation import Conversation, on_message
+from services.presale.domain.coverage import gap_reason
 from services.presale.domain.routing import PRIORITY_NAME, Waiting
 from services.presale.handlers import SESSION_IDLE
 from services.presale.kb.repository import KbCache, KbVersion
@@ -45,6 +48,7 @@ class Loaded:
     kbs: dict[str, KbVersion | None]
     changed: set[str] = field(default_factory=set)
     assignments: Counter[str] = field(default_factory=Counter)
+    gaps: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,10 @@ class Pending:
     conversation_id: str
     message_id: str
     event_id: str
+
+
+Changes = tuple[Conversation, Pending | None, dict[str, Any] | None]
+"""The conversation, its hand-off waiting for routing, its gap row (a question not answered)."""
 
 
 class MessageBatch:
@@ -71,9 +79,7 @@ class MessageBatch:
         kbs = await self.kbs.current_many(conn, {m.shop_id for m in messages})
         return Loaded(conversations, kbs)
 
-    def decide(
-        self, state: Loaded, item: Item, now: datetime
-    ) -> Decision[tuple[Conversation, Pending | None]]:
+    def decide(self, state: Loaded, item: Item, now: datetime) -> Decision[Changes]:
         m = _message(item)
         kb = state.kbs.get(m.shop_id)
         out = on_message(
@@ -96,6 +102,8 @@ class MessageBatch:
         )  # fmt: skip
         effects.count(f"intent_{u.intent}")
         pending = None
+        reason = gap_reason(u, out.decision)
+        gap = gap_store.gap_row(m, u, reason) if reason else None
         if isinstance(out.decision, Reply):
             effects.emit(_reply(conv, m.message_id, item.envelope.id, out.decision.text,
                                 out.decision.kind, kb.version if kb else None, now))  # fmt: skip
@@ -103,18 +111,20 @@ class MessageBatch:
         elif isinstance(out.decision, Handoff):
             effects.count(f"handoff_{out.decision.reason}")
             pending = Pending(conv.conversation_id, m.message_id, item.envelope.id)
-        return Decision((conv, pending), effects)
+        return Decision((conv, pending, gap), effects)
 
-    def apply(self, state: Loaded, decision: Decision[tuple[Conversation, Pending | None]]) -> None:
-        conv, _ = decision.changes
+    def apply(self, state: Loaded, decision: Decision[Changes]) -> None:
+        conv, _, gap = decision.changes
         state.conversations[conv.conversation_id] = conv
         state.changed.add(conv.conversation_id)
+        if gap is not None:
+            state.gaps.append(gap)
 
     async def settle(
         self,
         conn: AsyncConnection,
         state: Loaded,
-        decided: Sequence[Decided[tuple[Conversation, Pending | None]]],
+        decided: Sequence[Decided[Changes]],
         now: datetime,
     ) -> None:
         """Route every hand-off of the batch: one lock of each shop's agents, then by
@@ -122,7 +132,7 @@ class MessageBatch:
         handoffs = [x for x in decided if x.decision.changes[1] is not None]
         if not handoffs:
             return
-        by_shop: dict[str, list[Decided[tuple[Conversation, Pending | None]]]] = {}
+        by_shop: dict[str, list[Decided[Changes]]] = {}
         for x in handoffs:
             by_shop.setdefault(x.decision.changes[0].shop_id, []).append(x)
         loads = await store.lock_agent_loads(conn, by_shop)
@@ -181,6 +191,7 @@ class MessageBatch:
             conn, [state.conversations[c] for c in sorted(state.changed)]
         )
         await store.count_assignments(conn, state.assignments)
+        await gap_store.save_gaps(conn, state.gaps)
 
 
 def _message(item: Item) -> MessageReceived:

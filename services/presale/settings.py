@@ -19,5 +19,18 @@ class PresaleSettings(CommonSettings):
     presale_kb_versions_kept: int = Field(100, ge=1)
     """PRESALE_KB_VERSIONS_KEPT: older versions of a shop's KB are deleted by housekeeping."""
 
+    presale_gap_retention_days: int = Field(30, ge=1)
+    """PRESALE_GAP_RETENTION_DAYS: unanswered questions (masked) and the agents' replies are
+    deleted by housekeeping after this many days."""
+    presale_suggest_interval_s: float = Field(3600.0, gt=0)
+    """PRESALE_SUGGEST_INTERVAL_S: how often the KB suggestions of every shop with new gaps are
+    recomputed (`POST …/kb/suggestions/refresh` does it on demand)."""
+    presale_suggest_window_days: int = Field(14, ge=1)
+    """PRESALE_SUGGEST_WINDOW_DAYS: the suggestions are drafted from the gaps of these last days."""
+    presale_suggest_min_buyers: int = Field(3, ge=1)
+    """PRESALE_SUGGEST_MIN_BUYERS: distinct buyers who must have asked a question to suggest it."""
+    presale_suggest_limit: int = Field(50, ge=1, le=500)
+    """PRESALE_SUGGEST_LIMIT: at most this many pending suggestions per shop, best first."""
+
     def kb_files(self) -> list[Path]:
         return [Path(p.strip()) for p in self.presale_kb_files.split(",") if p.strip()]

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ARRAY,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     PrimaryKeyConstraint,
@@ -84,6 +85,48 @@ kb_versions = Table(
     PrimaryKeyConstraint("shop_id", "version", name="pk_kb_versions"),
 )
 """Every KB change stores the whole document as a new version; the highest one is current."""
+
+kb_gaps = Table(
+    "kb_gaps",
+    metadata,
+    Column("message_id", String(200), primary_key=True),
+    Column("shop_id", String(100), nullable=False),
+    Column("conversation_id", String(200), nullable=False),
+    Column("buyer_id", String(200), nullable=False),
+    Column("item_id", String(100), nullable=True),
+    Column("intent", String(40), nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("entities", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("text_masked", Text, nullable=False),
+    Column("asked_at", DateTime(timezone=True), nullable=False),
+    Column("answer_masked", Text, nullable=True),
+    Column("answered_by", String(100), nullable=True),
+    Column("answered_at", DateTime(timezone=True), nullable=True),
+    Index("ix_kb_gaps_conversation", "conversation_id", "asked_at"),
+    Index("ix_kb_gaps_shop_asked", "shop_id", "asked_at"),
+)
+"""Buyer questions the bot did not answer (`reason`: the hand-off's, or `with_agent` when a human
+had the conversation), masked, with the agent's reply that followed; kept
+PRESALE_GAP_RETENTION_DAYS (`services.presale.insight`)."""
+
+kb_suggestions = Table(
+    "kb_suggestions",
+    metadata,
+    Column("suggestion_id", String(40), primary_key=True),
+    Column("shop_id", String(100), nullable=False),
+    Column("status", String(20), nullable=False),  # pending | accepted | rejected
+    Column("rank", Integer, nullable=False),
+    Column("draft", JSONB, nullable=False),
+    Column("variants", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("decided_by", String(100), nullable=True),
+    Column("kb_version", Integer, nullable=True),
+    Index("ix_kb_suggestions_shop_status", "shop_id", "status", "rank"),
+)
+"""Drafted KB entries to review; a rejected one's `variants` keep its group from coming back."""
 
 
 async def upsert_agent(

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from services.presale.domain.answers import Memory, Reply, decide
+from services.presale.domain.answers import Decision, Handoff, Memory, Reply, decide
 from services.presale.domain.kb import KnowledgeBase
-from services.presale.domain.nlu import understand
+from services.presale.domain.nlu import Understanding, understand
 from services.presale.domain.suggestions import Draft, Gap, answer_key
 
 
@@ -48,3 +48,20 @@ def still_open(kb: KnowledgeBase | None, gaps: Sequence[Gap], now: datetime) -> 
         if not (isinstance(d, Reply) and d.kind == "auto_answer"):
             out.append(g)
     return out
+
+
+GAP_REASONS = frozenset({"low_confidence", "no_kb", "no_kb_answer", "no_progress"})
+"""Hand-offs that show the bot lacked an answer (not: the buyer asked for a human, was upset)."""
+NOT_QUESTIONS = frozenset({"greeting", "acknowledgement", "human_agent"})
+
+
+def gap_reason(u: Understanding, decision: Decision | None) -> str | None:
+    """Why this buyer message is a gap, or None: a presale question the bot handed off for
+    want of an answer, or one asked while a human had the conversation (`with_agent`)."""
+    if u.stage != "presale" or u.intent in NOT_QUESTIONS:
+        return None
+    if decision is None:
+        return "with_agent"
+    if isinstance(decision, Handoff) and decision.reason in GAP_REASONS:
+        return decision.reason
+    return None

@@ -180,6 +180,7 @@ def _merge_by_answer(
 ) -> list[_Cluster]:
     """Agents' replies say what a question means: clusters whose answers agree (the same most
     frequent answer, given to most of each's answered questions) merge at a lower cosine."""
+
     def top(c: _Cluster) -> str | None:
         gaps = [g for t in c.texts for g in by_text[t]]
         keys = [answer_key(g.answer) for g in gaps if g.answer]
@@ -348,8 +349,7 @@ def keywords(questions: Sequence[str], others: Sequence[str]) -> tuple[str, ...]
     while left and len(chosen) < MAX_KEYWORDS:
         gram, covered = max(
             clean.items(),
-            key=lambda kv: (sum(asked[q] for q in kv[1] & left), -len(kv[0]), rarity[kv[0]],
-                            kv[0]),  # fmt: skip
+            key=lambda kv: (sum(asked[q] for q in kv[1] & left), -len(kv[0]), rarity[kv[0]], kv[0]),
             default=("", set()),
         )
         if not covered & left:

@@ -4,9 +4,15 @@
     python -m services.presale.kb load services/presale/kb/shop-demo.yaml --shop shop-demo
     python -m services.presale.kb show --shop shop-demo [--version 3]
     python -m services.presale.kb versions --shop shop-demo
+    python -m services.presale.kb suggestions list --shop shop-demo [--status all]
+    python -m services.presale.kb suggestions refresh --shop shop-demo
+    python -m services.presale.kb suggestions accept ID --shop shop-demo [--answer TEXT]
+    python -m services.presale.kb suggestions reject ID --shop shop-demo
 
-`load`, `show` and `versions` use DATABASE_URL (the presale schema must be migrated).
-Exit codes: 0 ok, 1 invalid document, 2 usage or database error.
+`load`, `show`, `versions` and `suggestions` use DATABASE_URL (the presale schema must be
+migrated).
+Exit codes: 0 ok, 1 invalid document (or an edited answer the KB refuses), 2 usage or
+database error, 3 no such suggestion or already decided.
 """
 
 from __future__ import annotations
@@ -15,8 +21,13 @@ import argparse
 import asyncio
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.presale import gap_store, insight
+from services.presale.insight import SuggestConfig
 from services.presale.kb import repository
 from services.presale.kb.loading import KbInvalid, dump, read_file
 from services.presale.settings import PresaleSettings
@@ -40,7 +51,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--version", type=int)
     p = sub.add_parser("versions", help="list a shop's KB versions")
     p.add_argument("--shop", required=True)
+    p = sub.add_parser(
+        "suggestions", help="review KB suggestions drafted from unanswered questions"
+    )
+    p.add_argument("action", choices=("list", "refresh", "accept", "reject"))
+    p.add_argument("id", nargs="?", help="the suggestion (accept, reject)")
+    p.add_argument("--shop", required=True)
+    p.add_argument(
+        "--status", default="pending", choices=("pending", "accepted", "rejected", "all")
+    )
+    p.add_argument("--answer", help="accept: the answer as edited")
+    p.add_argument("--keyword", action="append", help="accept: replace the keywords (repeat)")
+    p.add_argument("--author", default="cli")
     args = parser.parse_args(argv)
+    if args.command == "suggestions" and args.action in ("accept", "reject") and not args.id:
+        parser.error(f"suggestions {args.action} needs the suggestion id")
     try:
         if args.command == "validate":
             kb = read_file(args.file, args.shop)
@@ -77,6 +102,8 @@ async def _with_database(args: argparse.Namespace) -> int:
                 print(json.dumps({"version": found.version, "kb": dump(found.kb)},
                                  ensure_ascii=False, indent=2))  # fmt: skip
                 return 0
+            if args.command == "suggestions":
+                return await suggestions_command(conn, args)
             for v in await repository.history(conn, args.shop):
                 print(f"{v.version}\t{v.created_at.isoformat()}\t{v.author}\t{v.change}")
             return 0
@@ -85,6 +112,36 @@ async def _with_database(args: argparse.Namespace) -> int:
         return 2
     finally:
         await engine.dispose()
+
+
+async def suggestions_command(conn: AsyncConnection, args: argparse.Namespace) -> int:
+    now = datetime.now(UTC)
+    try:
+        if args.action == "refresh":
+            n = await insight.refresh(conn, args.shop, now, SuggestConfig.of(PresaleSettings()))
+            print(f"{n} pending suggestions for {args.shop}")
+        elif args.action == "accept":
+            row, version = await insight.accept(conn, args.shop, args.id, args.author, now,
+                                                args.answer, args.keyword)  # fmt: skip
+            print(f"accepted {row.suggestion_id}: {args.shop} KB version {version}")
+        elif args.action == "reject":
+            row = await insight.reject(conn, args.shop, args.id, args.author, now)
+            print(f"rejected {row.suggestion_id}: it will not be suggested again")
+        else:
+            status = None if args.status == "all" else args.status
+            for row in await gap_store.suggestions(conn, args.shop, status):
+                d = row.draft
+                asked = " / ".join(e["text"] for e in d["examples"][:3])
+                print(f"{row.rank}\t{row.suggestion_id}\t{row.status}\t{d['buyers']} buyers, "
+                      f"{d['handoffs']} hand-offs\t{d['item_id'] or '*'}\t{asked}\t→ {d['answer']}"
+                      f"\t[{', '.join(d['keywords'])}]")  # fmt: skip
+    except (insight.NotFound, insight.AlreadyDecided) as exc:
+        print(str(exc), file=sys.stderr)
+        return 3
+    except insight.InvalidEntry as exc:
+        print(f"the KB would be invalid: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
