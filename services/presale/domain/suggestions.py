@@ -23,7 +23,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from services.presale.domain.textsim import TfIdf, Vector, canonical, cosine, normalised
+from services.presale.domain.textsim import TfIdf, Vector, canonical, compact, cosine, normalised
 
 DEFAULT_THRESHOLD = 0.5
 """Cosine between a question and a group's centroid to join it (see docs: the figures)."""
@@ -265,8 +265,9 @@ def clean_answer(text: str) -> str:
 
 
 def answer_key(text: str) -> str:
-    """Two agent replies say the same when their canonical bodies are equal."""
-    return canonical(clean_answer(text))
+    """Two agent replies say the same when their bodies are equal but for punctuation, width
+    and spaces (numbers count: 8点 is not 9点)."""
+    return compact(clean_answer(text))
 
 
 def _top_answer(gaps: Iterable[Gap]) -> str | None:
