@@ -64,7 +64,9 @@ async def ask(pub: Publisher, shop_id: str, conv: str, buyer: str, text: str, at
     return message_id
 
 
-async def agent_says(pub: Publisher, shop_id: str, conv: str, buyer: str, text: str, at: int) -> None:
+async def agent_says(
+    pub: Publisher, shop_id: str, conv: str, buyer: str, text: str, at: int
+) -> None:
     await pub.event(MessageSent(
         shop_id=shop_id, message_id=new_id(), conversation_id=conv, buyer_id=buyer,
         sender_kind="agent", sender_id="agent-7", text=text,
@@ -96,14 +98,18 @@ async def test_unanswered_questions_become_suggestions_to_accept_and_reject(
 
         await eventually(answered, until=len(chats), what="every gap answered by the agent")
         async with runtime.engine.connect() as conn:
-            texts = (await conn.execute(select(g.c.text_masked).where(g.c.shop_id == shop_id))).all()
+            texts = (
+                await conn.execute(select(g.c.text_masked).where(g.c.shop_id == shop_id))
+            ).all()
         assert all("13812345678" not in t.text_masked for t in texts)
 
         transport = httpx.ASGITransport(app=runtime.app())
         async with httpx.AsyncClient(transport=transport, base_url="http://presale") as api:
             base = f"/api/v1/shops/{shop_id}/kb/suggestions"
             assert (await api.get(base)).status_code == 401
-            assert (await api.get("/api/v1/shops/other/kb/suggestions", headers=auth())).status_code == 403
+            assert (
+                await api.get("/api/v1/shops/other/kb/suggestions", headers=auth())
+            ).status_code == 403
             assert (await api.get(base, headers=auth())).json()["suggestions"] == []
             r = await api.post(f"{base}/refresh", headers=auth())
             assert r.json() == {"shop_id": shop_id, "pending": 2}
@@ -146,7 +152,9 @@ async def test_unanswered_questions_become_suggestions_to_accept_and_reject(
         assert reply.data["kb_version"] == 2
 
 
-async def test_the_kb_cli_lists_accepts_and_rejects(infra: Any, shop_id: str, tmp_path: Path) -> None:
+async def test_the_kb_cli_lists_accepts_and_rejects(
+    infra: Any, shop_id: str, tmp_path: Path
+) -> None:
     runtime = build_runtime(settings_for(infra, shop_id))
     env = {**os.environ, "DATABASE_URL": infra.database_url, "PYTHONPATH": str(ROOT)}
 
@@ -182,12 +190,16 @@ async def test_the_kb_cli_lists_accepts_and_rejects(infra: Any, shop_id: str, tm
     accepted = await asyncio.to_thread(cli, "suggestions", "accept", ids[STORE], "--shop", shop_id)
     assert accepted.returncode == 0, accepted.stderr
     assert f"{shop_id} KB version 2" in accepted.stdout
-    rejected = await asyncio.to_thread(cli, "suggestions", "reject", ids[GENUINE], "--shop", shop_id)
+    rejected = await asyncio.to_thread(
+        cli, "suggestions", "reject", ids[GENUINE], "--shop", shop_id
+    )
     assert rejected.returncode == 0, rejected.stderr
     twice = await asyncio.to_thread(cli, "suggestions", "reject", ids[GENUINE], "--shop", shop_id)
     assert twice.returncode == 3
     assert "already rejected" in twice.stderr
-    every = await asyncio.to_thread(cli, "suggestions", "list", "--shop", shop_id, "--status", "all")
+    every = await asyncio.to_thread(
+        cli, "suggestions", "list", "--shop", shop_id, "--status", "all"
+    )
     assert sorted(line.split("\t")[2] for line in every.stdout.strip().splitlines()) == [
         "accepted", "rejected"
     ]  # fmt: skip
