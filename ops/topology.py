@@ -39,7 +39,8 @@ CONSUMES: dict[str, tuple[str, ...]] = {
         "trade.refund.requested.v1",
         "trade.refund.changed.v1",
         "cs.refund.decided.v1",
-        "cs.reply.requested.v1",  # 催付 reminders only (kind reminder)
+        "cs.reply.requested.v1",  # 催付 reminders and presale's hand-off notices
+        "cs.message.classified.v1",  # hot questions per item, complaint themes
     ),
 }
 

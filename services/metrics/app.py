@@ -11,6 +11,7 @@ from services.metrics.api_business import build_business_router
 from services.metrics.dashboard import build_dashboard
 from services.metrics.handlers import FACT_OF
 from services.metrics.ingest import FactIngest
+from services.metrics.insights import build_insights_router
 from services.metrics.projection import Projector
 from services.metrics.refund_reasons import build_reasons_router
 from services.metrics.settings import MetricsSettings
@@ -48,6 +49,7 @@ def build_runtime(
             build_router(settings, lambda: runtime.engine, clock),
             build_reasons_router(settings, lambda: runtime.engine),
             build_business_router(settings, lambda: runtime.engine),
+            build_insights_router(settings, lambda: runtime.engine, clock),
             build_dashboard(),
         ],
         clock=clock,

@@ -15,13 +15,14 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from services.metrics import store
+from services.metrics import question_facts, store
 from services.metrics.domain.model import BOT
 from shared.cloudevents import Envelope
 from shared.contracts import (
     ConversationAssigned,
     CsatSubmitted,
     EventPayload,
+    MessageClassified,
     MessageReceived,
     MessageSent,
     OrderChanged,
@@ -170,7 +171,11 @@ def refund_decided(d: RefundDecided, env: Envelope) -> Fact:
 
 
 def reply_requested(r: ReplyRequested, env: Envelope) -> Fact | None:
-    """A 催付 reminder (kind `reminder` with an order): the other replies are not facts."""
+    """A 催付 reminder (kind `reminder` with an order), or presale's hand-off notice to a
+    question (`question_facts`): the other replies are not facts."""
+    handoff = question_facts.handoff_row(r, env)
+    if handoff is not None:
+        return Fact(store.fact_handoffs, handoff)
     if r.kind != "reminder" or r.order_id is None:
         return None
     return Fact(
@@ -185,6 +190,11 @@ def reply_requested(r: ReplyRequested, env: Envelope) -> Fact | None:
     )
 
 
+def message_classified(m: MessageClassified, env: Envelope) -> Fact:
+    """What a buyer asked or complained about (labels only: `question_facts`)."""
+    return Fact(store.fact_questions, question_facts.question_row(m, env))
+
+
 FACT_OF: dict[str, Callable[[Any, Envelope], Fact | None]] = {
     "cs.message.received.v1": message_received,
     "cs.message.sent.v1": message_sent,
@@ -195,6 +205,7 @@ FACT_OF: dict[str, Callable[[Any, Envelope], Fact | None]] = {
     "trade.refund.changed.v1": refund_changed,
     "cs.refund.decided.v1": refund_decided,
     "cs.reply.requested.v1": reply_requested,
+    "cs.message.classified.v1": message_classified,
 }
 
 

@@ -135,6 +135,35 @@ fact_reminders = Table(
     Index("ix_fact_reminders_shop_sent", "shop_id", "sent_at"),
     Index("ix_fact_reminders_order", "order_id", "shop_id"),
 )
+fact_questions = Table(
+    "fact_questions",
+    metadata,
+    Column("event_id", ID, primary_key=True),
+    Column("shop_id", ID, nullable=False),
+    Column("message_id", ID, nullable=False),
+    Column("item_id", ID, nullable=True),
+    Column("intent", String(40), nullable=False),
+    Column("stage", String(20), nullable=False),
+    Column("topic", String(60), nullable=False),
+    Column("question", Boolean, nullable=False),
+    Column("theme", String(20), nullable=True),
+    _ts("sent_at"),
+    Index("ix_fact_questions_shop_sent", "shop_id", "sent_at"),
+    Index("ix_fact_questions_message", "message_id"),
+)
+"""Every classified buyer message as labels (`question_facts`): hot questions, complaints."""
+fact_handoffs = Table(
+    "fact_handoffs",
+    metadata,
+    Column("reply_request_id", ID, primary_key=True),
+    Column("event_id", ID, nullable=False),
+    Column("shop_id", ID, nullable=False),
+    Column("message_id", ID, nullable=False),
+    _ts("requested_at"),
+    Index("ix_fact_handoffs_message", "message_id"),
+)
+"""Presale's hand-off notices: the buyer message (`message_id`) that went to a human."""
+
 FACTS = (
     fact_messages,
     fact_assignments,
@@ -143,6 +172,8 @@ FACTS = (
     fact_refund_events,
     fact_refund_decisions,
     fact_reminders,
+    fact_questions,
+    fact_handoffs,
 )
 
 # -- derived ---------------------------------------------------------------------------------
