@@ -112,6 +112,9 @@ def service_env(cfg: StackConfig, base: dict[str, str], name: str) -> dict[str, 
     if name == "presale":
         # The simulator's shop gets its knowledge base at start-up (only if it has none yet).
         env.setdefault("PRESALE_KB_FILES", str(DEMO_KB))
+        # KB suggestions every wall minute (12 business hours at the demo's 720x clock), so
+        # the demo shows the planted gaps as suggestions soon after the simulator starts.
+        env.setdefault("PRESALE_SUGGEST_INTERVAL_S", "60")
     return env
 
 
