@@ -202,11 +202,15 @@ def shares(day: Day, accepted_answers: Sequence[str]) -> dict[str, float]:
     }
 
 
-def evaluate(seed: int = 7, hours: float = 24, threshold: float | None = None) -> dict[str, Any]:
+def evaluate(
+    seed: int = 7, hours: float = 24, threshold: float | None = None, by_answers: bool = True
+) -> dict[str, Any]:
     kb = read_file(DEMO_KB)
     messages = buyer_messages(seed, hours)
     before = run_day(messages, kb, seed)
-    kw = {} if threshold is None else {"threshold": threshold}
+    kw: dict[str, Any] = {"by_answers": by_answers}
+    if threshold is not None:
+        kw["threshold"] = threshold
     open_gaps = still_open(kb, before.gaps, START)
     top = suggest(open_gaps, answered_by_kb=answered_by(kb), limit=10, **kw)
     found = {}
@@ -248,21 +252,32 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[7, 8, 9])
     args = p.parse_args(argv)
     runs = [evaluate(seed) for seed in args.seeds]
-    methods = {
-        f"char-ngram tf-idf, cosine >= {t}": [evaluate(s, threshold=t)["coverage"]
-                                              for s in args.seeds]
-        for t in (0.3, 0.4, 0.5, 0.6, 0.7)
+    variants: dict[str, dict[str, Any]] = {
+        "exact canonical text": {"threshold": 0.999, "by_answers": False},
+        "char 1-3-gram tf-idf, cosine >= 0.5": {"threshold": 0.5, "by_answers": False},
+        "exact canonical text + agents' answers": {"threshold": 0.999},
+        **{f"char 1-3-gram tf-idf, cosine >= {t} + agents' answers": {"threshold": t}
+           for t in (0.3, 0.5, 0.7)},
     }  # fmt: skip
-    methods["exact canonical text (cosine >= 1.0)"] = [
-        evaluate(s, threshold=0.999)["coverage"] for s in args.seeds
-    ]
-    out = {"runs": runs, "coverage_by_method": methods}
+    methods = {}
+    for name, kw in variants.items():
+        results = [evaluate(s, **kw) for s in args.seeds]
+        methods[name] = {
+            "coverage": [r["coverage"] for r in results],
+            "share_gain_minus_planted_share": [
+                round(r["after"]["auto_answer_share"] - r["before"]["auto_answer_share"]
+                      - r["before"]["planted_share"], 4)
+                for r in results
+            ],
+            "precision_after": [r["after"]["auto_answer_precision"] for r in results],
+        }  # fmt: skip
+    out = {"runs": runs, "methods": methods}
     RESULTS_PATH.write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     for r in runs:
         print(f"seed {r['seed']}: coverage {r['coverage']}, before {r['before']}, "
               f"after {r['after']}, duplicates {r['duplicates_of_kb']}")  # fmt: skip
-    for name, cov in methods.items():
-        print(f"{name}: {cov}")
+    for name, figures in methods.items():
+        print(f"{name}: {figures}")
     return 0
 
 

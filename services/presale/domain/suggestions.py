@@ -110,8 +110,11 @@ class Draft:
 # -- grouping --------------------------------------------------------------------------------
 
 
-def group(gaps: Sequence[Gap], threshold: float = DEFAULT_THRESHOLD) -> list[Group]:
-    """Cluster the gaps by meaning (see the module doc); deterministic for the same input."""
+def group(
+    gaps: Sequence[Gap], threshold: float = DEFAULT_THRESHOLD, *, by_answers: bool = True
+) -> list[Group]:
+    """Cluster the gaps by meaning (see the module doc); deterministic for the same input.
+    `by_answers=False` groups by the questions' text alone (the benchmark's baseline)."""
     by_text: dict[str, list[Gap]] = defaultdict(list)
     for g in gaps:
         c = canonical(g.text)
@@ -132,8 +135,9 @@ def group(gaps: Sequence[Gap], threshold: float = DEFAULT_THRESHOLD) -> list[Gro
         else:
             best.add(t, vectors[t], len(by_text[t]))
     merged = _merge(clusters, threshold)
-    merged = _attach_unanswered(merged, by_text, min(threshold, ATTACH_THRESHOLD))
-    merged = _merge_by_answer(merged, by_text, min(threshold, ANSWER_THRESHOLD))
+    if by_answers:
+        merged = _attach_unanswered(merged, by_text, min(threshold, ATTACH_THRESHOLD))
+        merged = _merge_by_answer(merged, by_text, min(threshold, ANSWER_THRESHOLD))
     out: list[Group] = []
     for c in merged:
         members = tuple(g for t in c.texts for g in by_text[t])
@@ -371,11 +375,12 @@ def suggest(
     threshold: float = DEFAULT_THRESHOLD,
     min_buyers: int = MIN_BUYERS,
     limit: int = 50,
+    by_answers: bool = True,
 ) -> list[Draft]:
     """Ranked drafts for the gaps: groups asked by at least `min_buyers` buyers, answered
     consistently by agents, not already answered by the KB (`answered_by_kb`), and not like a
     rejected group (`rejected`: each rejected group's canonical variants)."""
-    groups = group(gaps, threshold)
+    groups = group(gaps, threshold, by_answers=by_answers)
     given = Counter(answer_key(g.answer) for g in gaps if g.answer)
     drafts: list[Draft] = []
     for grp in groups:
