@@ -34,7 +34,13 @@ from typing import Any
 
 from services.presale.domain.answers import Handoff, Reply
 from services.presale.domain.conversation import Conversation, on_message
-from services.presale.domain.coverage import gap_reason, kb_answers, still_open
+from services.presale.domain.coverage import (
+    buyer_language,
+    gap_reason,
+    kb_answers,
+    product_words,
+    still_open,
+)
 from services.presale.domain.kb import KnowledgeBase
 from services.presale.domain.nlu.stages import stage_of
 from services.presale.domain.suggestions import Draft, Gap, answer_key, faq_entry, suggest
@@ -212,7 +218,10 @@ def evaluate(
     if threshold is not None:
         kw["threshold"] = threshold
     open_gaps = still_open(kb, before.gaps, START)
-    top = suggest(open_gaps, answered_by_kb=answered_by(kb), limit=10, **kw)
+    top = suggest(
+        open_gaps, answered_by_kb=answered_by(kb), limit=10, background=product_words(kb),
+        common=buyer_language(), **kw,
+    )  # fmt: skip
     found = {}
     for d in top:
         key = planted_of(d, before)

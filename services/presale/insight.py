@@ -21,7 +21,12 @@ from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.presale import gap_store
-from services.presale.domain.coverage import kb_answers, still_open
+from services.presale.domain.coverage import (
+    buyer_language,
+    kb_answers,
+    product_words,
+    still_open,
+)
 from services.presale.domain.kb import KnowledgeBase
 from services.presale.domain.suggestions import Draft, Gap, suggest
 from services.presale.kb import repository
@@ -71,7 +76,8 @@ def draft_all(
         (lambda d: kb_answers(kb, d, now)) if kb is not None else (lambda d: False)
     )
     return suggest(open_gaps, answered_by_kb=answered, rejected=rejected,
-                   min_buyers=cfg.min_buyers, limit=cfg.limit)  # fmt: skip
+                   min_buyers=cfg.min_buyers, limit=cfg.limit,
+                   background=product_words(kb), common=buyer_language())  # fmt: skip
 
 
 async def refresh(conn: AsyncConnection, shop_id: str, now: datetime, cfg: SuggestConfig) -> int:

@@ -39,6 +39,9 @@ MIN_BUYERS = 3
 MIN_ANSWER_SHARE = 0.5
 """The most frequent agent answer must be at least this share of the group's answers."""
 MAX_KEYWORDS = 6
+MAX_COMMON = 0.005
+"""A keyword may occur in at most this share of buyers' messages in general (`common`): 多久,
+有没有 and 什么时候 say nothing about which question it is."""
 MAX_FOREIGN = 0.15
 """A keyword may occur in questions agents answered otherwise at most this often, relative to
 the group's questions it occurs in (replies linked to the wrong question of a burst)."""
@@ -284,10 +287,14 @@ def _top_answer(gaps: Iterable[Gap]) -> str | None:
 # -- drafting --------------------------------------------------------------------------------
 
 
-def draft(g: Group, others: Sequence[Gap]) -> Draft | None:
+def draft(
+    g: Group, others: Sequence[Gap], background: Sequence[str] = (), common: Sequence[str] = ()
+) -> Draft | None:
     """The suggested entry for a group, or None when agents do not answer it consistently.
     `others`: every other gap; the keywords occur in none of those agents answered otherwise
-    (unanswered ones tell nothing about their meaning, and those answered alike mean the same)."""
+    (unanswered ones tell nothing about their meaning, and those answered alike mean the same),
+    nor in `background` (words every question may use, e.g. the shop's product names), and
+    are rare in `common` (buyers' messages in general)."""
     answered = [x for x in g.gaps if x.answer]
     top = _top_answer(answered)
     if top is None:
@@ -312,7 +319,9 @@ def draft(g: Group, others: Sequence[Gap]) -> Draft | None:
         answer_share=round(share, 3),
         keywords=keywords(
             list(canon.elements()),
-            [canonical(o.text) for o in others if o.answer and answer_key(o.answer) != top],
+            [canonical(o.text) for o in others if o.answer and answer_key(o.answer) != top]
+            + [canonical(b) for b in background],
+            common,
         ),
         examples=examples,
         variants=variants,
@@ -327,9 +336,12 @@ def group_key(item_id: str | None, top_variant: str) -> str:
     return hashlib.sha256(f"{item_id or '*'}\x1f{top_variant}".encode()).hexdigest()[:16]
 
 
-def keywords(questions: Sequence[str], others: Sequence[str]) -> tuple[str, ...]:
+def keywords(
+    questions: Sequence[str], others: Sequence[str], common: Sequence[str] = ()
+) -> tuple[str, ...]:
     """Greedy set cover of the group's distinct questions by character n-grams (2–4) that
-    (almost: `MAX_FOREIGN`) never occur in `others`, the questions agents answered otherwise:
+    (almost: `MAX_FOREIGN`) never occur in `others`, the questions agents answered otherwise,
+    and are rare (`MAX_COMMON`) in `common`, canonical buyer messages in general:
     most questions covered first (weighted by how often each was asked), then the shorter,
     more general n-gram, then the one of rarer characters (实体 rather than 有实); at most
     `MAX_KEYWORDS`."""
@@ -340,12 +352,14 @@ def keywords(questions: Sequence[str], others: Sequence[str]) -> tuple[str, ...]
             for j in range(len(q) - n + 1):
                 candidates[q[j : j + n]].add(q)
     foreign = Counter(o for o in others if o)
-    seen = Counter(ch for text in (*asked, *foreign) for ch in set(text))
+    seen = Counter(ch for text in (*asked, *foreign, *common) for ch in set(text))
     rarity = {g: sum(1 / seen[ch] for ch in g) for g in candidates}
+    too_common = MAX_COMMON * len(common)
     clean = {
         gram: covered
         for gram, covered in candidates.items()
         if not gram.isdigit()
+        and not (common and sum(gram in c for c in common) > too_common)
         and sum(n for o, n in foreign.items() if gram in o)
         <= MAX_FOREIGN * sum(asked[q] for q in covered)
     }
@@ -376,10 +390,14 @@ def suggest(
     min_buyers: int = MIN_BUYERS,
     limit: int = 50,
     by_answers: bool = True,
+    background: Sequence[str] = (),
+    common: Sequence[str] = (),
 ) -> list[Draft]:
     """Ranked drafts for the gaps: groups asked by at least `min_buyers` buyers, answered
     consistently by agents, not already answered by the KB (`answered_by_kb`), and not like a
-    rejected group (`rejected`: each rejected group's canonical variants)."""
+    rejected group (`rejected`: each rejected group's canonical variants). `background`: texts
+    no keyword may come from (the shop's product titles and kinds: 连衣 is no keyword);
+    `common`: canonical buyer messages in general, where a keyword must be rare."""
     groups = group(gaps, threshold, by_answers=by_answers)
     given = Counter(answer_key(g.answer) for g in gaps if g.answer)
     drafts: list[Draft] = []
@@ -387,7 +405,7 @@ def suggest(
         if grp.buyers < min_buyers:
             continue
         mine = {x.gap_id for x in grp.gaps}
-        d = draft(grp, [x for x in gaps if x.gap_id not in mine])
+        d = draft(grp, [x for x in gaps if x.gap_id not in mine], background, common)
         if d is None or not d.keywords:
             continue
         in_group = sum(answer_key(x.answer) == answer_key(d.answer) for x in grp.gaps if x.answer)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from services.presale.domain.answers import Handoff, Memory, Reply, decide
-from services.presale.domain.coverage import gap_reason, kb_answers, still_open
+from services.presale.domain.coverage import buyer_language, gap_reason, kb_answers, still_open
 from services.presale.domain.kb import KnowledgeBase
 from services.presale.domain.nlu import understand
 from services.presale.domain.suggestions import (
@@ -160,3 +160,18 @@ def test_gap_reason_and_what_is_still_open() -> None:
     )
     assert not kb_answers(DEMO, drafts[0], NOW)
     assert kb_answers(_with_faq(DEMO, keywords=["实体"], answer=STORE), drafts[0], NOW)
+
+
+def test_keywords_are_rare_in_buyers_language_and_not_product_names() -> None:
+    common = ["多久发货", "多久能到", "多久到"] + [f"别的问题{i}" for i in range(400)]
+    chosen = keywords(["多久上一次新", "多久上新"], others=[], common=common)
+    assert chosen
+    assert not any("多久" in k for k in chosen)
+    gaps = [gap(i, "这款连衣裙有口袋吗", "两侧有隐形插袋", item=DRESS) for i in range(3)]
+    (d,) = suggest(
+        gaps, answered_by_kb=lambda d: False, background=["法式碎花雪纺连衣裙", "连衣裙"],
+        common=buyer_language(),  # 这款 is in every other question
+    )  # fmt: skip
+    assert d.keywords
+    assert not any(k in "法式碎花雪纺连衣裙" for k in d.keywords)
+    assert any("口袋" in k or k in "口袋" for k in d.keywords)
