@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -31,6 +30,7 @@ from services.presale.insight import SuggestConfig
 from services.presale.kb import repository
 from services.presale.kb.loading import KbInvalid, dump, read_file
 from services.presale.settings import PresaleSettings
+from shared.clock import clock_from_settings
 from shared.db import create_engine
 
 
@@ -115,10 +115,11 @@ async def _with_database(args: argparse.Namespace) -> int:
 
 
 async def suggestions_command(conn: AsyncConnection, args: argparse.Namespace) -> int:
-    now = datetime.now(UTC)
+    settings = PresaleSettings()
+    now = clock_from_settings(settings.clock_speed, settings.clock_epoch).now()  # business time
     try:
         if args.action == "refresh":
-            n = await insight.refresh(conn, args.shop, now, SuggestConfig.of(PresaleSettings()))
+            n = await insight.refresh(conn, args.shop, now, SuggestConfig.of(settings))
             print(f"{n} pending suggestions for {args.shop}")
         elif args.action == "accept":
             row, version = await insight.accept(conn, args.shop, args.id, args.author, now,

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -167,11 +167,12 @@ async def test_the_kb_cli_lists_accepts_and_rejects(
     kb_file = tmp_path / "kb.yaml"
     kb_file.write_text(DEMO.read_text().replace("shop_id: shop-demo", f"shop_id: {shop_id}", 1))
     assert (await asyncio.to_thread(cli, "load", str(kb_file))).returncode == 0
+    now = datetime.now(UTC)  # the CLI's clock is the wall clock (no CLOCK_SPEED here)
     rows = [
         {"message_id": f"{shop_id}-{i}", "shop_id": shop_id, "conversation_id": f"c{i}",
          "buyer_id": f"b{i}", "item_id": None, "intent": "other", "confidence": 0.3,
-         "reason": "low_confidence", "text_masked": text, "asked_at": START,
-         "answer_masked": answer, "answered_by": "agent-1", "answered_at": START}
+         "reason": "low_confidence", "text_masked": text, "asked_at": now,
+         "answer_masked": answer, "answered_by": "agent-1", "answered_at": now}
         for i, (text, answer) in enumerate(
             [("有实体店吗", STORE)] * 3 + [("是正品吗", GENUINE)] * 3
         )
