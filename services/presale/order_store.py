@@ -15,11 +15,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     any_,
     bindparam,
     delete,
+    func,
     select,
-    tuple_,
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -57,10 +58,17 @@ async def load(conn: AsyncConnection, buyers: Collection[BuyerKey], window: time
         return book
     pairs = sorted(set(buyers))
     shops = sorted({shop for shop, _ in pairs})
-    rows = await conn.execute(
-        select(buyer_orders).where(
-            tuple_(buyer_orders.c.shop_id, buyer_orders.c.buyer_id).in_(pairs)
+    keys = (
+        func.unnest(
+            bindparam(None, [shop for shop, _ in pairs], type_=ARRAY(Text)),
+            bindparam(None, [buyer for _, buyer in pairs], type_=ARRAY(Text)),
         )
+        .table_valued("shop_id", "buyer_id")
+        .render_derived()
+    )  # one plan for any batch size
+    t = buyer_orders
+    rows = await conn.execute(
+        select(t).join(keys, and_(t.c.shop_id == keys.c.shop_id, t.c.buyer_id == keys.c.buyer_id))
     )
     for r in rows:
         book.latest[(r.shop_id, r.buyer_id)] = LatestOrder(r.order_id, r.status, r.changed_at)
