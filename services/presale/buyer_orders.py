@@ -49,7 +49,7 @@ class MessagesWithOrders:
     def __init__(self, messages: MessageBatch, window: timedelta) -> None:
         self.messages = messages
         self.window = window
-        self.topics = (*messages.topics, ORDER_TOPIC)
+        self.topics: Sequence[str] = (*messages.topics, ORDER_TOPIC)
 
     async def load(self, conn: AsyncConnection, items: Sequence[Item]) -> Loaded:
         buyers = {(i.payload.shop_id, _buyer(i)) for i in items}
