@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.insale.domain.follow_up import on_order_changed, on_tracking
+from services.insale.domain.orders import Order
 from services.insale.domain.outcomes import Outcome
 from services.insale.domain.rules import InsaleRules
 from services.insale.handlers.effects import to_effects
@@ -32,7 +33,9 @@ def logistics_updated(
     return _decision(state, before, on_tracking(before, e, mask(e.description), rules), now)
 
 
-def _decision(state: Loaded, before: object, out: Outcome, now: datetime) -> Decision[Changes]:
+def _decision(
+    state: Loaded, before: Order | None, out: Outcome, now: datetime
+) -> Decision[Changes]:
     changed = out.order if out.order != before else None
     if not out.actions and not out.counters:
         return Decision(Changes(changed), Effects())
