@@ -50,7 +50,10 @@ class InsaleBatch:
         recent, found = await store.buyers_orders(conn, questioning, self.rules.recent_limit, named)
         buyers: set[Buyer] = {(m.shop_id, m.buyer_id) for m in asked}
         buyers |= {(e.shop_id, e.buyer_id) for e in trade if isinstance(e, OrderChanged)}
-        buyers |= {(o.shop_id, o.buyer_id) for o in locked.values() if o.buyer_id is not None}
+        for e in trade:  # an order keeps the buyer it first had (an order event sets its shop)
+            known = locked.get(e.order_id)
+            if known is not None and known.buyer_id is not None:
+                buyers |= {(known.shop_id, known.buyer_id), (e.shop_id, known.buyer_id)}
         conversations = await store.load_conversations(conn, buyers)
         return Loaded(locked, conversations, asked=recent, named=found)
 
