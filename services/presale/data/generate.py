@@ -354,8 +354,8 @@ def _copies_fresh(record: dict[str, Any]) -> bool:
 
 
 def _broad(rng: random.Random) -> list[dict[str, Any]]:
-    """The broader templates (templates_broad.py): 8 messages a template, more typos."""
-    out = _single(BROAD, lambda i: 8 * len(BROAD[i]), rng, 1.0, "broad")
+    """The broader templates (templates_broad.py): 5 messages a template, more typos."""
+    out = _single(BROAD, lambda i: 5 * len(BROAD[i]), rng, 1.0, "broad")
     out += _context(BROAD_CONTEXT, 10, rng, 1.0, "broad")
     for r in out:
         if rng.random() < 0.3:
