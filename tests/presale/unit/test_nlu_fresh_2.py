@@ -1,5 +1,7 @@
-"""The issue-16 targets on the second fresh hand-written set (written after the model was frozen)
-and on the held-out split. Figures: `uv run python -m bench.presale_nlu_fresh`."""
+"""The second hand-written set (written after the issue-16 model 60d9308f… was frozen; its error
+classes, not its texts, guided the broader training data since, so it is now seen and only
+guards against regressions; the fresh set is test_nlu_fresh_3) and the held-out split.
+Figures: `uv run python -m bench.presale_nlu_fresh`."""
 
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ from services.presale.domain.nlu.stages import INTENTS
 from shared.contracts.emitted import Stage
 
 MEASURED_AT_FREEZE = 0.924
-"""Accuracy with context on the frozen model (354 of 383), measured once the set was written."""
+"""Accuracy with context on the model it was written for (354 of 383)."""
+MEASURED_NOW = 0.961
+"""Accuracy with context on the current model (368 of 383); the set is no longer fresh."""
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +48,5 @@ def test_fresh_accuracy_is_not_lower_than_measured_at_freeze(fresh: dict[str, An
     assert round(fresh["accuracy"], 3) >= MEASURED_AT_FREEZE, fresh
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 16 target not met: 0.924 on the second fresh set with the frozen model; "
-    "not tuned on it (see the h16 report) — the lead decides",
-)
-def test_fresh_accuracy_at_least_93_percent(fresh: dict[str, Any]) -> None:
-    assert fresh["accuracy"] >= 0.93, fresh
+def test_accuracy_on_the_seen_set_is_not_lower_than_measured(fresh: dict[str, Any]) -> None:
+    assert round(fresh["accuracy"], 3) >= MEASURED_NOW, fresh
