@@ -350,8 +350,9 @@ class BatchConsumer(Generic[S, C]):
         for item in items:
             started = time.perf_counter()
             with record_span(
-                tracer, item.raw, item.headers, item.envelope.id, item.payload, self.consumer
-            ) as span:
+                tracer, item.raw, item.headers, item.envelope.id, item.payload, self.consumer,
+                context=item.parent,
+            ) as span:  # fmt: skip
                 try:
                     decision = logic.decide(state, item, now)
                 except Exception as exc:
@@ -377,19 +378,15 @@ class BatchConsumer(Generic[S, C]):
         ctx = Context(conn, self._clock, self._plumbing)
         for x in decided:
             effects = x.decision.effects
-            if effects.timers:
-                carrier: dict[str, str] = {}
-                propagate.inject(carrier, context=x.trace)
-                for arm in effects.timers:  # the last word on a (kind, key) wins
-                    timers.pop((arm.kind, arm.key), None)
-                    timers[(arm.kind, arm.key)] = (arm, carrier.get("traceparent"))
-            if effects.events:
-                token = otel_context.attach(x.trace)
-                try:
-                    for e in effects.events:
-                        ctx.emit(e.payload, subject=e.subject, event_id=e.event_id)
-                finally:
-                    otel_context.detach(token)
+            if not effects.timers and not effects.events:
+                continue
+            carrier: dict[str, str] = {}  # the record's span: once for all its effects
+            propagate.inject(carrier, context=x.trace)
+            for arm in effects.timers:  # the last word on a (kind, key) wins
+                timers.pop((arm.kind, arm.key), None)
+                timers[(arm.kind, arm.key)] = (arm, carrier.get("traceparent"))
+            for e in effects.events:
+                ctx.emit(e.payload, subject=e.subject, event_id=e.event_id, trace=carrier)
         await write_timers(conn, self._plumbing.timers, list(timers.values()))
         await ctx.flush()
 
