@@ -87,6 +87,21 @@ def batch_span(
         yield span
 
 
+_SEARCHABLE: dict[type, tuple[str, ...]] = {}
+
+
+def _searchable(model: type) -> tuple[str, ...]:
+    """The searchable ids a payload type has: a missing attribute raised (and cost) in
+    pydantic's `__getattr__` for every record."""
+    found = _SEARCHABLE.get(model)
+    if found is None:
+        declared = getattr(model, "model_fields", None)
+        found = _SEARCHABLE[model] = tuple(
+            n for n in SEARCHABLE_IDS if declared is None or n in declared
+        )
+    return found
+
+
 def record_attributes(
     record: ConsumedRecord, event_id: str | None, payload: Any, consumer_group: str
 ) -> dict[str, Any]:
@@ -101,7 +116,8 @@ def record_attributes(
     }
     if event_id:
         attributes["messaging.message.id"] = event_id[:MAX_ID_LENGTH]
-    for name in SEARCHABLE_IDS:
+    fields = _searchable(type(payload))
+    for name in fields:
         value = getattr(payload, name, None)
         if isinstance(value, str) and value:
             attributes[f"xiaoer.{name}"] = value[:MAX_ID_LENGTH]

@@ -62,6 +62,8 @@ class MessageOutcome:
     decision: Decision | None
     """None when a human has the conversation (assigned or queued): the bot keeps out."""
     idle_due: datetime
+    text_masked: str = ""
+    """The message's text, masked (as kept in `recent_texts`): masked once per message."""
 
 
 def on_message(
@@ -88,10 +90,11 @@ def on_message(
     history = list(conv.recent_texts)
     u = understand(text, history)
     memory = Memory.restore(conv.memory).heard(item_id, u.entities)
-    texts = (*history, mask(text))[-RECENT_TEXTS:]
+    masked = mask(text)
+    texts = (*history, masked)[-RECENT_TEXTS:]
     if conv.state in ("assigned", "queued"):  # a human has it, or will have it soon
         return MessageOutcome(
-            replace(conv, recent_texts=texts, memory=asdict(memory)), u, None, idle_due
+            replace(conv, recent_texts=texts, memory=asdict(memory)), u, None, idle_due, masked
         )
     decision = decide(u, text, memory, kb, now, vip=conv.vip)
     if isinstance(decision, Handoff):
@@ -108,7 +111,7 @@ def on_message(
         )
     else:
         conv = replace(conv, recent_texts=texts, memory=asdict(decision.memory))
-    return MessageOutcome(conv, u, decision, idle_due)
+    return MessageOutcome(conv, u, decision, idle_due, masked)
 
 
 __all__ = ["Conversation", "Handoff", "MessageOutcome", "Reply", "Silent", "on_message"]
