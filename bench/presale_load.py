@@ -285,6 +285,15 @@ async def throughput(stack: LocalStack, n: int) -> Throughput:
     return Throughput(rate, drained, cpu / n * 1000, db / n * 1000)
 
 
+async def idle_cpu(stack: LocalStack, seconds: float = 5.0) -> float:
+    """Presale's CPU share of one core while nothing arrives (its fetches, relay and timer
+    polls, gauges): what a short fetch wait costs."""
+    pids = service_pids(stack)
+    cpu0, t0 = cpu_seconds(pids), time.perf_counter()
+    await asyncio.sleep(seconds)
+    return (cpu_seconds(pids) - cpu0) / (time.perf_counter() - t0)
+
+
 async def steady(stack: LocalStack, rate: float, seconds: float) -> dict[str, Any]:
     """Buyer messages (each its own conversation) at a fixed rate; latency of each."""
     watch = Watch(f"st{uuid.uuid4().hex[:6]}")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
-import subprocess
+import signal
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -73,17 +73,17 @@ async def profile(messages: int, raw: Path) -> tuple[Counter[str], float, float]
             await load.throughput(stack, 1000)  # warm-up
             pid = load.service_pids(stack)[0]
             spy = shutil.which("py-spy") or "py-spy"
-            proc = subprocess.Popen(
-                [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "250",
-                 "--output", str(raw), "--nonblocking"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            proc = await asyncio.create_subprocess_exec(
+                spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "250",
+                "--output", str(raw), "--nonblocking",
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
             )  # fmt: skip
             await asyncio.sleep(1.0)
             try:
                 got = await load.throughput(stack, messages)
             finally:
-                proc.send_signal(2)  # SIGINT: py-spy writes its output and exits
-                proc.wait(30)
+                proc.send_signal(signal.SIGINT)  # py-spy writes its output and exits
+                await asyncio.wait_for(proc.wait(), 30)
         finally:
             stack.stop()
     return summarize(raw), got.presale_cpu_ms_per_message, got.per_s
