@@ -9,7 +9,7 @@ that human is is decided later for the whole batch (`routing.assign_in_order`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -94,14 +94,14 @@ def on_message(
     texts = (*history, masked)[-RECENT_TEXTS:]
     if conv.state in ("assigned", "queued"):  # a human has it, or will have it soon
         return MessageOutcome(
-            replace(conv, recent_texts=texts, memory=asdict(memory)), u, None, idle_due, masked
+            replace(conv, recent_texts=texts, memory=memory.stored()), u, None, idle_due, masked
         )
     decision = decide(u, text, memory, kb, now, vip=conv.vip)
     if isinstance(decision, Handoff):
         conv = replace(
             conv,
             recent_texts=texts,
-            memory=asdict(decision.memory),
+            memory=decision.memory.stored(),
             state="queued",
             agent_id=None,
             skill="presale",
@@ -110,7 +110,7 @@ def on_message(
             queued_at=now,
         )
     else:
-        conv = replace(conv, recent_texts=texts, memory=asdict(decision.memory))
+        conv = replace(conv, recent_texts=texts, memory=decision.memory.stored())
     return MessageOutcome(conv, u, decision, idle_due, masked)
 
 
