@@ -56,7 +56,7 @@ async def claim_events(
         return set()
     # One statement over column arrays (shared/bulk.py): fixed SQL whatever the batch size.
     result = await _claims(inbox).execute(conn, [(consumer, src, eid, t) for src, eid, t in claims])
-    return {(src, eid) for src, eid in result.all()}
+    return {(row.source, row.event_id) for row in result}
 
 
 async def claim_many(
