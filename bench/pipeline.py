@@ -287,6 +287,10 @@ async def presale_figures(
         "targets": {"throughput_per_s": 2000, "classified_p50_ms": 40, "classified_p99_ms": 150,
                     "reply_p99_ms": 200, "recovery_s": 10},
     }  # fmt: skip
+    await load.outbox_drained(stack)
+    idle = await load.idle_cpu(stack)
+    out["idle_cpu_share_of_a_core"] = idle
+    print(f"presale idle: {idle:.1%} of a core")
     steady = []
     for rate in (100.0, 500.0):
         for _ in range(2):

@@ -35,7 +35,6 @@ from shared.contracts import (
 )
 from shared.contracts.emitted import ReplyKind
 from shared.ids import derived_id
-from shared.masking import mask
 
 
 @dataclass
@@ -96,7 +95,7 @@ class MessageBatch:
                 shop_id=m.shop_id, message_id=m.message_id, conversation_id=m.conversation_id,
                 buyer_id=m.buyer_id, intent=u.intent, confidence=u.confidence, stage=u.stage,
                 secondary_intents=list(u.secondary_intents), sentiment=u.sentiment,
-                entities=u.entities, text_masked=mask(m.text), item_id=m.item_id,
+                entities=u.entities, text_masked=out.text_masked, item_id=m.item_id,
                 order_id=m.order_id, buyer_level=m.buyer_level, sent_at=m.sent_at,
                 classified_at=now,
             )

@@ -10,7 +10,7 @@ that human is is decided later for the whole batch (`routing.assign_in_order`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -68,6 +68,8 @@ class MessageOutcome:
     decision: Decision | None
     """None when a human has the conversation (assigned or queued): the bot keeps out."""
     idle_due: datetime
+    text_masked: str = ""
+    """The message's text, masked (as kept in `recent_texts`): masked once per message."""
 
 
 def on_message(
@@ -96,18 +98,19 @@ def on_message(
     history = list(conv.recent_texts)
     u = understand(text, history, buyer_context(order, conv.stage))
     memory = Memory.restore(conv.memory).heard(item_id, u.entities)
-    texts = (*history, mask(text))[-RECENT_TEXTS:]
+    masked = mask(text)
+    texts = (*history, masked)[-RECENT_TEXTS:]
     conv = replace(conv, stage=next_stage(conv.stage, u.intent))
     if conv.state in ("assigned", "queued"):  # a human has it, or will have it soon
         return MessageOutcome(
-            replace(conv, recent_texts=texts, memory=asdict(memory)), u, None, idle_due
+            replace(conv, recent_texts=texts, memory=memory.stored()), u, None, idle_due, masked
         )
     decision = decide(u, text, memory, kb, now, vip=conv.vip)
     if isinstance(decision, Handoff):
         conv = replace(
             conv,
             recent_texts=texts,
-            memory=asdict(decision.memory),
+            memory=decision.memory.stored(),
             state="queued",
             agent_id=None,
             skill="presale",
@@ -116,8 +119,8 @@ def on_message(
             queued_at=now,
         )
     else:
-        conv = replace(conv, recent_texts=texts, memory=asdict(decision.memory))
-    return MessageOutcome(conv, u, decision, idle_due)
+        conv = replace(conv, recent_texts=texts, memory=decision.memory.stored())
+    return MessageOutcome(conv, u, decision, idle_due, masked)
 
 
 __all__ = ["Conversation", "Handoff", "MessageOutcome", "Reply", "Silent", "on_message"]
