@@ -14,6 +14,7 @@ TOPICS = ("trade.order.changed.v1", "trade.refund.requested.v1", "trade.refund.c
 def want(w: Wants, p: EventPayload) -> None:
     if isinstance(p, OrderChanged):
         w.order_ids.add(p.order_id)  # and, through the loader, its cases and their buyers
+        w.writes_orders = True
         w.buyers.add((p.shop_id, p.buyer_id))
     elif isinstance(p, RefundRequested):
         w.case_ids.add(refund_case_id(p.refund_id))

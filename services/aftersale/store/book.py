@@ -1,5 +1,6 @@
-"""Loading a `Book` (everything a batch or a timer touches, one query per table, rows that
-change locked in id order) and saving what the decisions changed, in bulk."""
+"""Loading a `Book` (everything a batch or a timer touches, one query per table, the rows it
+may change locked in id order, tables always in the same order) and saving what the decisions
+changed, in bulk."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ class Wants:
     """Buyers whose latest order (and its cases) a question is about."""
     items: set[CategoryKey] = field(default_factory=set)
     review_ids: set[str] = field(default_factory=set)
+    writes_orders: bool = False
+    """Order changes are among the records: the orders are locked."""
 
 
 async def load_book(conn: AsyncConnection, w: Wants) -> Book:
@@ -35,7 +38,7 @@ async def load_book(conn: AsyncConnection, w: Wants) -> Book:
     )
     buyers = w.buyers | w.latest_order_of | {(c.shop_id, c.buyer_id) for c in cases.values()}
     order_ids = w.order_ids | {c.order_id for c in cases.values()}
-    orders = await order_store.lock_orders(conn, order_ids, buyers)
+    orders = await order_store.load_orders(conn, order_ids, buyers, lock=w.writes_orders)
     latest = {o.order_id for o in orders.values() if o.buyer in w.latest_order_of}
     if latest - w.order_ids:  # a question about the buyer's latest order: its cases too
         cases.update(await case_store.lock_cases(conn, order_ids=latest - w.order_ids))

@@ -16,10 +16,15 @@ from services.aftersale.store.sql import any_of, pair_in
 from services.aftersale.store.tables import item_categories, orders
 
 
-async def lock_orders(
-    conn: AsyncConnection, order_ids: Collection[str], buyers: Collection[BuyerKey]
+async def load_orders(
+    conn: AsyncConnection,
+    order_ids: Collection[str],
+    buyers: Collection[BuyerKey],
+    *,
+    lock: bool,
 ) -> dict[str, Order]:
-    """These orders and every order of these buyers, locked in id order."""
+    """These orders and every order of these buyers; `lock`ed in id order when some will be
+    written (order changes): a reader (a timer, a refund) never waits on them."""
     conditions = []
     if order_ids:
         conditions.append(orders.c.order_id == any_of(order_ids))
@@ -27,9 +32,8 @@ async def lock_orders(
         conditions.append(pair_in(orders.c.shop_id, orders.c.buyer_id, buyers))
     if not conditions:
         return {}
-    rows = await conn.execute(
-        select(orders).where(or_(*conditions)).order_by(orders.c.order_id).with_for_update()
-    )
+    stmt = select(orders).where(or_(*conditions)).order_by(orders.c.order_id)
+    rows = await conn.execute(stmt.with_for_update() if lock else stmt)
     return {r.order_id: _order(r) for r in rows}
 
 
