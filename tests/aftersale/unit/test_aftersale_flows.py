@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import ast
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,7 +49,7 @@ def book(*buyers: tuple[str, str]) -> Book:
     return Book(buyers={(SHOP, BUYER), *buyers})
 
 
-def turn(b: Book, now=T0) -> Turn:  # type: ignore[no-untyped-def]
+def turn(b: Book, now: datetime = T0) -> Turn:
     return Turn(View(b), Out(), CFG, now)
 
 
@@ -56,7 +57,7 @@ def kinds(t: Turn) -> list[str]:
     return [type(e).__name__ for e in t.out.events]
 
 
-def known_order(b: Book, status: str = "TRADE_BUYER_SIGNED", **kw) -> None:  # type: ignore[no-untyped-def]
+def known_order(b: Book, status: str = "TRADE_BUYER_SIGNED", **kw: Any) -> None:
     t = turn(b)
     refunds.order_changed(t, order("o-1", status, shop_id=SHOP, buyer_id=BUYER, **kw), "e0")
     b.apply(t.v)
