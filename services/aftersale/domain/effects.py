@@ -17,7 +17,7 @@ REFUND_DECIDE = "refund_decide"
 REVIEW_APOLOGY = "review_apology"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TimerChange:
     """Arm (`replace`: re-arm) a durable timer; `due_at is None` cancels it."""
 

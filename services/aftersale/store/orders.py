@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select, union
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -25,14 +25,17 @@ async def load_orders(
 ) -> dict[str, Order]:
     """These orders and every order of these buyers; `lock`ed in id order when some will be
     written (order changes): a reader (a timer, a refund) never waits on them."""
-    conditions = []
+    ids = []  # two index lookups (an OR of them would scan the table)
     if order_ids:
-        conditions.append(orders.c.order_id == any_of(order_ids))
+        ids.append(select(orders.c.order_id).where(orders.c.order_id == any_of(order_ids)))
     if buyers:
-        conditions.append(pair_in(orders.c.shop_id, orders.c.buyer_id, buyers))
-    if not conditions:
+        ids.append(
+            select(orders.c.order_id).where(pair_in(orders.c.shop_id, orders.c.buyer_id, buyers))
+        )
+    if not ids:
         return {}
-    stmt = select(orders).where(or_(*conditions)).order_by(orders.c.order_id)
+    wanted = ids[0] if len(ids) == 1 else union(*ids)
+    stmt = select(orders).where(orders.c.order_id.in_(wanted)).order_by(orders.c.order_id)
     rows = await conn.execute(stmt.with_for_update() if lock else stmt)
     return {r.order_id: _order(r) for r in rows}
 
