@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.aftersale.api.schemas import case_json, history_json
 from services.aftersale.domain.risk import assess
 from services.aftersale.domain.rules import RuleBook
-from services.aftersale.store import buyers, cases
+from services.aftersale.store import cases
+from services.aftersale.store import reviews as review_store
+from services.aftersale.store import signals as signal_store
 from shared.http_auth import ShopCaller
 from shared.settings import CommonSettings
 
@@ -74,7 +76,7 @@ def build_router(settings: CommonSettings, rules: RuleBook) -> APIRouter:
     ) -> dict[str, Any]:
         now = request.app.state.runtime.clock.now()
         async with engine.connect() as conn:
-            history = await buyers.risk_history(conn, shop, buyer_id, now)
+            history = await signal_store.risk_history(conn, shop, buyer_id, now)
         profile = assess(history, rules.for_shop(shop).risk)
         return {
             "shop_id": shop,
@@ -115,7 +117,7 @@ def build_router(settings: CommonSettings, rules: RuleBook) -> APIRouter:
     @router.get("/reviews/summary")
     async def reviews(shop: Shop, engine: Engine) -> dict[str, Any]:
         async with engine.connect() as conn:
-            counts = await buyers.review_counts(conn, shop)
+            counts = await review_store.review_counts(conn, shop)
         return {"shop_id": shop, "counts": counts}
 
     return router

@@ -2,7 +2,8 @@
 
 - `tables` — the schema (`metadata`, for migrations and the runtime);
 - `cases` — cases and their history; `orders` — orders and item categories;
-- `buyers` — risk signals, conversations, reviews, early refund changes;
+- `signals` (buyer risk), `conversations`, `reviews`, `early_changes` (a refund change
+  consumed before its request);
 - `book` — a batch's (or a timer's) aggregates, loaded and saved in bulk;
 - `housekeeping` — what the runtime prunes.
 """

@@ -10,9 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.aftersale.domain.book import Book, CategoryKey
 from services.aftersale.domain.model import BuyerKey
-from services.aftersale.store import buyers as buyer_store
 from services.aftersale.store import cases as case_store
+from services.aftersale.store import conversations as conversation_store
+from services.aftersale.store import early_changes as early_store
 from services.aftersale.store import orders as order_store
+from services.aftersale.store import reviews as review_store
+from services.aftersale.store import signals as signal_store
 
 
 @dataclass
@@ -47,11 +50,11 @@ async def load_book(conn: AsyncConnection, w: Wants) -> Book:
         cases=cases,
         orders=orders,
         buyers=buyers,
-        signals=await buyer_store.signals(conn, buyers),
+        signals=await signal_store.signals(conn, buyers),
         categories=await order_store.categories(conn, items),
-        early=await buyer_store.lock_early_changes(conn, w.refund_ids),
-        reviews=await buyer_store.seen_reviews(conn, w.review_ids),
-        conversations=await buyer_store.conversations_of(conn, buyers),
+        early=await early_store.lock_early_changes(conn, w.refund_ids),
+        reviews=await review_store.seen_reviews(conn, w.review_ids),
+        conversations=await conversation_store.conversations_of(conn, buyers),
         history=await case_store.histories(conn, cases.keys()),
     ).index()
 
@@ -63,11 +66,11 @@ async def save_book(conn: AsyncConnection, book: Book) -> None:
     )
     await case_store.save_cases(conn, [book.cases[i] for i in sorted(book.changed_cases)])
     await case_store.append_history(conn, book.new_history)
-    await buyer_store.add_signals(conn, book.new_signals)
-    await buyer_store.save_early_changes(
+    await signal_store.add_signals(conn, book.new_signals)
+    await early_store.save_early_changes(
         conn, [book.early[i] for i in sorted(book.saved_early)], book.taken_early
     )
-    await buyer_store.add_reviews(conn, book.new_reviews)
-    await buyer_store.save_conversations(
+    await review_store.add_reviews(conn, book.new_reviews)
+    await conversation_store.save_conversations(
         conn, [book.conversations[k] for k in sorted(book.changed_conversations)]
     )
