@@ -1,6 +1,7 @@
 """Service throughput as a ratio to raw aiokafka, and end-to-end latency at a fixed load.
 
-One command: `uv run python -m bench.pipeline` (add `--quick` for a smaller run). It starts its
+One command: `uv run python -m bench.pipeline` (add `--quick` for a smaller run; `--service
+aftersale` measures aftersale alone, see `bench/aftersale_load.py`). It starts its
 own broker and database (devstack, free ports), then in the same run:
 
 1. raw passthrough: one aiokafka consumer→producer loop in this process (the baseline);
@@ -32,6 +33,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench import aftersale_load
 from bench import presale_load as load
 from devstack import LocalStack
 from devstack.config import isolated_config
@@ -325,6 +327,40 @@ async def presale_figures(
     return out
 
 
+async def aftersale_only(quick: bool) -> dict[str, Any]:
+    """Raw passthrough and aftersale on a running process, each workload twice, alternated."""
+    n = 3000 if quick else 12000
+    with tempfile.TemporaryDirectory() as state:
+        stack = LocalStack(isolated_config(Path(state), log_level="WARNING"))
+        try:
+            await stack.start_infra()
+            raw = [await raw_passthrough(stack.bootstrap, n * 2)]
+            print(f"raw aiokafka passthrough: {raw[0]:,.0f} events/s")
+            await aftersale_load.warm_up(stack)
+            runs = []
+            for _ in range(2):
+                for workload in ("refunds", "mix"):
+                    r = await aftersale_load.throughput(stack, workload, n)
+                    runs.append({**r.__dict__, "ratio_to_raw": r.events_per_s / raw[0]})
+                    print(
+                        f"aftersale {workload}: {r.events_per_s:,.0f} events/s"
+                        f" = {r.events_per_s / raw[0]:.3f} × raw; CPU per event: aftersale"
+                        f" {r.service_cpu_ms_per_event:.3f} ms, PostgreSQL"
+                        f" {r.database_cpu_ms_per_event:.3f} ms"
+                    )
+            raw.append(await raw_passthrough(stack.bootstrap, n * 2))
+            print(f"raw aiokafka passthrough (after): {raw[1]:,.0f} events/s")
+        finally:
+            stack.stop()
+    return {
+        "measured_at": datetime.now(UTC).isoformat(),
+        "quick": quick,
+        "machine": "2 cores shared with the broker, PostgreSQL and this benchmark",
+        "raw_passthrough_events_per_s": raw,
+        "aftersale": runs,
+    }
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -341,12 +377,15 @@ if __name__ == "__main__":
     )
     parser.add_argument("--out", type=Path, help="write the results here instead")
     args = parser.parse_args()
-    if args.service:
+    if args.service == "aftersale":  # two workloads on a running process (bench/aftersale_load)
+        result = asyncio.run(aftersale_only(args.quick))
+    elif args.service:
         result = asyncio.run(one_service(args.quick, args.service))
-        path = args.out or Path(str(SERVICE_RESULTS).format(service=args.service))
     else:
         result = asyncio.run(main(args.quick, not args.no_replicas, args.presale_only))
-        path = args.out or RESULTS
+    path = args.out or (
+        Path(str(SERVICE_RESULTS).format(service=args.service)) if args.service else RESULTS
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {path}")

@@ -16,7 +16,7 @@ from typing import Any
 from services.aftersale.domain.deadlines import seven_day_window_end
 from services.aftersale.domain.facts import OrderFacts, RefundFacts, yuan
 from services.aftersale.domain.risk import RiskProfile
-from services.aftersale.domain.rules import Rule, RuleSet
+from services.aftersale.domain.rules import RefundDecision, Rule, RuleSet
 
 SAFETY_INCONSISTENT = "safety.never-approve-inconsistent"
 SAFETY_HIGH_RISK = "safety.never-approve-high-risk"
@@ -27,7 +27,7 @@ UNRECOGNISED_REASON = "reason.unrecognised"
 
 @dataclass(frozen=True)
 class Decision:
-    decision: str
+    decision: RefundDecision
     rule_id: str
     reason: str
     ask_evidence: bool = False
