@@ -165,7 +165,10 @@ class Decided(Generic[C]):
 class BatchLogic(Protocol[S, C]):
     """What a service provides to handle its busy topics a batch at a time."""
 
-    topics: Sequence[str]
+    @property
+    def topics(self) -> Sequence[str]:
+        """The topics it decides (a class attribute is enough)."""
+        ...
 
     async def load(self, conn: AsyncConnection, items: Sequence[Item]) -> S:
         """Every aggregate the items touch, one query per table, locked (FOR UPDATE)."""

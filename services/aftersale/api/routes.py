@@ -29,7 +29,8 @@ Shop = Annotated[str, Depends(_shop)]
 
 
 def _engine(request: Request) -> AsyncEngine:
-    return request.app.state.runtime.engine
+    engine: AsyncEngine = request.app.state.runtime.engine
+    return engine
 
 
 Engine = Annotated[AsyncEngine, Depends(_engine)]

@@ -40,14 +40,15 @@ def on_alert_timer(t: Turn, kind: str, case_id: str, deadline: datetime) -> None
     case = t.v.case(case_id)
     if case is None or not waits_on_a_human(case, deadline) or case.deadline is None:
         return
-    if case.alerted_for == case.deadline:
+    due = case.deadline
+    if case.alerted_for == due:
         return
-    case = t.v.put_case(replace(case, alerted_for=case.deadline))
+    case = t.v.put_case(replace(case, alerted_for=due))
     t.v.add_history(case_id, t.now, "alert", "平台处理时限将到")
     t.out.emit(
         OrderAlert(
             shop_id=case.shop_id,
-            alert_id=derived_id("timer", kind, case_id, case.deadline.isoformat()),
+            alert_id=derived_id("timer", kind, case_id, due.isoformat()),
             order_id=case.order_id,
             refund_id=case.refund_id,
             kind="refund_deadline_near",

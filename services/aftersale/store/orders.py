@@ -74,15 +74,6 @@ def _row(o: Order) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _row(o: Order) -> dict[str, Any]:
-    return {
-        "order_id": o.order_id, "shop_id": o.shop_id, "buyer_id": o.buyer_id,
-        "status": o.status, "total_fee": o.total_fee, "item_ids": list(o.item_ids),
-        "consign_time": o.consign_time, "signed_at": o.signed_at,
-        "created_at": o.created_at, "changed_at": o.changed_at,
-    }  # fmt: skip
-
-
 async def categories(
     conn: AsyncConnection, keys: Collection[CategoryKey]
 ) -> dict[CategoryKey, str]:
