@@ -1,6 +1,7 @@
 """Service throughput as a ratio to raw aiokafka, and end-to-end latency at a fixed load.
 
-One command: `uv run python -m bench.pipeline` (add `--quick` for a smaller run). It starts its
+One command: `uv run python -m bench.pipeline` (add `--quick` for a smaller run; `--service
+aftersale` measures aftersale alone, see `bench/aftersale_load.py`). It starts its
 own broker and database (devstack, free ports), then in the same run:
 
 1. raw passthrough: one aiokafka consumer→producer loop in this process (the baseline);
@@ -10,6 +11,10 @@ own broker and database (devstack, free ports), then in the same run:
    from publish to the `cs.reply.requested` that answers each one.
 
 Numbers go to stdout and `bench/results/pipeline.json`.
+
+`--service insale` measures insale alone (raw baseline, the preloaded backlog, then two
+backlogs published to the already-running process with its CPU time and PostgreSQL's per
+event) and writes `bench/results/pipeline-insale.json` instead.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench import aftersale_load
 from bench import presale_load as load
 from devstack import LocalStack
 from devstack.config import isolated_config
@@ -37,6 +43,7 @@ from shared.topic_reader import high_watermarks
 from shared.topics import topic, topic_for_model
 
 RESULTS = Path(__file__).parent / "results" / "pipeline.json"
+SERVICE_RESULTS = Path(__file__).parent / "results" / "pipeline-{service}.json"
 T0 = datetime.now(UTC).replace(microsecond=0)
 """Business times near the services' clock, as in production (else every timer is overdue)."""
 
@@ -194,6 +201,65 @@ async def main(quick: bool, replicas: bool, presale_only: bool) -> dict[str, Any
     }
 
 
+async def warm_throughput(
+    stack: LocalStack, service: str, make: Callable[[int], EventPayload], first: int, n: int
+) -> dict[str, float]:
+    """n more events published at once to the running service (idle before): events/s until
+    its group has committed them, and the CPU the service and PostgreSQL spent per event."""
+    t = topic_for_model(type(make(0)))
+    svc_pids = [p for p in [stack.services[service].pid] if p is not None]
+    db_pids = load.database_pids(stack)
+    cpu0, db0 = load.cpu_seconds(svc_pids), load.cpu_seconds(db_pids)
+    started = time.perf_counter()
+    await produce(stack.bootstrap, [encode(t, make(first + i), source="/bench") for i in range(n)])
+    target = await end_total(stack.bootstrap, t.name)
+    while await committed_total(stack.bootstrap, f"xiaoer-{service}", t.name) < target:
+        await asyncio.sleep(0.05)
+    rate = n / (time.perf_counter() - started)
+    cpu = load.cpu_seconds(svc_pids) - cpu0
+    db = load.cpu_seconds(db_pids) - db0
+    return {"events_per_s": rate, "cpu_ms_per_event": cpu / n * 1000,
+            "database_cpu_ms_per_event": db / n * 1000}  # fmt: skip
+
+
+async def one_service(quick: bool, service: str) -> dict[str, Any]:
+    """One service alone: the preloaded backlog (as in the full run), then two warm backlogs."""
+    make = {"insale": order, "aftersale": refund}[service]
+    n = 3000 if quick else 10000
+    with tempfile.TemporaryDirectory() as state:
+        stack = LocalStack(isolated_config(Path(state), log_level="WARNING"))
+        try:
+            await stack.start_infra()
+            raw = await raw_passthrough(stack.bootstrap, n * 2)
+            print(f"raw aiokafka passthrough: {raw:,.0f} events/s")
+            preloaded = await service_throughput(stack, service, make, n)
+            print(f"{service} (preloaded, incl. start-up): {preloaded:,.0f} events/s"
+                  f" = {preloaded / raw:.3f} × raw")  # fmt: skip
+            warm = []
+            for run in range(2):
+                got = await warm_throughput(stack, service, make, n * (run + 1), n)
+                got["ratio_to_raw"] = got["events_per_s"] / raw
+                warm.append(got)
+                print(
+                    f"{service} (running): {got['events_per_s']:,.0f} events/s"
+                    f" = {got['ratio_to_raw']:.3f} × raw; CPU per event: {service}"
+                    f" {got['cpu_ms_per_event']:.3f} ms, PostgreSQL"
+                    f" {got['database_cpu_ms_per_event']:.3f} ms"
+                )
+        finally:
+            stack.stop()
+    return {
+        "measured_at": datetime.now(UTC).isoformat(),
+        "quick": quick,
+        "machine": "2 cores shared with the broker, PostgreSQL and this benchmark",
+        "raw_passthrough_events_per_s": raw,
+        "service": service,
+        "events": n,
+        "preloaded": {"events_per_s": preloaded, "ratio_to_raw": preloaded / raw},
+        "running": warm,
+    }
+
+
 async def presale_figures(
     stack: LocalStack, raw: float, n: int, scale: float, replicas: bool
 ) -> dict[str, Any]:
@@ -223,6 +289,10 @@ async def presale_figures(
         "targets": {"throughput_per_s": 2000, "classified_p50_ms": 40, "classified_p99_ms": 150,
                     "reply_p99_ms": 200, "recovery_s": 10},
     }  # fmt: skip
+    await load.outbox_drained(stack)
+    idle = await load.idle_cpu(stack)
+    out["idle_cpu_share_of_a_core"] = idle
+    print(f"presale idle: {idle:.1%} of a core")
     steady = []
     for rate in (100.0, 500.0):
         for _ in range(2):
@@ -257,6 +327,40 @@ async def presale_figures(
     return out
 
 
+async def aftersale_only(quick: bool) -> dict[str, Any]:
+    """Raw passthrough and aftersale on a running process, each workload twice, alternated."""
+    n = 3000 if quick else 12000
+    with tempfile.TemporaryDirectory() as state:
+        stack = LocalStack(isolated_config(Path(state), log_level="WARNING"))
+        try:
+            await stack.start_infra()
+            raw = [await raw_passthrough(stack.bootstrap, n * 2)]
+            print(f"raw aiokafka passthrough: {raw[0]:,.0f} events/s")
+            await aftersale_load.warm_up(stack)
+            runs = []
+            for _ in range(2):
+                for workload in ("refunds", "mix"):
+                    r = await aftersale_load.throughput(stack, workload, n)
+                    runs.append({**r.__dict__, "ratio_to_raw": r.events_per_s / raw[0]})
+                    print(
+                        f"aftersale {workload}: {r.events_per_s:,.0f} events/s"
+                        f" = {r.events_per_s / raw[0]:.3f} × raw; CPU per event: aftersale"
+                        f" {r.service_cpu_ms_per_event:.3f} ms, PostgreSQL"
+                        f" {r.database_cpu_ms_per_event:.3f} ms"
+                    )
+            raw.append(await raw_passthrough(stack.bootstrap, n * 2))
+            print(f"raw aiokafka passthrough (after): {raw[1]:,.0f} events/s")
+        finally:
+            stack.stop()
+    return {
+        "measured_at": datetime.now(UTC).isoformat(),
+        "quick": quick,
+        "machine": "2 cores shared with the broker, PostgreSQL and this benchmark",
+        "raw_passthrough_events_per_s": raw,
+        "aftersale": runs,
+    }
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -266,8 +370,22 @@ if __name__ == "__main__":
     parser.add_argument(
         "--presale-only", action="store_true", help="keep insale/aftersale from the last results"
     )
+    parser.add_argument(
+        "--service",
+        choices=["insale", "aftersale"],
+        help="measure this service alone; writes bench/results/pipeline-<service>.json",
+    )
+    parser.add_argument("--out", type=Path, help="write the results here instead")
     args = parser.parse_args()
-    result = asyncio.run(main(args.quick, not args.no_replicas, args.presale_only))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+    if args.service == "aftersale":  # two workloads on a running process (bench/aftersale_load)
+        result = asyncio.run(aftersale_only(args.quick))
+    elif args.service:
+        result = asyncio.run(one_service(args.quick, args.service))
+    else:
+        result = asyncio.run(main(args.quick, not args.no_replicas, args.presale_only))
+    path = args.out or (
+        Path(str(SERVICE_RESULTS).format(service=args.service)) if args.service else RESULTS
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {path}")

@@ -41,11 +41,11 @@ from typing import Any, Generic, Protocol, TypeVar
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Status, StatusCode
-from sqlalchemy import Table, func, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Table, TextClause, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared import inbox
+from shared.bulk import BulkInsert
 from shared.clock import Clock
 from shared.cloudevents import Envelope
 from shared.consumer import (
@@ -69,7 +69,6 @@ from shared.observability import (
     pending_counts,
     topic_label,
 )
-from shared.timers import pending
 from shared.tracing import batch_span, record_context, record_span
 from shared.transient import is_transient, settle_bisecting
 
@@ -166,7 +165,10 @@ class Decided(Generic[C]):
 class BatchLogic(Protocol[S, C]):
     """What a service provides to handle its busy topics a batch at a time."""
 
-    topics: Sequence[str]
+    @property
+    def topics(self) -> Sequence[str]:
+        """The topics it decides (a class attribute is enough)."""
+        ...
 
     async def load(self, conn: AsyncConnection, items: Sequence[Item]) -> S:
         """Every aggregate the items touch, one query per table, locked (FOR UPDATE)."""
@@ -351,8 +353,9 @@ class BatchConsumer(Generic[S, C]):
         for item in items:
             started = time.perf_counter()
             with record_span(
-                tracer, item.raw, item.headers, item.envelope.id, item.payload, self.consumer
-            ) as span:
+                tracer, item.raw, item.headers, item.envelope.id, item.payload, self.consumer,
+                context=item.parent,
+            ) as span:  # fmt: skip
                 try:
                     decision = logic.decide(state, item, now)
                 except Exception as exc:
@@ -378,19 +381,15 @@ class BatchConsumer(Generic[S, C]):
         ctx = Context(conn, self._clock, self._plumbing)
         for x in decided:
             effects = x.decision.effects
-            if effects.timers:
-                carrier: dict[str, str] = {}
-                propagate.inject(carrier, context=x.trace)
-                for arm in effects.timers:  # the last word on a (kind, key) wins
-                    timers.pop((arm.kind, arm.key), None)
-                    timers[(arm.kind, arm.key)] = (arm, carrier.get("traceparent"))
-            if effects.events:
-                token = otel_context.attach(x.trace)
-                try:
-                    for e in effects.events:
-                        ctx.emit(e.payload, subject=e.subject, event_id=e.event_id)
-                finally:
-                    otel_context.detach(token)
+            if not effects.timers and not effects.events:
+                continue
+            carrier: dict[str, str] = {}  # the record's span: once for all its effects
+            propagate.inject(carrier, context=x.trace)
+            for arm in effects.timers:  # the last word on a (kind, key) wins
+                timers.pop((arm.kind, arm.key), None)
+                timers[(arm.kind, arm.key)] = (arm, carrier.get("traceparent"))
+            for e in effects.events:
+                ctx.emit(e.payload, subject=e.subject, event_id=e.event_id, trace=carrier)
         await write_timers(conn, self._plumbing.timers, list(timers.values()))
         await ctx.flush()
 
@@ -461,46 +460,51 @@ class BatchConsumer(Generic[S, C]):
         return "dead_lettered"
 
 
+_TIMER_COLUMNS = ["kind", "key", "due_at", "payload", "traceparent"]
+_TIMER_WRITES: dict[Table, tuple[BulkInsert, BulkInsert, TextClause]] = {}
+
+
+def _timer_statements(timers: Table) -> tuple[BulkInsert, BulkInsert, TextClause]:
+    """Create, re-arm and cancel, each one fixed statement over column arrays."""
+    found = _TIMER_WRITES.get(timers)
+    if found is None:
+        create = BulkInsert(
+            timers, _TIMER_COLUMNS, on_conflict="ON CONSTRAINT uq_timers_kind_key DO NOTHING"
+        )
+        rearm = BulkInsert(
+            timers, _TIMER_COLUMNS,
+            on_conflict="ON CONSTRAINT uq_timers_kind_key DO UPDATE SET due_at = EXCLUDED.due_at,"
+            " payload = EXCLUDED.payload, traceparent = EXCLUDED.traceparent,"
+            " fired_at = NULL, cancelled_at = NULL",
+        )  # fmt: skip
+        cancel = text(
+            f"UPDATE {timers.name} AS t SET cancelled_at = now()"
+            " FROM unnest(CAST(:kinds AS text[]), CAST(:keys AS text[])) AS c(kind, key)"
+            " WHERE t.kind = c.kind AND t.key = c.key"
+            " AND t.fired_at IS NULL AND t.cancelled_at IS NULL"
+        )
+        found = _TIMER_WRITES[timers] = (create, rearm, cancel)
+    return found
+
+
 async def write_timers(
     conn: AsyncConnection, timers: Table, arms: Sequence[tuple[TimerArm, str | None]]
 ) -> None:
     """Arm, re-arm and cancel timers in at most three statements; `(arm, traceparent)` pairs,
     at most one per (kind, key). A re-armed timer takes the trace of the record re-arming it."""
+    create_stmt, rearm_stmt, cancel_stmt = _timer_statements(timers)
     create = [(a, tp) for a, tp in arms if a.due_at is not None and not a.replace]
     rearm = [(a, tp) for a, tp in arms if a.due_at is not None and a.replace]
     cancel = [a for a, _ in arms if a.due_at is None]
 
-    def rows(group: list[tuple[TimerArm, str | None]]) -> list[dict[str, Any]]:
-        return [
-            {"kind": a.kind, "key": a.key, "due_at": a.due_at, "payload": dict(a.payload),
-             "traceparent": tp}
-            for a, tp in group
-        ]  # fmt: skip
+    def rows(group: list[tuple[TimerArm, str | None]]) -> list[tuple[Any, ...]]:
+        return [(a.kind, a.key, a.due_at, dict(a.payload), tp) for a, tp in group]
 
     if create:
-        await conn.execute(
-            insert(timers)
-            .values(rows(create))
-            .on_conflict_do_nothing(constraint="uq_timers_kind_key")
-        )
+        await create_stmt.execute(conn, rows(create))
     if rearm:
-        stmt = insert(timers).values(rows(rearm))
-        await conn.execute(
-            stmt.on_conflict_do_update(
-                constraint="uq_timers_kind_key",
-                set_={
-                    "due_at": stmt.excluded.due_at,
-                    "payload": stmt.excluded.payload,
-                    "traceparent": stmt.excluded.traceparent,
-                    "fired_at": None,
-                    "cancelled_at": None,
-                },
-            )
-        )
+        await rearm_stmt.execute(conn, rows(rearm))
     if cancel:
         await conn.execute(
-            update(timers)
-            .where(tuple_(timers.c.kind, timers.c.key).in_([(a.kind, a.key) for a in cancel]))
-            .where(pending(timers))
-            .values(cancelled_at=func.now())
+            cancel_stmt, {"kinds": [a.kind for a in cancel], "keys": [a.key for a in cancel]}
         )

@@ -52,12 +52,18 @@ class Context:
         return self.clock.now()
 
     def emit(
-        self, payload: EventPayload, *, subject: str | None = None, event_id: str | None = None
+        self,
+        payload: EventPayload,
+        *,
+        subject: str | None = None,
+        event_id: str | None = None,
+        trace: Mapping[str, str] | None = None,
     ) -> Record:
         """Queue an event; free-text fields are masked again here as the last line of defence.
 
         `event_id` makes the CloudEvents id deterministic (e.g. a snapshot's revision), so a
-        re-run emits the very same event; by default a new UUIDv7.
+        re-run emits the very same event; by default a new UUIDv7. The event carries the
+        current trace context, or `trace` (headers already injected) when given.
         """
         payload = _masked(payload)
         record = encode(
@@ -68,7 +74,10 @@ class Context:
             subject=subject,
             event_id=event_id,
         )
-        record = replace(record, headers=outbox.with_current_trace(record.headers))
+        if trace is None:
+            record = replace(record, headers=outbox.with_current_trace(record.headers))
+        else:
+            record.headers.update(trace)  # encode's own dict: nobody else holds it yet
         self.records.append(record)
         return record
 
@@ -99,10 +108,17 @@ class Context:
         self.records.clear()
 
 
+_TEXT_FIELDS: dict[type[EventPayload], tuple[str, ...]] = {}
+
+
 def _masked(payload: EventPayload) -> EventPayload:
-    updates = {
-        name: mask(value)
-        for name, value in payload
-        if name in FREE_TEXT_FIELDS and isinstance(value, str) and mask(value) != value
-    }
+    model = type(payload)
+    names = _TEXT_FIELDS.get(model)
+    if names is None:
+        names = _TEXT_FIELDS[model] = tuple(n for n in model.model_fields if n in FREE_TEXT_FIELDS)
+    updates = {}
+    for name in names:
+        value = getattr(payload, name)
+        if isinstance(value, str) and (masked := mask(value)) != value:
+            updates[name] = masked
     return payload.model_copy(update=updates) if updates else payload

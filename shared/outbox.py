@@ -26,9 +26,10 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
-from sqlalchemy import ColumnElement, Row, Table, and_, func, insert, select, text, update
+from sqlalchemy import ColumnElement, Row, Table, and_, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shared.bulk import BulkInsert
 from shared.cloudevents import Record
 from shared.masking import mask
 from shared.observability import OUTBOX_PARKED
@@ -56,23 +57,20 @@ def with_current_trace(headers: dict[str, str]) -> dict[str, str]:
     return {**headers, **carrier}
 
 
+_INSERTS: dict[Table, BulkInsert] = {}
+
+
 async def enqueue(
     conn: AsyncConnection, outbox: Table, records: Sequence[Record], shards: int
 ) -> None:
+    """Add the records in one statement; their ids (so the relay's order) follow the list."""
     if not records:
         return
-    await conn.execute(
-        insert(outbox),
-        [
-            {
-                "shard": shard_of(r.key, shards),
-                "topic": r.topic,
-                "key": r.key,
-                "value": r.value,
-                "headers": r.headers,
-            }
-            for r in records
-        ],
+    bulk = _INSERTS.get(outbox)
+    if bulk is None:
+        bulk = _INSERTS[outbox] = BulkInsert(outbox, ["shard", "topic", "key", "value", "headers"])
+    await bulk.execute(
+        conn, [(shard_of(r.key, shards), r.topic, r.key, r.value, r.headers) for r in records]
     )
 
 
@@ -238,7 +236,10 @@ class OutboxRelay:
             outcome = await self._publish_rows(rows)
             if outcome.sent:
                 await conn.execute(
-                    update(o).where(o.c.id.in_(outcome.sent)).values(sent_at=func.now())
+                    text(
+                        f"UPDATE {o.name} SET sent_at = now() WHERE id = ANY(CAST(:ids AS bigint[]))"
+                    ),
+                    {"ids": outcome.sent},
                 )
             for row_id, reason in outcome.parked.items():
                 await conn.execute(

@@ -23,7 +23,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
 from opentelemetry import propagate, trace
-from opentelemetry.trace import SpanKind, TracerProvider
+from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import MetaData, delete, func, or_
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -73,12 +73,27 @@ async def _tolerant_headers(msg: Any, original: Callable[[Any], Awaitable[Any]])
     for ever. FastStream parses copies whose header values decode; the raw records it hands
     on stay untouched, and the dispatcher dead-letters such a record like any bad input."""
     records = msg if isinstance(msg, tuple) else (msg,)
+    if all(_headers_decode(r.headers) for r in records):
+        return await original(msg)  # the usual case: no copy (copying cost ~3% of the CPU)
     copies = tuple(
-        dataclasses.replace(r, headers=[(k, _decodable(v)) for k, v in r.headers]) for r in records
+        r
+        if _headers_decode(r.headers)
+        else dataclasses.replace(r, headers=[(k, _decodable(v)) for k, v in r.headers])
+        for r in records
     )
     parsed = await original(copies if isinstance(msg, tuple) else copies[0])
     parsed.raw_message = msg
     return parsed
+
+
+def _headers_decode(headers: Sequence[tuple[str, bytes | None]]) -> bool:
+    """Every header value is bytes that decode as UTF-8."""
+    try:
+        for _, value in headers:
+            value.decode()  # type: ignore[union-attr]
+    except (AttributeError, UnicodeDecodeError):
+        return False
+    return True
 
 
 def _decodable(value: bytes | None) -> bytes:
@@ -197,7 +212,7 @@ class ServiceRuntime:
             batch=True,
             group_id=s.consumer_group,
             ack_policy=AckPolicy.MANUAL,
-            auto_offset_reset=s.kafka_auto_offset_reset,  # type: ignore[arg-type]
+            auto_offset_reset=s.kafka_auto_offset_reset,
             session_timeout_ms=s.kafka_session_timeout_ms,
             heartbeat_interval_ms=s.kafka_heartbeat_interval_ms,
             max_records=s.kafka_max_poll_records,
@@ -283,7 +298,7 @@ class ServiceRuntime:
             return await self.broker.publish(
                 record.value, record.topic, key=key, headers=record.headers, no_confirm=True
             )
-        with self._tracer.start_as_current_span(
+        span = self._tracer.start_span(  # not made current: nothing runs inside it but the send
             f"{record.topic} publish",
             kind=SpanKind.PRODUCER,
             attributes={
@@ -292,15 +307,24 @@ class ServiceRuntime:
                 "messaging.destination.name": record.topic,
                 "messaging.message.id": record.headers.get("ce_id", ""),
             },
-        ):
+        )
+        try:
             headers = dict(record.headers)
-            propagate.inject(headers)  # the consumer's parent is this publish span
-            return await producer.send(
+            # the consumer's parent is this publish span
+            propagate.inject(headers, context=trace.set_span_in_context(span))
+            sent: asyncio.Future[Any] = await producer.send(
                 record.topic,
                 record.value,
                 key=key,
                 headers=[(k, v.encode()) for k, v in headers.items()],
             )
+            return sent
+        except BaseException as exc:
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            raise
+        finally:
+            span.end()
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:

@@ -12,9 +12,10 @@ from fastapi import FastAPI
 from opentelemetry.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.presale import gap_store, insight, store
+from services.presale import gap_store, insight, order_store, store
 from services.presale.api import kb_router
 from services.presale.api_suggestions import suggestions_router
+from services.presale.buyer_orders import MessagesWithOrders
 from services.presale.handlers import SESSION_IDLE, SESSION_RECHECK, Handlers
 from services.presale.kb import repository
 from services.presale.kb.loading import KbInvalid, read_file
@@ -42,18 +43,24 @@ def build_runtime(
     }
 
     def consume_path(rt: ServiceRuntime) -> BatchConsumer[Any, Any]:
-        """Buyer messages on the batch pattern; the rarer topics event by event."""
+        """Buyer messages and order changes on the batch pattern; the rarer topics event by
+        event."""
         return BatchConsumer(
             rt.engine,
             rt.plumbing,
             rt.clock,
-            MessageBatch(settings.session_gap, kbs),
+            MessagesWithOrders(
+                MessageBatch(settings.session_gap, kbs), settings.order_context_window
+            ),
             handlers=handlers,
             on_committed=rt.relay.wake,
         )
 
     async def prune_kb_versions(conn: AsyncConnection, _now: datetime) -> None:
         await repository.prune(conn, settings.presale_kb_versions_kept)
+
+    async def prune_buyer_orders(conn: AsyncConnection, now: datetime) -> None:
+        await order_store.prune(conn, now - settings.order_context_window)
 
     async def prune_gaps(conn: AsyncConnection, now: datetime) -> None:
         await gap_store.prune_gaps(conn, now - timedelta(days=settings.presale_gap_retention_days))
@@ -71,7 +78,7 @@ def build_runtime(
         clock=clock,
         tracer_provider=tracer_provider,
         title="xiaoer presale (售前)",
-        prune_hooks=[prune_kb_versions, prune_gaps],
+        prune_hooks=[prune_kb_versions, prune_buyer_orders, prune_gaps],
     )
     runtime.add_background(
         "presale-kb-suggestions", lambda: insight.run(runtime.engine, runtime.clock, settings)

@@ -14,12 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.presale.domain.nlu import Understanding
 from services.presale.domain.suggestions import Draft, Gap, faq_entry
 from services.presale.store import kb_gaps, kb_suggestions
+from shared.bulk import BulkInsert
 from shared.contracts import MessageReceived
 from shared.masking import mask
 
 
-def gap_row(m: MessageReceived, u: Understanding, reason: str) -> dict[str, Any]:
-    """A buyer message the bot did not answer, as stored: masked text, no personal data."""
+def gap_row(
+    m: MessageReceived, u: Understanding, reason: str, text_masked: str | None = None
+) -> dict[str, Any]:
+    """A buyer message the bot did not answer, as stored: masked text (`text_masked` when the
+    caller has already masked it), no personal data."""
     return {
         "message_id": m.message_id,
         "shop_id": m.shop_id,
@@ -30,15 +34,21 @@ def gap_row(m: MessageReceived, u: Understanding, reason: str) -> dict[str, Any]
         "confidence": u.confidence,
         "reason": reason,
         "entities": u.entities.model_dump(mode="json", exclude_none=True),
-        "text_masked": mask(m.text),
+        "text_masked": text_masked if text_masked is not None else mask(m.text),
         "asked_at": m.sent_at,
     }
 
 
+_GAP_COLUMNS = ["message_id", "shop_id", "conversation_id", "buyer_id", "item_id", "intent",
+                "confidence", "reason", "entities", "text_masked", "asked_at"]  # fmt: skip
+_SAVE_GAPS = BulkInsert(kb_gaps, _GAP_COLUMNS, on_conflict="(message_id) DO NOTHING")
+
+
 async def save_gaps(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    """One statement for a batch's gaps; a redelivered message's gap is already there."""
+    """One statement for a batch's gaps (`shared.bulk`); a redelivered message's gap is
+    already there. The answer columns are filled later by `link_reply`."""
     if rows:
-        await conn.execute(insert(kb_gaps).on_conflict_do_nothing(), list(rows))
+        await _SAVE_GAPS.execute(conn, [tuple(r.get(c) for c in _GAP_COLUMNS) for r in rows])
 
 
 async def link_reply(

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.presale import gap_store, store
 from services.presale.domain import replies, routing
 from services.presale.domain.answers import Handoff, Reply
+from services.presale.domain.buyer_context import OrderBook
 from services.presale.domain.conversation import Conversation, on_message
 from services.presale.domain.coverage import gap_reason
 from services.presale.domain.routing import PRIORITY_NAME, Waiting
@@ -37,7 +38,6 @@ from shared.contracts import (
 )
 from shared.contracts.emitted import ReplyKind
 from shared.ids import derived_id
-from shared.masking import mask
 
 
 @dataclass
@@ -48,7 +48,10 @@ class Loaded:
     kbs: dict[str, KbVersion | None]
     changed: set[str] = field(default_factory=set)
     assignments: Counter[str] = field(default_factory=Counter)
+    orders: OrderBook = field(default_factory=OrderBook)
+    """The buyers' latest orders, when order events are consumed (`buyer_orders`)."""
     gaps: list[dict[str, Any]] = field(default_factory=list)
+    """Questions the bot did not answer (the insight loop's gaps, `gap_store`)."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ class Pending:
     event_id: str
 
 
-Changes = tuple[Conversation, Pending | None, dict[str, Any] | None]
+MessageChanges = tuple[Conversation, Pending | None, dict[str, Any] | None]
 """The conversation, its hand-off waiting for routing, its gap row (a question not answered)."""
 
 
@@ -79,7 +82,7 @@ class MessageBatch:
         kbs = await self.kbs.current_many(conn, {m.shop_id for m in messages})
         return Loaded(conversations, kbs)
 
-    def decide(self, state: Loaded, item: Item, now: datetime) -> Decision[Changes]:
+    def decide(self, state: Loaded, item: Item, now: datetime) -> Decision[MessageChanges]:
         m = _message(item)
         kb = state.kbs.get(m.shop_id)
         out = on_message(
@@ -87,6 +90,7 @@ class MessageBatch:
             conversation_id=m.conversation_id, shop_id=m.shop_id, buyer_id=m.buyer_id,
             buyer_level=m.buyer_level, text=m.text, item_id=m.item_id, sent_at=m.sent_at,
             kb=kb.kb if kb else None, now=now, session_gap=self.session_gap,
+            order=state.orders.phase(m.shop_id, m.buyer_id, now),
         )  # fmt: skip
         conv, u, effects = out.conversation, out.understanding, Effects()
         effects.arm(SESSION_IDLE, conv.conversation_id, out.idle_due, replace=True)
@@ -95,7 +99,7 @@ class MessageBatch:
                 shop_id=m.shop_id, message_id=m.message_id, conversation_id=m.conversation_id,
                 buyer_id=m.buyer_id, intent=u.intent, confidence=u.confidence, stage=u.stage,
                 secondary_intents=list(u.secondary_intents), sentiment=u.sentiment,
-                entities=u.entities, text_masked=mask(m.text), item_id=m.item_id,
+                entities=u.entities, text_masked=out.text_masked, item_id=m.item_id,
                 order_id=m.order_id, buyer_level=m.buyer_level, sent_at=m.sent_at,
                 classified_at=now,
             )
@@ -103,7 +107,7 @@ class MessageBatch:
         effects.count(f"intent_{u.intent}")
         pending = None
         reason = gap_reason(u, out.decision)
-        gap = gap_store.gap_row(m, u, reason) if reason else None
+        gap = gap_store.gap_row(m, u, reason, out.text_masked) if reason else None
         if isinstance(out.decision, Reply):
             effects.emit(_reply(conv, m.message_id, item.envelope.id, out.decision.text,
                                 out.decision.kind, kb.version if kb else None, now))  # fmt: skip
@@ -113,7 +117,7 @@ class MessageBatch:
             pending = Pending(conv.conversation_id, m.message_id, item.envelope.id)
         return Decision((conv, pending, gap), effects)
 
-    def apply(self, state: Loaded, decision: Decision[Changes]) -> None:
+    def apply(self, state: Loaded, decision: Decision[MessageChanges]) -> None:
         conv, _, gap = decision.changes
         state.conversations[conv.conversation_id] = conv
         state.changed.add(conv.conversation_id)
@@ -124,7 +128,7 @@ class MessageBatch:
         self,
         conn: AsyncConnection,
         state: Loaded,
-        decided: Sequence[Decided[Changes]],
+        decided: Sequence[Decided[MessageChanges]],
         now: datetime,
     ) -> None:
         """Route every hand-off of the batch: one lock of each shop's agents, then by
@@ -132,7 +136,7 @@ class MessageBatch:
         handoffs = [x for x in decided if x.decision.changes[1] is not None]
         if not handoffs:
             return
-        by_shop: dict[str, list[Decided[Changes]]] = {}
+        by_shop: dict[str, list[Decided[MessageChanges]]] = {}
         for x in handoffs:
             by_shop.setdefault(x.decision.changes[0].shop_id, []).append(x)
         loads = await store.lock_agent_loads(conn, by_shop)

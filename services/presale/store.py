@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.presale.domain.conversation import RECENT_TEXTS as RECENT_TEXTS
 from services.presale.domain.conversation import Conversation
 from services.presale.domain.routing import AgentLoad
+from shared.bulk import BulkInsert
 from shared.db import new_metadata
 from shared.plumbing import plumbing_tables
 
@@ -68,10 +69,12 @@ conversations = Table(
     Column("last_agent_id", String(100), nullable=True),
     Column("recent_texts", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("memory", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("stage", String(20), nullable=True),
     Index("ix_conversations_queue", "shop_id", "state", "priority", "queued_at"),
 )
 """One per buyer–shop pair; `state`: bot | queued | assigned | closed. `recent_texts` holds the
-last few buyer texts, masked; `memory` what the bot remembers (`answers.Memory`)."""
+last few buyer texts, masked; `memory` what the bot remembers (`answers.Memory`); `stage` the
+conversation's stage so far, for the classifier (`domain.buyer_context`)."""
 
 kb_versions = Table(
     "kb_versions",
@@ -296,6 +299,8 @@ async def idle_conversations(
 
 # -- the batch path: one statement per table ----------------------------------------------------
 _CONVERSATION_FIELDS = [f.name for f in fields(Conversation)]
+_RECENT_TEXTS = _CONVERSATION_FIELDS.index("recent_texts")
+_MEMORY = _CONVERSATION_FIELDS.index("memory")
 
 
 def _any(values: Collection[str]) -> Any:
@@ -326,27 +331,26 @@ async def load_conversations(
     return {r.conversation_id: _conversation(r) for r in rows}
 
 
+_SAVE_CONVERSATIONS = BulkInsert(
+    conversations, _CONVERSATION_FIELDS,
+    on_conflict="(conversation_id) DO UPDATE SET "
+    + ", ".join(f"{n} = EXCLUDED.{n}" for n in _CONVERSATION_FIELDS if n != "conversation_id")
+    + ", updated_at = now()",
+)  # fmt: skip
+"""One fixed statement over column arrays (shared/bulk.py), whatever the batch size."""
+
+
 async def save_conversations(conn: AsyncConnection, changed: Sequence[Conversation]) -> None:
-    """Insert or overwrite the conversations (one statement per 1,000 rows)."""
+    """Insert or overwrite the conversations, in one statement."""
     if not changed:
         return
     rows = []
     for c in changed:
-        row = {name: getattr(c, name) for name in _CONVERSATION_FIELDS}
-        row["recent_texts"] = list(c.recent_texts)
-        row["memory"] = dict(c.memory)
+        row = [getattr(c, name) for name in _CONVERSATION_FIELDS]
+        row[_RECENT_TEXTS] = list(c.recent_texts)
+        row[_MEMORY] = dict(c.memory)
         rows.append(row)
-    stmt = insert(conversations)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["conversation_id"],
-        set_={
-            **{n: stmt.excluded[n] for n in _CONVERSATION_FIELDS if n != "conversation_id"},
-            "updated_at": func.now(),
-        },
-    )
-    # executemany: SQLAlchemy batches the rows into multi-row statements ("insertmanyvalues")
-    # from one cached compilation; `.values([...])` would compile anew for every batch size.
-    await conn.execute(stmt, rows)
+    await _SAVE_CONVERSATIONS.execute(conn, rows)
 
 
 async def lock_agent_loads(

@@ -10,6 +10,7 @@ from services.aftersale.domain.facts import OrderFacts, RefundFacts
 from services.aftersale.domain.policy import decide, evaluate, local_text
 from services.aftersale.domain.risk import LOW
 from services.aftersale.domain.rules import RuleSet
+from shared.contracts.emitted import Priority, ReplyKind
 
 REFUND_INTENTS = frozenset({"refund", "return_exchange"})
 
@@ -17,8 +18,8 @@ REFUND_INTENTS = frozenset({"refund", "return_exchange"})
 @dataclass(frozen=True)
 class Answer:
     text: str | None
-    kind: str  # ReplyKind
-    handoff_priority: str | None
+    kind: ReplyKind
+    handoff_priority: Priority | None
     why: str
 
 
@@ -59,7 +60,7 @@ def _case_status(case: OpenCase, tz: tzinfo) -> Answer:
         return Answer(texts.CASE_STATUS["approved"], "auto_answer", None, "case approved")
     template = texts.CASE_STATUS.get(case.refund_status, texts.NEEDS_REVIEW)
     deadline = local_text(case.deadline, tz) if case.deadline else "平台时限"
-    handoff = "normal" if case.refund_status == "SELLER_REFUSE_BUYER" else None
+    handoff: Priority | None = "normal" if case.refund_status == "SELLER_REFUSE_BUYER" else None
     return Answer(
         template.format(deadline=deadline), "auto_answer", handoff, f"case {case.refund_status}"
     )

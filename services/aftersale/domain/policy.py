@@ -16,7 +16,7 @@ from typing import Any
 from services.aftersale.domain.deadlines import seven_day_window_end
 from services.aftersale.domain.facts import OrderFacts, RefundFacts, yuan
 from services.aftersale.domain.risk import RiskProfile
-from services.aftersale.domain.rules import Rule, RuleSet
+from services.aftersale.domain.rules import RefundDecision, Rule, RuleSet
 
 SAFETY_INCONSISTENT = "safety.never-approve-inconsistent"
 SAFETY_HIGH_RISK = "safety.never-approve-high-risk"
@@ -27,7 +27,7 @@ UNRECOGNISED_REASON = "reason.unrecognised"
 
 @dataclass(frozen=True)
 class Decision:
-    decision: str
+    decision: RefundDecision
     rule_id: str
     reason: str
     ask_evidence: bool = False
@@ -100,9 +100,9 @@ def matches(rule: Rule, facts: Mapping[str, Any], rules: RuleSet) -> bool:
 
 def _holds(key: str, want: Any, facts: Mapping[str, Any], rules: RuleSet) -> bool:
     if key == "fee_at_most":
-        return facts["refund_fee"] <= want
+        return bool(facts["refund_fee"] <= want)
     if key == "fee_above":
-        return facts["refund_fee"] > want
+        return bool(facts["refund_fee"] > want)
     if key == "reason_group":
         groups = [want] if isinstance(want, str) else want
         return any(g in facts["reason_groups"] for g in groups)
@@ -110,7 +110,7 @@ def _holds(key: str, want: Any, facts: Mapping[str, Any], rules: RuleSet) -> boo
         return rules.reasons.matches_any(facts["reason"], want)
     if key == "buyer_risk":
         return facts["buyer_risk"] in ([want] if isinstance(want, str) else want)
-    return facts[key] == want
+    return bool(facts[key] == want)
 
 
 def decide(
@@ -121,20 +121,21 @@ def decide(
     reason = _render(rule.reason, refund, ev, risk, rules, tz)
     match = rules.reasons.match(refund.reason)
     group = min(match.groups) if match.groups else None
-    known = {"reason_group": group, "reason_recognised": match.recognised}
     if rule.decision == "approve" and ev.inconsistencies:
         return Decision(
             "escalate",
             SAFETY_INCONSISTENT,
             f"规则{rule.id}本会同意,但申请与订单不一致({'; '.join(ev.inconsistencies)}),转人工",
-            **known,
+            reason_group=group,
+            reason_recognised=match.recognised,
         )
     if rule.decision == "approve" and risk.level == "high":
         return Decision(
             "escalate",
             SAFETY_HIGH_RISK,
             f"规则{rule.id}本会同意,但买家风险高:{risk.describe()}",
-            **known,
+            reason_group=group,
+            reason_recognised=match.recognised,
         )
     if rule is rules.rules[-1] and rules.reason_groups and not match.recognised:
         return Decision(
@@ -142,9 +143,17 @@ def decide(
             UNRECOGNISED_REASON,
             f"unrecognised refund reason: 退款原因「{refund.reason[:60]}」不在店铺的原因分组中"
             f"(最接近「{match.nearest or '无'}」,置信度{match.confidence:.2f}),转人工处理",
-            **known,
+            reason_group=group,
+            reason_recognised=match.recognised,
         )
-    return Decision(rule.decision, rule.id, reason, rule.ask_evidence, **known)
+    return Decision(
+        rule.decision,
+        rule.id,
+        reason,
+        rule.ask_evidence,
+        reason_group=group,
+        reason_recognised=match.recognised,
+    )
 
 
 class _Blank(dict[str, str]):

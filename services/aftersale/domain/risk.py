@@ -9,8 +9,10 @@ Only counts and matched keywords are used (never the buyer's words or personal d
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
 
 RiskLevel = Literal["low", "medium", "high"]
 
@@ -19,6 +21,19 @@ THREAT_WORDS: tuple[str, ...] = (
     "12315", "12345", "消协", "消费者协会", "市场监管", "曝光", "律师函", "起诉", "打假",
 )  # fmt: skip
 REFUND_WINDOW_DAYS = 30
+
+
+class SignalLike(Protocol):
+    """A stored buyer signal (`domain.model.Signal`)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def ref_id(self) -> str: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def detail(self) -> str: ...
 
 
 def threat_words(text: str | None) -> list[str]:
@@ -88,3 +103,20 @@ def assess(h: BuyerHistory, t: RiskThresholds | None = None) -> RiskProfile:
     score = min(100, sum(p for p, _ in parts))
     level: RiskLevel = "high" if score >= t.high_at else "medium" if score >= t.medium_at else "low"
     return RiskProfile(score, level, tuple(f"{why}(+{p})" for p, why in parts))
+
+
+def buyer_history(
+    signals: Iterable[SignalLike], orders: int, at: datetime, exclude_ref: str = ""
+) -> BuyerHistory:
+    """The counts for the risk profile as of `at` (business time), not counting the refund
+    `exclude_ref` itself: over every signal and the number of orders the shop has seen."""
+    rows = [s for s in signals if s.at <= at]
+    since = at - timedelta(days=REFUND_WINDOW_DAYS)
+    refunds = [s for s in rows if s.kind == "refund" and s.ref_id != exclude_ref]
+    return BuyerHistory(
+        refunds_30d=sum(1 for s in refunds if s.at >= since),
+        orders=orders,
+        refunded_orders=len({s.detail for s in rows if s.kind == "refund"}),
+        not_received_on_signed=sum(1 for s in rows if s.kind == "not_received_signed"),
+        threat_words=tuple(sorted({s.detail for s in rows if s.kind == "threat"})),
+    )

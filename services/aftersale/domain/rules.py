@@ -1,20 +1,20 @@
-"""Loading a shop's rule set from YAML, with validation errors that say what to fix."""
+"""A shop's rule set, validated from its parsed YAML with errors that say what to fix.
+
+Reading the files is `services/aftersale/rules_loader.py`'s job; this module does no I/O.
+"""
 
 from __future__ import annotations
 
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import Any, Literal, cast
 
 from services.aftersale.domain.reasons import ReasonIndex
 from services.aftersale.domain.risk import RiskThresholds
-from shared import safe_yaml
 
-DECISIONS = ("approve", "reject", "escalate")
+RefundDecision = Literal["approve", "reject", "escalate"]
+DECISIONS: tuple[RefundDecision, ...] = ("approve", "reject", "escalate")
 RISK_LEVELS = ("low", "medium", "high")
 BOOL_CONDITIONS = frozenset(
     {
@@ -47,7 +47,6 @@ PLACEHOLDERS = frozenset(
 )
 RULE_KEYS = frozenset({"id", "when", "decision", "reason", "ask_evidence"})
 TOP_KEYS = frozenset({"version", "limits", "seven_day_return", "reason_groups", "risk", "rules"})
-DEFAULT_RULES_FILE = Path(__file__).resolve().parent.parent / "policy" / "default_rules.yaml"
 
 
 class RulesError(ValueError):
@@ -58,7 +57,7 @@ class RulesError(ValueError):
 class Rule:
     id: str
     when: Mapping[str, Any]
-    decision: str
+    decision: RefundDecision
     reason: str
     ask_evidence: bool = False
 
@@ -80,16 +79,6 @@ class RuleSet:
     def in_group(self, reason: str, group: str) -> bool:
         """Whether the reason, normalised (and classified when no group lists it), is in `group`."""
         return self.reasons.in_group(reason, group)
-
-
-def load_rules(path: Path) -> RuleSet:
-    try:
-        data = safe_yaml.load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RulesError(f"{path}: cannot read: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise RulesError(f"{path}: not valid YAML: {exc}") from exc
-    return parse_rules(data, source=str(path))
 
 
 def parse_rules(data: Any, source: str = "<rules>") -> RuleSet:
@@ -182,7 +171,7 @@ def _rule(i: int, raw: Any, groups: Mapping[str, frozenset[str]], fail: Any) -> 
     ask = raw.get("ask_evidence", False)
     if not isinstance(ask, bool):
         raise fail(f"{where}: `ask_evidence` must be true or false")
-    return Rule(rid, dict(when), decision, reason, ask)
+    return Rule(rid, dict(when), cast(RefundDecision, decision), reason, ask)
 
 
 def _check_condition(
@@ -208,27 +197,12 @@ def _check_condition(
         raise fail(f"{where}: `refund_phase` must be onsale or aftersale, got {value!r}")
 
 
-def default_rules() -> RuleSet:
-    return load_rules(DEFAULT_RULES_FILE)
-
-
 class RuleBook:
     """The rule set of each shop: its own file in `rules_dir`, else the default."""
 
     def __init__(self, default: RuleSet, per_shop: Mapping[str, RuleSet] | None = None) -> None:
         self.default = default
         self.per_shop = dict(per_shop or {})
-
-    @classmethod
-    def from_dir(cls, rules_dir: Path | None) -> RuleBook:
-        """Load and validate every file at start-up: a bad file stops the service, loudly."""
-        per_shop: dict[str, RuleSet] = {}
-        if rules_dir is not None:
-            if not rules_dir.is_dir():
-                raise RulesError(f"AFTERSALE_RULES_DIR {rules_dir} is not a directory")
-            for path in sorted(rules_dir.glob("*.yaml")):
-                per_shop[path.stem] = load_rules(path)
-        return cls(default_rules(), per_shop)
 
     def for_shop(self, shop_id: str) -> RuleSet:
         return self.per_shop.get(shop_id, self.default)

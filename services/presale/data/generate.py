@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from services.presale.data.fresh_written import FRESH
+from services.presale.data.fresh_written_2 import FRESH_2
 from services.presale.data.natural_heldout import NATURAL, NATURAL_CONTEXT, NATURAL_FRESH
+from services.presale.data.templates_broad import BROAD, BROAD_CONTEXT
 from services.presale.data.templates_heldout import HELDOUT, HELDOUT_CONTEXT
 from services.presale.data.templates_train import CONTEXT, TRAIN
 from services.presale.domain.nlu.features import core_of
@@ -61,6 +63,12 @@ TYPOS = [("吗", "嘛"), ("吗", "么"), ("什么", "啥"), ("什么", "神马")
          ("有没有", "有木有"), ("的", "滴"), ("可以", "可"), ("快递", "快第"), ("尺码", "尺吗"), ("优惠", "优慧"),
          ("发货", "发伙"), ("包邮", "包油"), ("谢谢", "3q"), ("知道", "造"), ("喜欢", "稀饭"), ("现在", "现再"),
          ("衣服", "衣福"), ("多少钱", "多钱"), ("这个", "介个"), ("在吗", "在马"), ("一下", "一哈")]  # fmt: skip
+# Misspellings of the broader templates (templates_broad.py), on top of `noisy`'s.
+BROAD_TYPOS = [("优惠券", "优惠卷"), ("发货", "发或"), ("快递", "快第"), ("什么", "啥"), ("怎么", "咋"),
+               ("地址", "地扯"), ("取消", "取肖"), ("吗", "嘛"), ("吗", "么"), ("的", "滴"),
+               ("呢", "捏"), ("一下", "一哈"), ("可以", "阔以"), ("充电", "冲电"), ("收件", "收货"),
+               ("这个", "这各"), ("多久", "多就"), ("没有", "没"), ("在吗", "在嘛"),
+               ("门牌号", "门牌"), ("耳机", "耳麦"), ("羽绒服", "羽绒衣")]  # fmt: skip
 _ALT = re.compile(r"\[([^\[\]]*)\]")
 _SLOT = re.compile(r"\{(\w+)\}")
 AddressFree = {"acknowledgement", "other", "greeting", "human_agent", "complaint"}
@@ -286,6 +294,8 @@ def build() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             text, gold = fill(follow, rng)
             train.append(_record(text, "other", f"train:ell:{k}", gold))
 
+    train += _broad(random.Random(20261202))
+
     rng = random.Random(7331)
     heldout = _single(HELDOUT, lambda i: 44 if i in AUTO_ANSWERABLE else 16, rng, 1.6, "heldout")
     for intent, texts in NATURAL.items():
@@ -297,14 +307,11 @@ def build() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     heldout += _multi(HELDOUT, 50, rng, 1.6, "heldout")
 
     held_texts = {(r["text"], tuple(r["history"])) for r in heldout}
-    # Formulaic short messages (好的, 在吗, 几天能到) are in any training set; a longer one in both
-    # sets would be a copy.
-    fresh = {c for _, text, _, _ in FRESH if len(c := _core(text)) >= _FORMULAIC_MAX + 1}
     seen: set[tuple[str, tuple[str, ...]]] = set()
     deduped = []
     for r in train:
         key = (r["text"], tuple(r["history"]))
-        if key not in held_texts and key not in seen and _core(r["text"]) not in fresh:
+        if key not in held_texts and key not in seen and not _copies_fresh(r):
             seen.add(key)
             deduped.append(r)
     seen = set()
@@ -322,8 +329,41 @@ _FORMULAIC_MAX = 5
 
 def _core(text: str) -> str:
     """What the model sees of a text: a training message with the same core as a message of
-    the fresh evaluation set (fresh_written.py) is dropped, so that set stays unseen."""
+    a fresh evaluation set is dropped (see `_copies_fresh`), so those sets stay unseen."""
     return core_of(split_emoji(normalize(text))[0])
+
+
+_FRESH_TEXTS = [text for _, text, _, _ in FRESH] + [row.text for row in FRESH_2]
+_FRESH_EXACT = set(_FRESH_TEXTS)
+_FRESH_CORES = {_core(text) for text in _FRESH_TEXTS}
+# Formulaic short messages (好的, 在吗, 几天能到) are in any training set; a longer one in both
+# sets would be a copy.
+_FRESH_LONG_CORES = {c for c in _FRESH_CORES if len(c) > _FORMULAIC_MAX}
+
+
+def _copies_fresh(record: dict[str, Any]) -> bool:
+    """True for a training record that is a copy of a message of either fresh set
+    (fresh_written.py, fresh_written_2.py): the exact text, or the same core when it is longer
+    than a formula; the broader templates (written after set 2) may not share even a short
+    core with them."""
+    text = record["text"]
+    core = _core(text)
+    if text in _FRESH_EXACT or core in _FRESH_LONG_CORES:
+        return True
+    return record["source"].startswith("broad:") and core in _FRESH_CORES
+
+
+def _broad(rng: random.Random) -> list[dict[str, Any]]:
+    """The broader templates (templates_broad.py): 5 messages a template, more typos."""
+    out = _single(BROAD, lambda i: 5 * len(BROAD[i]), rng, 1.0, "broad")
+    out += _context(BROAD_CONTEXT, 10, rng, 1.0, "broad")
+    for r in out:
+        if rng.random() < 0.3:
+            for old, new in rng.sample(BROAD_TYPOS, len(BROAD_TYPOS)):
+                if old in r["text"]:
+                    r["text"] = r["text"].replace(old, new, 1)
+                    break
+    return out
 
 
 def write(path: Path, records: list[dict[str, Any]]) -> None:

@@ -54,6 +54,11 @@ class Memory:
         """From its stored form; keys this version does not know are ignored."""
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
+    def stored(self) -> dict[str, Any]:
+        """Its stored form (every field is a scalar: a shallow copy is `asdict` without the
+        recursive deep copy, which cost ~1 % of presale's CPU per message)."""
+        return dict(self.__dict__)
+
     def heard(self, item_id: str | None, entities: Entities) -> Memory:
         """Fold in what this message tells: the item page, height and weight."""
         return replace(

@@ -11,7 +11,7 @@ import pytest
 from services.aftersale.domain import texts
 from services.aftersale.domain.answers import OpenCase, answer
 from services.aftersale.domain.facts import OrderFacts
-from services.aftersale.domain.rules import default_rules
+from services.aftersale.rules_loader import default_rules
 
 TZ = ZoneInfo("Asia/Shanghai")
 RULES = default_rules()

@@ -17,7 +17,8 @@ from services.aftersale.domain.policy import (
     decide,
 )
 from services.aftersale.domain.risk import BuyerHistory, assess
-from services.aftersale.domain.rules import default_rules, parse_rules
+from services.aftersale.domain.rules import parse_rules
+from services.aftersale.rules_loader import default_rules
 
 TZ = ZoneInfo("Asia/Shanghai")
 RULES = default_rules()

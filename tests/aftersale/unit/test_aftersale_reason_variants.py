@@ -18,7 +18,8 @@ from services.aftersale.domain.facts import OrderFacts, RefundFacts
 from services.aftersale.domain.policy import UNRECOGNISED_REASON, decide
 from services.aftersale.domain.reasons import ReasonIndex, normalize_reason
 from services.aftersale.domain.risk import BuyerHistory, assess
-from services.aftersale.domain.rules import default_rules, parse_rules
+from services.aftersale.domain.rules import parse_rules
+from services.aftersale.rules_loader import default_rules
 
 TZ = ZoneInfo("Asia/Shanghai")
 RULES = default_rules()

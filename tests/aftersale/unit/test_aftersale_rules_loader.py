@@ -9,13 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from services.aftersale.domain.rules import (
-    DEFAULT_RULES_FILE,
-    RuleBook,
-    RulesError,
-    load_rules,
-    parse_rules,
-)
+from services.aftersale.domain.rules import RulesError, parse_rules
+from services.aftersale.rules_loader import DEFAULT_RULES_FILE, load_rule_book, load_rules
 
 BASE: dict[str, Any] = yaml.safe_load(DEFAULT_RULES_FILE.read_text(encoding="utf-8"))
 
@@ -74,14 +69,14 @@ def test_rule_book_uses_a_shop_file_else_the_default(tmp_path: Path) -> None:
     own = copy.deepcopy(BASE)
     own["limits"] = {"auto_approve_limit_fen": 30000}
     (tmp_path / "shop-big.yaml").write_text(yaml.safe_dump(own, allow_unicode=True), "utf-8")
-    book = RuleBook.from_dir(tmp_path)
+    book = load_rule_book(tmp_path)
     assert book.for_shop("shop-big").auto_approve_limit_fen == 30000
     assert book.for_shop("shop-other").auto_approve_limit_fen == 10000
 
 
 def test_rule_book_rejects_a_missing_dir(tmp_path: Path) -> None:
     with pytest.raises(RulesError, match="not a directory"):
-        RuleBook.from_dir(tmp_path / "nope")
+        load_rule_book(tmp_path / "nope")
 
 
 def test_a_policy_with_yaml_aliases_is_refused(tmp_path: Path) -> None:

@@ -10,9 +10,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.aftersale import store
+from services.aftersale.api.schemas import case_json, history_json
 from services.aftersale.domain.risk import assess
 from services.aftersale.domain.rules import RuleBook
+from services.aftersale.store import cases
+from services.aftersale.store import reviews as review_store
+from services.aftersale.store import signals as signal_store
 from shared.http_auth import ShopCaller
 from shared.settings import CommonSettings
 
@@ -25,16 +28,9 @@ Shop = Annotated[str, Depends(_shop)]
 """The path's shop, which the caller's token may reach (`shared.http_auth`)."""
 
 
-def _case_json(row: Any) -> dict[str, Any]:
-    out = {k: v for k, v in row._mapping.items() if k != "updated_at"}
-    for k, v in out.items():
-        if hasattr(v, "isoformat"):
-            out[k] = v.isoformat()
-    return out
-
-
 def _engine(request: Request) -> AsyncEngine:
-    return request.app.state.runtime.engine
+    engine: AsyncEngine = request.app.state.runtime.engine
+    return engine
 
 
 Engine = Annotated[AsyncEngine, Depends(_engine)]
@@ -53,29 +49,24 @@ def build_router(settings: CommonSettings, rules: RuleBook) -> APIRouter:
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> dict[str, Any]:
         async with engine.connect() as conn:
-            rows = await store.list_cases(
+            rows = await cases.list_cases(
                 conn, shop, state=state, kind=kind, limit=limit, offset=offset
             )
-        return {"shop_id": shop, "cases": [_case_json(r) for r in rows]}
+        return {"shop_id": shop, "cases": [case_json(r) for r in rows]}
 
     @router.get("/cases/{case_id}")
     async def get_case(shop: Shop, case_id: str, engine: Engine) -> dict[str, Any]:
         async with engine.connect() as conn:
-            row = await store.get_case(conn, case_id, shop_id=shop)
+            row = await cases.get_case(conn, case_id, shop_id=shop)
             if row is None:
                 raise HTTPException(404, f"no case {case_id!r} in shop {shop!r}")
-            steps = await store.history(conn, case_id)
-        return {
-            **_case_json(row),
-            "history": [
-                {"at": h.at.isoformat(), "event": h.event, "detail": h.detail} for h in steps
-            ],
-        }
+            steps = await cases.history(conn, case_id)
+        return {**case_json(row), "history": history_json(steps)}
 
     @router.get("/refunds/{refund_id}")
     async def get_refund_case(shop: Shop, refund_id: str, engine: Engine) -> dict[str, Any]:
         async with engine.connect() as conn:
-            row = await store.case_by_refund(conn, shop, refund_id)
+            row = await cases.case_by_refund(conn, shop, refund_id)
         if row is None:
             raise HTTPException(404, f"no case for refund {refund_id!r} in shop {shop!r}")
         return await get_case(shop, row.case_id, engine)
@@ -86,7 +77,7 @@ def build_router(settings: CommonSettings, rules: RuleBook) -> APIRouter:
     ) -> dict[str, Any]:
         now = request.app.state.runtime.clock.now()
         async with engine.connect() as conn:
-            history = await store.buyer_history(conn, shop, buyer_id, now)
+            history = await signal_store.risk_history(conn, shop, buyer_id, now)
         profile = assess(history, rules.for_shop(shop).risk)
         return {
             "shop_id": shop,
@@ -127,7 +118,7 @@ def build_router(settings: CommonSettings, rules: RuleBook) -> APIRouter:
     @router.get("/reviews/summary")
     async def reviews(shop: Shop, engine: Engine) -> dict[str, Any]:
         async with engine.connect() as conn:
-            counts = await store.review_counts(conn, shop)
+            counts = await review_store.review_counts(conn, shop)
         return {"shop_id": shop, "counts": counts}
 
     return router

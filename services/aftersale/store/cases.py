@@ -1,0 +1,177 @@
+"""Cases and their history: loaded locked for a batch, saved in bulk; read by the API."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.aftersale.domain.model import Case, HistoryEntry
+from services.aftersale.store.sql import any_of
+from services.aftersale.store.tables import case_history, cases
+
+CASE_FIELDS = [f.name for f in fields(Case)]
+
+
+def _case(row: Row[Any]) -> Case:
+    values = {name: getattr(row, name) for name in CASE_FIELDS}
+    if values["risk_reasons"] is not None:
+        values["risk_reasons"] = tuple(values["risk_reasons"])
+    return Case(**values)
+
+
+def _row(case: Case) -> dict[str, Any]:
+    row = {name: getattr(case, name) for name in CASE_FIELDS}
+    if case.risk_reasons is not None:
+        row["risk_reasons"] = list(case.risk_reasons)
+    return row
+
+
+async def lock_cases(
+    conn: AsyncConnection,
+    *,
+    case_ids: Collection[str] = (),
+    refund_ids: Collection[str] = (),
+    order_ids: Collection[str] = (),
+) -> dict[str, Case]:
+    """Every case with one of these ids, refunds or orders, locked in id order."""
+    conditions = []
+    if case_ids:
+        conditions.append(cases.c.case_id == any_of(case_ids))
+    if refund_ids:
+        conditions.append(cases.c.refund_id == any_of(refund_ids))
+    if order_ids:
+        conditions.append(cases.c.order_id == any_of(order_ids))
+    if not conditions:
+        return {}
+    rows = await conn.execute(
+        select(cases).where(or_(*conditions)).order_by(cases.c.case_id).with_for_update()
+    )
+    return {r.case_id: _case(r) for r in rows}
+
+
+async def save_cases(conn: AsyncConnection, changed: Sequence[Case]) -> None:
+    """Insert or overwrite these cases (executemany: multi-row statements)."""
+    if not changed:
+        return
+    stmt = insert(cases)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["case_id"],
+        set_={
+            **{n: stmt.excluded[n] for n in CASE_FIELDS if n != "case_id"},
+            "updated_at": func.now(),
+        },
+    )
+    await conn.execute(stmt, [_row(c) for c in changed])
+
+
+async def insert_case(
+    conn: AsyncConnection,
+    *,
+    case_id: str,
+    shop_id: str,
+    kind: str,
+    state: str,
+    order_id: str,
+    buyer_id: str,
+    opened_at: datetime,
+    refund_id: str | None = None,
+    reason: str | None = None,
+    requested_at: datetime | None = None,
+    cs_status: int | None = None,
+    status_changed_at: datetime | None = None,
+    deadline: datetime | None = None,
+    resolved_at: datetime | None = None,
+) -> bool:
+    """Create one case unless it exists (fixtures and tools; handlers save in bulk)."""
+    case = Case(
+        case_id=case_id, shop_id=shop_id, kind=kind, state=state, order_id=order_id,
+        buyer_id=buyer_id, opened_at=opened_at, refund_id=refund_id, reason=reason,
+        requested_at=requested_at, cs_status=cs_status, status_changed_at=status_changed_at,
+        deadline=deadline, resolved_at=resolved_at,
+    )  # fmt: skip
+    stmt = insert(cases).values(_row(case)).on_conflict_do_nothing()
+    return (await conn.execute(stmt)).rowcount == 1
+
+
+async def get_case(
+    conn: AsyncConnection, case_id: str, *, shop_id: str | None = None
+) -> Case | None:
+    """A case by id; with `shop_id` (any caller-named id) only if it is that shop's."""
+    stmt = select(cases).where(cases.c.case_id == case_id)
+    if shop_id is not None:
+        stmt = stmt.where(cases.c.shop_id == shop_id)
+    row = (await conn.execute(stmt)).first()
+    return _case(row) if row is not None else None
+
+
+async def case_by_refund(conn: AsyncConnection, shop_id: str, refund_id: str) -> Case | None:
+    """The shop's case of that refund (another shop's is not returned)."""
+    stmt = select(cases).where(cases.c.refund_id == refund_id, cases.c.shop_id == shop_id)
+    row = (await conn.execute(stmt)).first()
+    return _case(row) if row is not None else None
+
+
+async def list_cases(
+    conn: AsyncConnection,
+    shop_id: str,
+    *,
+    state: str | None,
+    kind: str | None,
+    limit: int,
+    offset: int,
+) -> list[Case]:
+    stmt = select(cases).where(cases.c.shop_id == shop_id)
+    if state:
+        stmt = stmt.where(cases.c.state == state)
+    if kind:
+        stmt = stmt.where(cases.c.kind == kind)
+    stmt = stmt.order_by(cases.c.opened_at.desc(), cases.c.case_id).limit(limit).offset(offset)
+    return [_case(r) for r in await conn.execute(stmt)]
+
+
+# -- history -------------------------------------------------------------------------------
+def _entry(row: Row[Any]) -> HistoryEntry:
+    return HistoryEntry(row.case_id, row.at, row.event, row.detail)
+
+
+async def histories(
+    conn: AsyncConnection, case_ids: Collection[str]
+) -> dict[str, list[HistoryEntry]]:
+    """The history of each of these cases, oldest first."""
+    if not case_ids:
+        return {}
+    h = case_history
+    rows = await conn.execute(
+        select(h).where(h.c.case_id == any_of(case_ids)).order_by(h.c.case_id, h.c.at, h.c.id)
+    )
+    out: dict[str, list[HistoryEntry]] = {}
+    for r in rows:
+        out.setdefault(r.case_id, []).append(_entry(r))
+    return out
+
+
+async def history(conn: AsyncConnection, case_id: str) -> list[HistoryEntry]:
+    return (await histories(conn, [case_id])).get(case_id, [])
+
+
+async def append_history(conn: AsyncConnection, entries: Sequence[HistoryEntry]) -> None:
+    """In order: entries of one case keep the order they were written in (ids ascend)."""
+    if not entries:
+        return
+    rows = [
+        {"case_id": e.case_id, "at": e.at, "event": e.event, "detail": e.detail} for e in entries
+    ]
+    await conn.execute(insert(case_history), rows)
+
+
+async def add_history(
+    conn: AsyncConnection, case_id: str, at: datetime, event: str, detail: str = ""
+) -> None:
+    await append_history(conn, [HistoryEntry(case_id, at, event, detail)])

@@ -1,0 +1,104 @@
+"""Orders (their latest state) and item categories (learned from refund requests)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select, union
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.aftersale.domain.book import CategoryKey
+from services.aftersale.domain.model import BuyerKey, Order
+from services.aftersale.store.sql import any_of, pair_in
+from services.aftersale.store.tables import item_categories, orders
+
+
+async def load_orders(
+    conn: AsyncConnection,
+    order_ids: Collection[str],
+    buyers: Collection[BuyerKey],
+    *,
+    lock: bool,
+) -> dict[str, Order]:
+    """These orders and every order of these buyers; `lock`ed in id order when some will be
+    written (order changes): a reader (a timer, a refund) never waits on them."""
+    ids = []  # two index lookups (an OR of them would scan the table)
+    if order_ids:
+        ids.append(select(orders.c.order_id).where(orders.c.order_id == any_of(order_ids)))
+    if buyers:
+        ids.append(
+            select(orders.c.order_id).where(pair_in(orders.c.shop_id, orders.c.buyer_id, buyers))
+        )
+    if not ids:
+        return {}
+    wanted = ids[0] if len(ids) == 1 else union(*ids)
+    stmt = select(orders).where(orders.c.order_id.in_(wanted)).order_by(orders.c.order_id)
+    rows = await conn.execute(stmt.with_for_update() if lock else stmt)
+    return {r.order_id: _order(r) for r in rows}
+
+
+def _order(r: Row[Any]) -> Order:
+    return Order(
+        r.order_id, r.shop_id, r.buyer_id, r.status, r.total_fee, tuple(r.item_ids),
+        r.created_at, r.changed_at, r.consign_time, r.signed_at,
+    )  # fmt: skip
+
+
+async def save_orders(conn: AsyncConnection, changed: Sequence[Order]) -> None:
+    """Insert or update these orders; an older change never overwrites a newer one (the rows
+    were locked, this only guards a writer that did not lock them)."""
+    if not changed:
+        return
+    rows = [_row(o) for o in changed]
+    stmt = insert(orders)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["order_id"],
+        set_={
+            n: stmt.excluded[n]
+            for n in ("status", "total_fee", "item_ids", "consign_time", "signed_at", "changed_at")
+        },
+        where=orders.c.changed_at <= stmt.excluded.changed_at,
+    )
+    await conn.execute(stmt, rows)
+
+
+def _row(o: Order) -> dict[str, Any]:
+    return {
+        "order_id": o.order_id, "shop_id": o.shop_id, "buyer_id": o.buyer_id,
+        "status": o.status, "total_fee": o.total_fee, "item_ids": list(o.item_ids),
+        "consign_time": o.consign_time, "signed_at": o.signed_at,
+        "created_at": o.created_at, "changed_at": o.changed_at,
+    }  # fmt: skip
+
+
+async def categories(
+    conn: AsyncConnection, keys: Collection[CategoryKey]
+) -> dict[CategoryKey, str]:
+    if not keys:
+        return {}
+    c = item_categories
+    rows = await conn.execute(
+        select(c.c.shop_id, c.c.item_id, c.c.category).where(
+            pair_in(c.c.shop_id, c.c.item_id, keys)
+        )
+    )
+    return {(r.shop_id, r.item_id): r.category for r in rows}
+
+
+async def save_categories(conn: AsyncConnection, changed: Mapping[CategoryKey, str]) -> None:
+    if not changed:
+        return
+    rows: list[dict[str, Any]] = [
+        {"shop_id": shop, "item_id": item, "category": category}
+        for (shop, item), category in sorted(changed.items())
+    ]
+    stmt = insert(item_categories)
+    await conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["shop_id", "item_id"], set_={"category": stmt.excluded.category}
+        ),
+        rows,
+    )

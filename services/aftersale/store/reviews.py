@@ -1,0 +1,44 @@
+"""Reviews seen (each counted once) and their counts per shop."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.aftersale.domain.model import Review
+from services.aftersale.store.sql import any_of
+from services.aftersale.store.tables import reviews
+
+
+async def seen_reviews(conn: AsyncConnection, review_ids: Collection[str]) -> set[str]:
+    if not review_ids:
+        return set()
+    rows = await conn.execute(
+        select(reviews.c.review_id).where(reviews.c.review_id == any_of(review_ids))
+    )
+    return {r.review_id for r in rows}
+
+
+async def add_reviews(conn: AsyncConnection, new: Sequence[Review]) -> None:
+    if not new:
+        return
+    rows = [
+        {"review_id": r.review_id, "shop_id": r.shop_id, "order_id": r.order_id,
+         "buyer_id": r.buyer_id, "result": r.result, "posted_at": r.posted_at}
+        for r in new
+    ]  # fmt: skip
+    await conn.execute(insert(reviews).on_conflict_do_nothing(), rows)
+
+
+async def review_counts(conn: AsyncConnection, shop_id: str) -> dict[str, int]:
+    rows = (
+        await conn.execute(
+            select(reviews.c.result, func.count())
+            .where(reviews.c.shop_id == shop_id)
+            .group_by(reviews.c.result)
+        )
+    ).all()
+    return {"good": 0, "neutral": 0, "bad": 0, **{r[0]: int(r[1]) for r in rows}}
