@@ -38,6 +38,7 @@ DEMO = Path(__file__).parents[3] / "services/presale/kb/shop-demo.yaml"
 ROOT = Path(__file__).parents[3]
 STORE = "我们只在天猫开店，没有线下实体店"
 GENUINE = "店里都是自家工厂生产的原创正品，支持验货，假一赔三"
+DRESS = "60181234001"
 
 
 @pytest.fixture
@@ -55,11 +56,13 @@ def auth(token: str = SHOP_TOKEN) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-async def ask(pub: Publisher, shop_id: str, conv: str, buyer: str, text: str, at: int) -> str:
+async def ask(
+    pub: Publisher, shop_id: str, conv: str, buyer: str, text: str, at: int, item: str | None = None
+) -> str:
     message_id = new_id()
     await pub.event(MessageReceived(
         shop_id=shop_id, message_id=message_id, conversation_id=conv, buyer_id=buyer, text=text,
-        sent_at=START + timedelta(seconds=at),
+        sent_at=START + timedelta(seconds=at), item_id=item,
     ))  # fmt: skip
     return message_id
 
@@ -84,8 +87,9 @@ async def test_unanswered_questions_become_suggestions_to_accept_and_reject(
              ("正品有保障吗", f"亲,{GENUINE}~")]  # fmt: skip
     topics = ["cs.reply.requested.v1"]
     async with collecting(infra.bootstrap, topics) as seen, publisher(infra.bootstrap) as pub:
-        for i, (question, _) in enumerate(chats):
-            await ask(pub, shop_id, f"conv-{shop_id}-{i}", f"buyer-{i}", question, i)
+        for i, (question, answer) in enumerate(chats):
+            item = DRESS if GENUINE in answer else None  # 正品 is asked on the dress's page
+            await ask(pub, shop_id, f"conv-{shop_id}-{i}", f"buyer-{i}", question, i, item)
         for i in range(len(chats)):
             await seen.wait_count("cs.reply.requested.v1", 1, conversation_id=f"conv-{shop_id}-{i}")
         for i, (_, answer) in enumerate(chats):
@@ -120,6 +124,7 @@ async def test_unanswered_questions_become_suggestions_to_accept_and_reject(
             assert {e["text"] for e in first["examples"]} >= {"有实体店吗", "线下有实体店吗?"}
             assert all("13812345678" not in e["text"] for e in first["examples"])
             assert (second["rank"], second["buyers"], second["answer"]) == (2, 3, GENUINE)
+            assert second["item_id"] == DRESS
             assert listed["counts"] == {"pending": 2}
 
             edited = "我们只在天猫开店，没有线下门店"
