@@ -3,16 +3,19 @@
 1. **group** — every gap's canonical text (`textsim.canonical`) becomes a TF-IDF vector of
    character 1–3-grams; identical texts are counted once with their weight; then leader
    clustering in order of frequency: a text joins the cluster whose centroid is most similar
-   (cosine ≥ `threshold`) or starts one; a second pass merges clusters whose centroids are
-   that similar. A cluster whose items get different answers from the agents is split by item.
+   (cosine ≥ `threshold`) or starts one; a second pass merges clusters that similar. Then the
+   agents' replies: a cluster nobody answered joins the most similar answered one
+   (`ATTACH_THRESHOLD`), and clusters whose most frequent answers agree merge at a low cosine
+   (`ANSWER_THRESHOLD`). A group agents answer differently per item is split by item.
 2. **rank** — by distinct buyers who asked, then by the hand-offs the questions caused.
-3. **draft** — a KB FAQ: the question variants, the item (when one item has most of the
-   questions, or the answers differ per item), the answer agents gave most often (masked,
-   without the address), and the keywords the bot will match: the shortest set of character
-   n-grams that occur in the group's questions and in no other gap's question.
+3. **draft** — a KB FAQ: the question variants, the item (when ≥ 80 % of the questions are on
+   one), the answer agents gave most often (masked, without the address), and the keywords the
+   bot will match: a greedy cover of the questions by character n-grams that occur in almost
+   no question agents answered otherwise, in no product name, and rarely in buyers' language.
 
-Groups the KB already answers, whose answers disagree, or that a reviewer rejected are left
-out by `suggest`, which takes those checks as plain functions.
+Groups asked by too few buyers, whose answers disagree or are given to anything, that the KB
+already answers, or like a rejected one are left out by `suggest` (the KB check is a plain
+function passed in). docs/insights.md has the figures behind the thresholds.
 """
 
 from __future__ import annotations
