@@ -78,9 +78,11 @@ def test_a_violation_names_rule_span_and_fix() -> None:
     by_category = {v.category: v for v in check.violations}
     wechat, superlative = by_category["off_platform"], by_category["ad_law"]
     assert text[wechat.start : wechat.end] == "微信"
-    assert wechat.rule_id == "off_platform.wechat" and wechat.severity == "block"
+    assert wechat.rule_id == "off_platform.wechat"
+    assert wechat.severity == "block"
     assert text[superlative.start : superlative.end] == "全网最"
-    assert superlative.severity == "warn" and superlative.suggestion
+    assert superlative.severity == "warn"
+    assert superlative.suggestion
 
 
 def test_full_width_text_keeps_its_spans() -> None:
@@ -116,7 +118,8 @@ rules:
     assert shop.check("顶级面料").verdict == "ok"
     assert shop.check("烦不烦").verdict == "block"
     assert shop.check("来抖音找我").categories == {"off_platform"}
-    assert shop.weights["rude"] == 30 and shop.weights["ad_law"] == RULES.weights["ad_law"]
+    assert shop.weights["rude"] == 30
+    assert shop.weights["ad_law"] == RULES.weights["ad_law"]
 
 
 def test_a_bad_override_is_refused_with_its_errors() -> None:
@@ -146,5 +149,6 @@ def test_score_deducts_per_flag_and_fails_on_fail_categories() -> None:
     s = score(["ad_law", "ad_law", "rude"], weights, fail)
     assert (s.score, s.failed) == (100 - 2 * weights["ad_law"] - weights["rude"], False)
     s = score(["review_inducement"], weights, fail)
-    assert s.failed and s.score == 100 - weights["review_inducement"]
+    assert s.failed
+    assert s.score == 100 - weights["review_inducement"]
     assert score(["personal_data"] * 5, weights, fail).score == 0

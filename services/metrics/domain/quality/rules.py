@@ -89,11 +89,9 @@ class Rule:
             return True
         if self.unless_before is not None:
             before = folded[max(0, start - self.window) : start]
-            cut = None
-            for cut in _SENTENCE_END.finditer(before):
-                pass
-            if cut is not None:
-                before = before[cut.end() :]
+            ends = [m.end() for m in _SENTENCE_END.finditer(before)]
+            if ends:
+                before = before[ends[-1] :]
             if self.unless_before.search(before):
                 return True
         return self.unless_after is not None and bool(
