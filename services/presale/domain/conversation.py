@@ -4,6 +4,10 @@
 activity time forward, understand the text with the recent history, remember what it told,
 and — when the bot has the conversation — answer it, stay silent, or ask for a human. Who
 that human is is decided later for the whole batch (`routing.assign_in_order`).
+
+Buyer-side risks (`nlu/risk.py`) are found beside the classification: an abusive or
+threatening message takes the conversation to a `senior` agent at high priority, from the
+bot, from the queue, or from the agent who has it (unless a senior one already does).
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from typing import Any
 from services.presale.domain.answers import Decision, Handoff, Memory, Reply, Silent, decide
 from services.presale.domain.kb import KnowledgeBase
 from services.presale.domain.nlu import Understanding, understand
-from services.presale.domain.routing import PRIORITY
+from services.presale.domain.nlu.risk import buyer_risks, escalation
+from services.presale.domain.routing import PRIORITY, SENIOR
 from shared.masking import mask
 
 RECENT_TEXTS = 5
@@ -62,6 +67,7 @@ class MessageOutcome:
     decision: Decision | None
     """None when a human has the conversation (assigned or queued): the bot keeps out."""
     idle_due: datetime
+    risk_flags: tuple[str, ...] = ()
 
 
 def on_message(
@@ -87,14 +93,32 @@ def on_message(
     idle_due = conv.last_activity_at + session_gap
     history = list(conv.recent_texts)
     u = understand(text, history)
+    risks = buyer_risks(text)
     memory = Memory.restore(conv.memory).heard(item_id, u.entities)
     texts = (*history, mask(text))[-RECENT_TEXTS:]
-    if conv.state in ("assigned", "queued"):  # a human has it, or will have it soon
+    with_senior = conv.skill == SENIOR and conv.state in ("assigned", "queued")
+    escalate = None if with_senior else escalation(risks)
+    if escalate is not None:
+        decision: Decision = Handoff(escalate, "high", memory)
+    elif conv.state in ("assigned", "queued"):  # a human has it, or will have it soon
         return MessageOutcome(
-            replace(conv, recent_texts=texts, memory=asdict(memory)), u, None, idle_due
+            replace(conv, recent_texts=texts, memory=asdict(memory)), u, None, idle_due, risks
         )
-    decision = decide(u, text, memory, kb, now, vip=conv.vip)
-    if isinstance(decision, Handoff):
+    else:
+        decision = decide(u, text, memory, kb, now, vip=conv.vip)
+    if isinstance(decision, Handoff) and escalate is not None:
+        conv = replace(
+            conv,
+            recent_texts=texts,
+            memory=asdict(decision.memory),
+            state="queued",
+            agent_id=None,
+            skill=SENIOR,
+            priority=max(conv.priority, PRIORITY[decision.priority]),
+            reason=f"presale:{decision.reason}",
+            queued_at=now,
+        )
+    elif isinstance(decision, Handoff):
         conv = replace(
             conv,
             recent_texts=texts,
@@ -108,7 +132,7 @@ def on_message(
         )
     else:
         conv = replace(conv, recent_texts=texts, memory=asdict(decision.memory))
-    return MessageOutcome(conv, u, decision, idle_due)
+    return MessageOutcome(conv, u, decision, idle_due, risks)
 
 
 __all__ = ["Conversation", "Handoff", "MessageOutcome", "Reply", "Silent", "on_message"]
