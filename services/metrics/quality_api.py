@@ -161,7 +161,7 @@ def build_quality_router(
         responses=problems,
         summary="Pre-send check of an agent's reply: verdict and violations with spans and fixes",
     )
-    def check(shop_id: ShopId, _: ShopCaller, body: CheckRequest) -> CheckResponse:
+    async def check(shop_id: ShopId, _: ShopCaller, body: CheckRequest) -> CheckResponse:
         ruleset = rules.for_shop(shop_id)
         result = ruleset.check(body.text)
         return CheckResponse(
