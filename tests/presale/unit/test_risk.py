@@ -24,7 +24,7 @@ T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
         ("傻逼客服，滚", ("abuse",)),
         ("信不信我找人收拾你，我知道你们地址", ("threat",)),
         ("你给我等着，弄死你", ("threat",)),
-        ("骗子，你给我等着", ("abuse", "threat")),
+        ("你这个骗子，你给我等着", ("abuse", "threat")),
     ],
 )
 def test_risky_messages_are_flagged(text: str, flags: tuple[str, ...]) -> None:
@@ -36,7 +36,7 @@ def test_risky_messages_are_flagged(text: str, flags: tuple[str, ...]) -> None:
     [
         "这个质量太差了，我要投诉", "再不发货我就给差评了", "这件衣服有码吗", "你们有微信公众号吗",
         "链接里的尺码表在哪", "https://item.taobao.com/item.htm?id=1 这个有货吗",
-        "垃圾袋有卖吗", "我要申请平台介入", "等着收货呢，什么时候发",
+        "垃圾袋有卖吗", "我要申请平台介入", "骗子店铺 和图片完全不一样", "等着收货呢，什么时候发",
     ],
 )  # fmt: skip
 def test_ordinary_and_angry_but_fair_messages_are_not(text: str) -> None:
