@@ -253,7 +253,8 @@ class QualityFlagged(EventPayload):
     rule_id: Name
     severity: QualitySeverity
     start: Annotated[int, Field(ge=0, le=INT32_MAX)] | None = Field(
-        None, description="span of the finding in the message text (characters); null for slow_reply"
+        None,
+        description="span of the finding in the message text (characters); null for slow_reply",
     )
     end: Annotated[int, Field(ge=0, le=INT32_MAX)] | None = None
     suggestion: Label = ""
