@@ -31,7 +31,7 @@ from services.metrics.quality.rulebook import load_defaults
 from services.metrics.settings import MetricsSettings
 
 OUT = Path(__file__).resolve().parent / "results" / "quality.json"
-SETS = ("train", "heldout", "heldout2", "heldout3")
+SETS = ("train", "heldout", "heldout2", "heldout3", "heldout4")
 TOKEN = "bench-shop-token"
 
 
