@@ -56,11 +56,12 @@ chaos: ## the chaos suite at soak size: FUZZ_RECORDS (10000) per topic, CHAOS_CY
 	$(sync)
 	FUZZ_RECORDS=$(FUZZ_RECORDS) CHAOS_CYCLES=$(CHAOS_CYCLES) uv run --frozen pytest tests/chaos --timeout=7200 $(ARGS)
 
-lint: ## ruff lint + format check + import contracts
+lint: ## ruff lint + format check + import contracts + mypy (strict on shared/ and domain/)
 	$(sync)
 	uv run --frozen ruff check .
 	uv run --frozen ruff format --check .
 	uv run --frozen lint-imports
+	uv run --frozen mypy
 
 clean: ## remove the dev stack's state (logs, database, tokens)
 	rm -rf $(STATE_DIR)

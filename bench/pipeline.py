@@ -10,6 +10,10 @@ own broker and database (devstack, free ports), then in the same run:
    from publish to the `cs.reply.requested` that answers each one.
 
 Numbers go to stdout and `bench/results/pipeline.json`.
+
+`--service insale` measures insale alone (raw baseline, the preloaded backlog, then two
+backlogs published to the already-running process with its CPU time and PostgreSQL's per
+event) and writes `bench/results/pipeline-insale.json` instead.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from shared.topic_reader import high_watermarks
 from shared.topics import topic, topic_for_model
 
 RESULTS = Path(__file__).parent / "results" / "pipeline.json"
+SERVICE_RESULTS = Path(__file__).parent / "results" / "pipeline-{service}.json"
 T0 = datetime.now(UTC).replace(microsecond=0)
 """Business times near the services' clock, as in production (else every timer is overdue)."""
 
@@ -194,6 +199,65 @@ async def main(quick: bool, replicas: bool, presale_only: bool) -> dict[str, Any
     }
 
 
+async def warm_throughput(
+    stack: LocalStack, service: str, make: Callable[[int], EventPayload], first: int, n: int
+) -> dict[str, float]:
+    """n more events published at once to the running service (idle before): events/s until
+    its group has committed them, and the CPU the service and PostgreSQL spent per event."""
+    t = topic_for_model(type(make(0)))
+    svc_pids = [p for p in [stack.services[service].pid] if p is not None]
+    db_pids = load.database_pids(stack)
+    cpu0, db0 = load.cpu_seconds(svc_pids), load.cpu_seconds(db_pids)
+    started = time.perf_counter()
+    await produce(stack.bootstrap, [encode(t, make(first + i), source="/bench") for i in range(n)])
+    target = await end_total(stack.bootstrap, t.name)
+    while await committed_total(stack.bootstrap, f"xiaoer-{service}", t.name) < target:
+        await asyncio.sleep(0.05)
+    rate = n / (time.perf_counter() - started)
+    cpu = load.cpu_seconds(svc_pids) - cpu0
+    db = load.cpu_seconds(db_pids) - db0
+    return {"events_per_s": rate, "cpu_ms_per_event": cpu / n * 1000,
+            "database_cpu_ms_per_event": db / n * 1000}  # fmt: skip
+
+
+async def one_service(quick: bool, service: str) -> dict[str, Any]:
+    """One service alone: the preloaded backlog (as in the full run), then two warm backlogs."""
+    make = {"insale": order, "aftersale": refund}[service]
+    n = 3000 if quick else 10000
+    with tempfile.TemporaryDirectory() as state:
+        stack = LocalStack(isolated_config(Path(state), log_level="WARNING"))
+        try:
+            await stack.start_infra()
+            raw = await raw_passthrough(stack.bootstrap, n * 2)
+            print(f"raw aiokafka passthrough: {raw:,.0f} events/s")
+            preloaded = await service_throughput(stack, service, make, n)
+            print(f"{service} (preloaded, incl. start-up): {preloaded:,.0f} events/s"
+                  f" = {preloaded / raw:.3f} × raw")  # fmt: skip
+            warm = []
+            for run in range(2):
+                got = await warm_throughput(stack, service, make, n * (run + 1), n)
+                got["ratio_to_raw"] = got["events_per_s"] / raw
+                warm.append(got)
+                print(
+                    f"{service} (running): {got['events_per_s']:,.0f} events/s"
+                    f" = {got['ratio_to_raw']:.3f} × raw; CPU per event: {service}"
+                    f" {got['cpu_ms_per_event']:.3f} ms, PostgreSQL"
+                    f" {got['database_cpu_ms_per_event']:.3f} ms"
+                )
+        finally:
+            stack.stop()
+    return {
+        "measured_at": datetime.now(UTC).isoformat(),
+        "quick": quick,
+        "machine": "2 cores shared with the broker, PostgreSQL and this benchmark",
+        "raw_passthrough_events_per_s": raw,
+        "service": service,
+        "events": n,
+        "preloaded": {"events_per_s": preloaded, "ratio_to_raw": preloaded / raw},
+        "running": warm,
+    }
+
+
 async def presale_figures(
     stack: LocalStack, raw: float, n: int, scale: float, replicas: bool
 ) -> dict[str, Any]:
@@ -266,8 +330,19 @@ if __name__ == "__main__":
     parser.add_argument(
         "--presale-only", action="store_true", help="keep insale/aftersale from the last results"
     )
+    parser.add_argument(
+        "--service",
+        choices=["insale", "aftersale"],
+        help="measure this service alone; writes bench/results/pipeline-<service>.json",
+    )
+    parser.add_argument("--out", type=Path, help="write the results here instead")
     args = parser.parse_args()
-    result = asyncio.run(main(args.quick, not args.no_replicas, args.presale_only))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {RESULTS}")
+    if args.service:
+        result = asyncio.run(one_service(args.quick, args.service))
+        path = args.out or Path(str(SERVICE_RESULTS).format(service=args.service))
+    else:
+        result = asyncio.run(main(args.quick, not args.no_replicas, args.presale_only))
+        path = args.out or RESULTS
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {path}")

@@ -17,6 +17,7 @@ CONSUMES: dict[str, tuple[str, ...]] = {
         "cs.message.sent.v1",
         "cs.agent.status.v1",
         "cs.handoff.requested.v1",
+        "trade.order.changed.v1",  # each buyer's latest order, for the classifier (issue 16)
     ),
     "insale": (
         "trade.order.changed.v1",

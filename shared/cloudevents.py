@@ -111,15 +111,15 @@ def read_headers(
     items = raw.items() if isinstance(raw, Mapping) else raw
     out: dict[str, str] = {}
     problem: str | None = None
-    for name, value in items:
-        if isinstance(value, bytes | bytearray):
+    for name, raw_value in items:
+        if isinstance(raw_value, bytes | bytearray):
             try:
-                value = bytes(value).decode()
+                value = bytes(raw_value).decode()
             except UnicodeDecodeError:
-                value = bytes(value).decode(errors="replace")
+                value = bytes(raw_value).decode(errors="replace")
                 problem = problem or f"header {name[:100]!r} is not UTF-8"
-        elif value is None:
-            value = ""
+        else:
+            value = "" if raw_value is None else raw_value
         if name in out and name in ATTRIBUTE_HEADERS and out[name] != value:
             problem = problem or f"header {name!r} given twice"
         out.setdefault(name, value)

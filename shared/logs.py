@@ -29,8 +29,9 @@ class MaskingJsonFormatter(JsonFormatter):
     """Tracebacks can quote buyer text (an exception's message): mask them too."""
 
     def formatException(self, ei) -> str:  # type: ignore[no-untyped-def]
-        text = super().formatException(ei)[-_TRACEBACK_CHARS:]  # the end names the error
-        return mask(text, limit=_TRACEBACK_CHARS)
+        formatted = super().formatException(ei)
+        text = formatted if isinstance(formatted, str) else "\n".join(formatted)
+        return mask(text[-_TRACEBACK_CHARS:], limit=_TRACEBACK_CHARS)  # the end names the error
 
 
 def setup_logging(service: str, level: str = "INFO") -> None:

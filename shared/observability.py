@@ -152,8 +152,8 @@ class OnCommitCounter:
         return _Child(self.counter, tuple(str(v) for v in labels))
 
 
-BUSINESS = OnCommitCounter(_BUSINESS)  # type: ignore[assignment]
-TIMERS_FIRED = OnCommitCounter(_TIMERS_FIRED)  # type: ignore[assignment]
+BUSINESS = OnCommitCounter(_BUSINESS)
+TIMERS_FIRED = OnCommitCounter(_TIMERS_FIRED)
 
 
 _KNOWN_TOPICS = frozenset(BY_NAME) | {name + DLQ_SUFFIX for name in BY_NAME}

@@ -197,7 +197,7 @@ class ServiceRuntime:
             batch=True,
             group_id=s.consumer_group,
             ack_policy=AckPolicy.MANUAL,
-            auto_offset_reset=s.kafka_auto_offset_reset,  # type: ignore[arg-type]
+            auto_offset_reset=s.kafka_auto_offset_reset,
             session_timeout_ms=s.kafka_session_timeout_ms,
             heartbeat_interval_ms=s.kafka_heartbeat_interval_ms,
             max_records=s.kafka_max_poll_records,
@@ -295,12 +295,13 @@ class ServiceRuntime:
         ):
             headers = dict(record.headers)
             propagate.inject(headers)  # the consumer's parent is this publish span
-            return await producer.send(
+            sent: asyncio.Future[Any] = await producer.send(
                 record.topic,
                 record.value,
                 key=key,
                 headers=[(k, v.encode()) for k, v in headers.items()],
             )
+            return sent
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:

@@ -27,7 +27,7 @@ class CommonSettings(BaseSettings):
     kafka_session_timeout_ms: int = 3000
     kafka_heartbeat_interval_ms: int = 1000
     kafka_max_poll_records: int = 500
-    kafka_auto_offset_reset: str = "earliest"
+    kafka_auto_offset_reset: Literal["earliest", "latest", "none"] = "earliest"
     # The service's consumer group; empty means `xiaoer-<service>` (production). Tests give
     # each test a group of its own, so no test reads another test's events.
     kafka_group_id: str = ""

@@ -56,7 +56,9 @@ class Topic:
         return str(getattr(payload, self.key_field))
 
 
-def _t(name: str, model: type[EventPayload], key: str, partitions: int, producer: str, desc: str):
+def _t(
+    name: str, model: type[EventPayload], key: str, partitions: int, producer: str, desc: str
+) -> Topic:
     return Topic(name, model, key, partitions, producer, desc)
 
 

@@ -24,9 +24,12 @@ MAX_ID_LENGTH = 128
 
 
 class ConsumedRecord(Protocol):
-    topic: str
-    partition: int
-    offset: int
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
 
 
 def record_context(headers: Mapping[str, str]) -> Any:

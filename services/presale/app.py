@@ -12,8 +12,9 @@ from fastapi import FastAPI
 from opentelemetry.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.presale import store
+from services.presale import order_store, store
 from services.presale.api import kb_router
+from services.presale.buyer_orders import MessagesWithOrders
 from services.presale.handlers import SESSION_IDLE, SESSION_RECHECK, Handlers
 from services.presale.kb import repository
 from services.presale.kb.loading import KbInvalid, read_file
@@ -41,18 +42,24 @@ def build_runtime(
     }
 
     def consume_path(rt: ServiceRuntime) -> BatchConsumer[Any, Any]:
-        """Buyer messages on the batch pattern; the rarer topics event by event."""
+        """Buyer messages and order changes on the batch pattern; the rarer topics event by
+        event."""
         return BatchConsumer(
             rt.engine,
             rt.plumbing,
             rt.clock,
-            MessageBatch(settings.session_gap, kbs),
+            MessagesWithOrders(
+                MessageBatch(settings.session_gap, kbs), settings.order_context_window
+            ),
             handlers=handlers,
             on_committed=rt.relay.wake,
         )
 
     async def prune_kb_versions(conn: AsyncConnection, _now: datetime) -> None:
         await repository.prune(conn, settings.presale_kb_versions_kept)
+
+    async def prune_buyer_orders(conn: AsyncConnection, now: datetime) -> None:
+        await order_store.prune(conn, now - settings.order_context_window)
 
     runtime = ServiceRuntime(
         settings,
@@ -64,7 +71,7 @@ def build_runtime(
         clock=clock,
         tracer_provider=tracer_provider,
         title="xiaoer presale (售前)",
-        prune_hooks=[prune_kb_versions],
+        prune_hooks=[prune_kb_versions, prune_buyer_orders],
     )
     files = settings.kb_files()
     if files:

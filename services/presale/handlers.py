@@ -76,6 +76,8 @@ class Handlers:
             buyer_level=None,
             at=h.requested_at,
         )
+        if h.refund_id is not None:  # a case is open: the classifier reads the chat as after-sale
+            await store.set_state(ctx.conn, conversation_id, stage="aftersale")
         conv = await store.get_conversation(ctx.conn, conversation_id)
         assert conv is not None
         await self._arm_idle(ctx, conversation_id, conv.last_activity_at)

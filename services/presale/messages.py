@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.presale import store
 from services.presale.domain import replies, routing
 from services.presale.domain.answers import Handoff, Reply
+from services.presale.domain.buyer_context import OrderBook
 from services.presale.domain.conversation import Conversation, on_message
 from services.presale.domain.routing import PRIORITY_NAME, Waiting
 from services.presale.handlers import SESSION_IDLE
@@ -45,6 +46,8 @@ class Loaded:
     kbs: dict[str, KbVersion | None]
     changed: set[str] = field(default_factory=set)
     assignments: Counter[str] = field(default_factory=Counter)
+    orders: OrderBook = field(default_factory=OrderBook)
+    """The buyers' latest orders, when order events are consumed (`buyer_orders`)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,9 @@ class Pending:
     conversation_id: str
     message_id: str
     event_id: str
+
+
+MessageChanges = tuple[Conversation, Pending | None]
 
 
 class MessageBatch:
@@ -81,6 +87,7 @@ class MessageBatch:
             conversation_id=m.conversation_id, shop_id=m.shop_id, buyer_id=m.buyer_id,
             buyer_level=m.buyer_level, text=m.text, item_id=m.item_id, sent_at=m.sent_at,
             kb=kb.kb if kb else None, now=now, session_gap=self.session_gap,
+            order=state.orders.phase(m.shop_id, m.buyer_id, now),
         )  # fmt: skip
         conv, u, effects = out.conversation, out.understanding, Effects()
         effects.arm(SESSION_IDLE, conv.conversation_id, out.idle_due, replace=True)

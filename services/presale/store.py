@@ -67,10 +67,12 @@ conversations = Table(
     Column("last_agent_id", String(100), nullable=True),
     Column("recent_texts", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("memory", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("stage", String(20), nullable=True),
     Index("ix_conversations_queue", "shop_id", "state", "priority", "queued_at"),
 )
 """One per buyer–shop pair; `state`: bot | queued | assigned | closed. `recent_texts` holds the
-last few buyer texts, masked; `memory` what the bot remembers (`answers.Memory`)."""
+last few buyer texts, masked; `memory` what the bot remembers (`answers.Memory`); `stage` the
+conversation's stage so far, for the classifier (`domain.buyer_context`)."""
 
 kb_versions = Table(
     "kb_versions",

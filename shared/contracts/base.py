@@ -10,7 +10,7 @@ failed statement later.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import (
     AfterValidator,
@@ -44,24 +44,23 @@ def _pg_safe(value: str) -> str:
     return value
 
 
-def Text(max_length: int, min_length: int = 0) -> Any:
-    """A PostgreSQL-safe string of at most `max_length` characters."""
-    return Annotated[
-        str,
-        StringConstraints(min_length=min_length, max_length=max_length),
-        AfterValidator(_pg_safe),
-    ]
+PG_SAFE = AfterValidator(_pg_safe)
+"""Every contract string is a PostgreSQL-safe string of bounded length (`Annotated` aliases
+below, spelled out so type checkers see `str`)."""
 
-
-Id = Text(100, 1)
+Id = Annotated[str, StringConstraints(min_length=1, max_length=100), PG_SAFE]
 """Order, refund, review, item, shop and agent ids: `String(100)` columns."""
-LongId = Text(200, 1)
+LongId = Annotated[str, StringConstraints(min_length=1, max_length=200), PG_SAFE]
 """Conversation, buyer and message ids: `String(200)` columns."""
-Name = Text(100)
+Name = Annotated[str, StringConstraints(min_length=0, max_length=100), PG_SAFE]
 """Short labels stored in `String(100)` columns (courier, tracking number, category...)."""
-Label = Text(200)
+Label = Annotated[str, StringConstraints(min_length=0, max_length=200), PG_SAFE]
 """Labels stored in `String(200)` columns (region, refund reason, hand-off reason...)."""
-FreeText = Text(4000)
+MessageText = Annotated[str, StringConstraints(min_length=1, max_length=2000), PG_SAFE]
+"""A chat message's text (the IM gateway's limit)."""
+Title = Annotated[str, StringConstraints(min_length=0, max_length=500), PG_SAFE]
+"""A title or short description (items, reviews)."""
+FreeText = Annotated[str, StringConstraints(min_length=0, max_length=4000), PG_SAFE]
 """Free text kept in `Text`/JSONB or emitted (masked) further."""
 
 

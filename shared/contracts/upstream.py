@@ -17,8 +17,9 @@ from shared.contracts.base import (
     Id,
     Label,
     LongId,
+    MessageText,
     Name,
-    Text,
+    Title,
 )
 
 BuyerLevel = Literal["normal", "vip"]
@@ -55,7 +56,7 @@ class MessageReceived(EventPayload):
     message_id: LongId
     conversation_id: LongId
     buyer_id: LongId
-    text: Text(2000, 1)
+    text: MessageText
     sent_at: HappenedAt
     item_id: Id | None = None
     order_id: Id | None = None
@@ -112,7 +113,7 @@ class OrderItem(BaseModel):
 
     item_id: Id
     sku_id: Name | None = None
-    title: Text(500)
+    title: Title
     quantity: Count = Field(ge=1)
     price: Fen
 
@@ -148,7 +149,7 @@ class LogisticsUpdated(EventPayload):
     logistics_company: Name
     tracking_no: Name
     status: LogisticsStatus
-    description: Text(500)
+    description: Title
     occurred_at: HappenedAt
 
     def business_time(self) -> datetime:

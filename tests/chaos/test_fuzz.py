@@ -51,7 +51,11 @@ CONSUMES: dict[str, tuple[str, ...]] = {
     "metrics": tuple(FACT_OF),
 }
 INCIDENT_TOPICS = ("cs.message.received.v1", "trade.order.changed.v1")
-MAX_STALL_S = float(os.environ.get("FUZZ_MAX_STALL_S", "5"))
+# A group that does not move for this long is stuck (the incident's groups never moved again).
+# It is not a latency target: one batch of hostile records, bisected down to the offenders,
+# takes a few seconds on a quiet machine (4-6 s measured) and several times that when the
+# machine is shared; the longest stall per group is printed either way.
+MAX_STALL_S = float(os.environ.get("FUZZ_MAX_STALL_S", "30"))
 SOAK = bool(os.environ.get("FUZZ_RECORDS"))
 SETTLE_TIMEOUT_S = float(os.environ.get("FUZZ_SETTLE_TIMEOUT_S", "3000" if SOAK else "600"))
 

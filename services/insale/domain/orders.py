@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TypeVar
 
 from shared.contracts import LogisticsUpdated, OrderChanged
+
+T = TypeVar("T")
 
 STATUS_RANK: dict[str, int] = {
     "WAIT_BUYER_PAY": 0,
@@ -148,7 +151,7 @@ def apply_order_event(order: Order | None, e: OrderChanged) -> Order:
     )
     newest = current.status_changed_at is None or e.changed_at >= current.status_changed_at
 
-    def pick(new, old):  # type: ignore[no-untyped-def]
+    def pick(new: T | None, old: T | None) -> T | None:
         """Newer events refresh a fact; older ones only fill what is still unknown."""
         if new is None:
             return old

@@ -1,7 +1,8 @@
 """A conversation as presale decides on it, and what one buyer message does to it. Pure.
 
 `on_message` is the whole per-message decision: reopen or create the conversation, move its
-activity time forward, understand the text with the recent history, remember what it told,
+activity time forward, understand the text with the recent history and what is known of the
+buyer (the order's phase, the conversation's stage: `buyer_context`), remember what it told,
 and — when the bot has the conversation — answer it, stay silent, or ask for a human. Who
 that human is is decided later for the whole batch (`routing.assign_in_order`).
 
@@ -18,10 +19,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.presale.domain.answers import Decision, Handoff, Memory, Reply, Silent, decide
+from services.presale.domain.buyer_context import buyer_context, next_stage
 from services.presale.domain.kb import KnowledgeBase
 from services.presale.domain.nlu import Understanding, understand
+from services.presale.domain.nlu.context import OrderPhase
 from services.presale.domain.nlu.risk import buyer_risks, escalation
 from services.presale.domain.routing import PRIORITY, SENIOR
+from shared.contracts.emitted import Stage
 from shared.masking import mask
 
 RECENT_TEXTS = 5
@@ -45,6 +49,8 @@ class Conversation:
     last_agent_id: str | None = None
     recent_texts: tuple[str, ...] = ()
     memory: Mapping[str, Any] = field(default_factory=dict)
+    stage: Stage | None = None
+    """The conversation's stage so far (`buyer_context.next_stage`); kept across sessions."""
 
     @property
     def vip(self) -> bool:
@@ -83,19 +89,22 @@ def on_message(
     kb: KnowledgeBase | None,
     now: datetime,
     session_gap: timedelta,
+    order: OrderPhase | None = None,
 ) -> MessageOutcome:
     """What one buyer message does. A hand-off leaves the conversation `queued` with its skill,
-    priority and reason; routing may then assign it."""
+    priority and reason; routing may then assign it. `order`: the phase of the buyer's latest
+    order, None when unknown."""
     if conv is None:
         conv = Conversation(conversation_id, shop_id, buyer_id, "bot", sent_at, buyer_level)
     else:
         conv = conv.touched(buyer_level, sent_at)
     idle_due = conv.last_activity_at + session_gap
     history = list(conv.recent_texts)
-    u = understand(text, history)
+    u = understand(text, history, buyer_context(order, conv.stage))
     risks = buyer_risks(text)
     memory = Memory.restore(conv.memory).heard(item_id, u.entities)
     texts = (*history, mask(text))[-RECENT_TEXTS:]
+    conv = replace(conv, stage=next_stage(conv.stage, u.intent))
     with_senior = conv.skill == SENIOR and conv.state in ("assigned", "queued")
     escalate = None if with_senior else escalation(risks)
     if escalate is not None:

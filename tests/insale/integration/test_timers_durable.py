@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from services.insale import store
 from services.insale.app import timer_handlers
-from services.insale.handlers import Handlers
+from services.insale.rules import rules_from_settings
 from shared.clock import FakeClock
 from shared.runtime import ServiceRuntime
 from tests.insale.factories import T0, order_event, uid
@@ -59,7 +59,11 @@ async def test_two_replicas_fire_each_timer_exactly_once(infra, insale, clock: F
     orders = [uid("o") for _ in range(120)]
     settings = insale_settings(infra, timer_batch_size=7)
     replica = ServiceRuntime(
-        settings, store.metadata, {}, timer_handlers=timer_handlers(Handlers(settings)), clock=clock
+        settings,
+        store.metadata,
+        {},
+        timer_handlers=timer_handlers(rules_from_settings(settings)),
+        clock=clock,
     )
     async with (
         collecting(infra.bootstrap, [REPLIES]) as col,

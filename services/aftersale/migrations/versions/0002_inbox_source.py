@@ -9,8 +9,7 @@ handled before the upgrade and redelivered after it is not recognised by the inb
 were committed after it, so only a crash in that window redelivers it).
 """
 
-import sqlalchemy as sa
-from alembic import op
+from shared import plumbing_migrations
 
 revision = '0002'
 down_revision = '0001'
@@ -19,15 +18,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column(
-        'inbox', sa.Column('source', sa.String(length=200), server_default='', nullable=False)
-    )
-    op.drop_constraint('pk_inbox', 'inbox', type_='primary')
-    op.create_primary_key('pk_inbox', 'inbox', ['consumer', 'source', 'event_id'])
+    plumbing_migrations.inbox_keyed_by_source()
 
 
 def downgrade() -> None:
-    op.execute("DELETE FROM inbox WHERE source <> ''")
-    op.drop_constraint('pk_inbox', 'inbox', type_='primary')
-    op.create_primary_key('pk_inbox', 'inbox', ['consumer', 'event_id'])
-    op.drop_column('inbox', 'source')
+    plumbing_migrations.undo_inbox_keyed_by_source()

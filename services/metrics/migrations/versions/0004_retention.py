@@ -4,8 +4,7 @@ Revision ID: 0004
 Revises: 0003
 """
 
-import sqlalchemy as sa
-from alembic import op
+from shared import plumbing_migrations
 
 revision = '0004'
 down_revision = '0003'
@@ -14,19 +13,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index(
-        "ix_outbox_sent_at", "outbox", ["sent_at"], postgresql_where=sa.text("sent_at IS NOT NULL")
-    )
-    op.create_index(
-        "ix_timers_fired_at", "timers", ["fired_at"], postgresql_where=sa.text("fired_at IS NOT NULL")
-    )
-    op.create_index(
-        "ix_timers_cancelled_at", "timers", ["cancelled_at"],
-        postgresql_where=sa.text("cancelled_at IS NOT NULL"),
-    )
+    plumbing_migrations.housekeeping_indexes()
 
 
 def downgrade() -> None:
-    op.drop_index("ix_timers_cancelled_at", table_name="timers")
-    op.drop_index("ix_timers_fired_at", table_name="timers")
-    op.drop_index("ix_outbox_sent_at", table_name="outbox")
+    plumbing_migrations.undo_housekeeping_indexes()
