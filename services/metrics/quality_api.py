@@ -134,7 +134,7 @@ def build_quality_router(
     settings: MetricsSettings, engine: Callable[[], AsyncEngine], rules: RuleBook
 ) -> APIRouter:
     router = APIRouter(prefix="/api/v1/shops/{shop_id}/quality", tags=["quality"])
-    problems = {
+    problems: dict[int | str, dict[str, Any]] = {
         400: {"description": "inconsistent parameters"},
         401: {"description": "missing or unknown token"},
         403: {"description": "the token may not read this shop"},

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import Integer, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.metrics import store
@@ -64,7 +64,7 @@ async def exposure_rows(
     """(agent, day in `timezone` or None, flag, count) of agents' exposures to risky buyers."""
     e = store.risk_exposures
     day: Any = (
-        func.date(func.timezone(timezone, e.c.at)) if timezone else func.cast(None, Integer)
+        func.date(func.timezone(timezone, e.c.at)) if timezone else literal(None, Integer)
     ).label("day")
     rows = await conn.execute(
         select(e.c.agent_id, day, e.c.flag, func.count())

@@ -98,7 +98,7 @@ class MessageBatch:
                 secondary_intents=list(u.secondary_intents), sentiment=u.sentiment,
                 entities=u.entities, text_masked=mask(m.text), item_id=m.item_id,
                 order_id=m.order_id, buyer_level=m.buyer_level, sent_at=m.sent_at,
-                classified_at=now, risk_flags=list(out.risk_flags),  # type: ignore[arg-type]
+                classified_at=now, risk_flags=list(out.risk_flags),
             )
         )  # fmt: skip
         effects.count(f"intent_{u.intent}")

@@ -192,21 +192,21 @@ def apply_override(base: RuleSet, shop_id: str, raw: str | bytes, source: str) -
         if rule_id not in known:
             errors.append(f"{rule_id}: no such rule in the defaults")
     macros = dict(doc.macros)
-    added = {}
-    for r in doc.rules:
-        compiled = _compile(r, macros, errors)
+    added: dict[str, Rule] = {}
+    for d in doc.rules:
+        compiled = _compile(d, macros, errors)
         if compiled is not None:
-            added[r.id] = compiled
+            added[d.id] = compiled
     if errors:
         raise RulesInvalid(source, errors)
-    rules = []
-    for r in base.rules:
-        if r.rule_id in doc.disable:
+    rules: list[Rule] = []
+    for default in base.rules:
+        if default.rule_id in doc.disable:
             continue
-        r = added.pop(r.rule_id, r)
-        if r.rule_id in doc.severity:
-            r = replace(r, severity=doc.severity[r.rule_id])
-        rules.append(r)
+        rule = added.pop(default.rule_id, default)
+        if rule.rule_id in doc.severity:
+            rule = replace(rule, severity=doc.severity[rule.rule_id])
+        rules.append(rule)
     rules += added.values()
     weights = dict(base.weights)
     fail = base.fail
