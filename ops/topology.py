@@ -41,6 +41,7 @@ CONSUMES: dict[str, tuple[str, ...]] = {
         "trade.refund.changed.v1",
         "cs.refund.decided.v1",
         "cs.reply.requested.v1",  # 催付 reminders only (kind reminder)
+        "cs.message.classified.v1",  # buyer risk flags only (wellbeing exposure)
     ),
 }
 

@@ -142,9 +142,12 @@ class AgentDesk:
         if buyer is None:
             return None
         profile = self.profiles.get(agent_id)
-        text = texts.agent_reply(
-            self.last_intent.get(conversation_id), self.rng, profile.name if profile else "小二"
-        )
+        if self.rng.random() < texts.SLIP_RATE:  # agents sometimes break a quality rule
+            text = self.rng.choice(texts.AGENT_SLIPS)
+        else:
+            text = texts.agent_reply(
+                self.last_intent.get(conversation_id), self.rng, profile.name if profile else "小二"
+            )
         self.replies += 1
         return MessageSent(
             shop_id=self.shop_id,

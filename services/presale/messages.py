@@ -97,10 +97,12 @@ class MessageBatch:
                 secondary_intents=list(u.secondary_intents), sentiment=u.sentiment,
                 entities=u.entities, text_masked=out.text_masked, item_id=m.item_id,
                 order_id=m.order_id, buyer_level=m.buyer_level, sent_at=m.sent_at,
-                classified_at=now,
+                classified_at=now, risk_flags=list(out.risk_flags),
             )
         )  # fmt: skip
         effects.count(f"intent_{u.intent}")
+        for flag in out.risk_flags:
+            effects.count(f"risk_{flag}")
         pending = None
         if isinstance(out.decision, Reply):
             effects.emit(_reply(conv, m.message_id, item.envelope.id, out.decision.text,

@@ -22,7 +22,14 @@ from services.presale.domain.sizing import advise, kg_to_jin
 from shared.contracts import Entities
 
 HandoffReason = Literal[
-    "human_agent", "negative_sentiment", "low_confidence", "no_kb", "no_kb_answer", "no_progress"
+    "human_agent",
+    "negative_sentiment",
+    "low_confidence",
+    "no_kb",
+    "no_kb_answer",
+    "no_progress",
+    "abuse",
+    "threat",
 ]
 Priority = Literal["low", "normal", "high", "urgent"]
 DEFAULT_THRESHOLD = 0.6
