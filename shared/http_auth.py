@@ -13,7 +13,7 @@ from __future__ import annotations
 import hmac
 import re
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Request, status
 from starlette.datastructures import Headers
@@ -127,3 +127,12 @@ async def shop_caller(
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
 ShopCaller = Annotated[Caller, Depends(shop_caller)]
+
+
+API_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "inconsistent parameters"},
+    401: {"description": "missing or unknown token"},
+    403: {"description": "the token may not read this shop"},
+    422: {"description": "malformed parameters"},
+}
+"""The error statuses of a shop-scoped route, for OpenAPI (`responses=API_PROBLEMS`)."""

@@ -23,7 +23,7 @@ from services.metrics import quality_queries
 from services.metrics.domain.quality.kpis import QUALITY_FIELDS, quality_kpis
 from services.metrics.quality.rulebook import RuleBook
 from services.metrics.settings import MetricsSettings
-from shared.http_auth import ShopCaller
+from shared.http_auth import API_PROBLEMS, ShopCaller
 
 MAX_CHECK_CHARS = 4000
 MAX_WINDOW = timedelta(days=400)
@@ -134,12 +134,7 @@ def build_quality_router(
     settings: MetricsSettings, engine: Callable[[], AsyncEngine], rules: RuleBook
 ) -> APIRouter:
     router = APIRouter(prefix="/api/v1/shops/{shop_id}/quality", tags=["quality"])
-    problems: dict[int | str, dict[str, Any]] = {
-        400: {"description": "inconsistent parameters"},
-        401: {"description": "missing or unknown token"},
-        403: {"description": "the token may not read this shop"},
-        422: {"description": "malformed parameters"},
-    }
+    problems = API_PROBLEMS
 
     def check_window(start: datetime, end: datetime) -> None:
         if end <= start:

@@ -177,7 +177,7 @@ class MessageBatch:
             ConversationAssigned(
                 shop_id=conv.shop_id, conversation_id=conv.conversation_id,
                 buyer_id=conv.buyer_id, agent_id=agent_id, assigned_at=now,
-                reason=conv.reason or "presale", priority=PRIORITY_NAME[conv.priority],  # type: ignore[arg-type]
+                reason=conv.reason or "presale", priority=PRIORITY_NAME[conv.priority],
                 skill=conv.skill or "presale", queued_for_s=0.0,
             )
         )  # fmt: skip

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from services.presale.domain import replies
-from services.presale.domain.kb import KnowledgeBase, Product, ReplyTone
+from services.presale.domain.kb import KnowledgeBase, Product, ReplyTone, Sku
 from services.presale.domain.nlu import Understanding
 from services.presale.domain.sizing import advise, kg_to_jin
 from shared.contracts import Entities
@@ -336,7 +336,10 @@ def _stock(product: Product, norm: str, ent: Entities) -> str | None:
     if not skus:
         return None
     in_stock = [s for s in skus if s.stock > 0]
-    label = lambda s: "".join(x for x in (s.colour, f"{s.size}码" if s.size else None) if x)  # noqa: E731
+
+    def label(s: Sku) -> str:
+        return "".join(x for x in (s.colour, f"{s.size}码" if s.size else None) if x)
+
     if len(skus) == 1:
         s = skus[0]
         if s.stock == 0:
