@@ -37,8 +37,9 @@ from devstack import LocalStack
 from devstack.config import isolated_config
 from services.metrics import store
 from services.metrics.app import build_runtime
-from services.metrics.handlers import FACT_OF, fact_of
+from services.metrics.handlers import FACT_OF, facts_of
 from services.metrics.projection import Projector
+from services.metrics.quality.rulebook import RuleBook
 from services.metrics.settings import MetricsSettings
 from shared.cloudevents import Envelope, encode
 from shared.db import create_engine
@@ -143,6 +144,8 @@ async def metrics_ingest(stack: LocalStack, n_facts: int, n_records: int) -> dic
         async with engine.connect() as conn:
             facts = 0
             for t in store.FACTS:
+                if t is store.fact_quality_violations:  # findings, not events
+                    continue
                 facts += (await conn.execute(select(func.count()).select_from(t))).scalar_one()
     finally:
         await engine.dispose()
@@ -164,13 +167,16 @@ async def query_time(stack: LocalStack, quick: bool) -> dict[str, Any]:
     shop = "bench-30d"
     buyers = 6000 if quick else 30000
     log = Generator(shop, start, seed=3, hours=30 * 24, agents=100).generate(buyers)
+    rules = RuleBook()
     facts = [
-        fact_of(
+        f
+        for e in log.events
+        for f in facts_of(
             topic_for_model(type(e.payload)).name,
             e.payload,
             Envelope(e.event_id, "/bench", "t", None, None),
+            rules,
         )
-        for e in log.events
     ]
     engine = create_engine(stack.database_url, "metrics", pool_size=2)
     projector = Projector(GAP, WINDOW)

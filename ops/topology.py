@@ -41,7 +41,7 @@ CONSUMES: dict[str, tuple[str, ...]] = {
         "trade.refund.changed.v1",
         "cs.refund.decided.v1",
         "cs.reply.requested.v1",  # 催付 reminders and presale's hand-off notices
-        "cs.message.classified.v1",  # hot questions per item, complaint themes
+        "cs.message.classified.v1",  # risk flags (wellbeing); hot questions, complaint themes
     ),
 }
 

@@ -23,6 +23,7 @@ from shared.contracts import (
     MessageSent,
     OrderAlert,
     OrderChanged,
+    QualityFlagged,
     RefundChanged,
     RefundDecided,
     RefundRequested,
@@ -102,6 +103,8 @@ TOPICS: tuple[Topic, ...] = (
     _t("cs.case.resolved.v1", CaseResolved, "order_id", 4, "aftersale", "A case ended."),
     _t("cs.kpi.snapshot.v1", KpiSnapshot, "agent_id", 4, "metrics",
        "One agent's KPIs for one hour, revised when late events change it."),
+    _t("cs.quality.flagged.v1", QualityFlagged, "conversation_id", 4, "metrics",
+       "Quality inspection found a problem in an agent's reply (rule, span, fix) or a slow reply."),
 )  # fmt: skip
 
 BY_NAME: dict[str, Topic] = {t.name: t for t in TOPICS}

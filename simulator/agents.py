@@ -148,13 +148,14 @@ class AgentDesk:
             return None
         profile = self.profiles.get(agent_id)
         planted = gaps.BY_KEY.get(self.last_gap.get(conversation_id) or "")
-        text = (
-            gaps.agent_answer(planted, self.rng)
-            if planted is not None
-            else texts.agent_reply(
+        if planted is not None:  # a planted gap: agents answer it consistently
+            text = gaps.agent_answer(planted, self.rng)
+        elif self.rng.random() < texts.SLIP_RATE:  # agents sometimes break a quality rule
+            text = self.rng.choice(texts.AGENT_SLIPS)
+        else:
+            text = texts.agent_reply(
                 self.last_intent.get(conversation_id), self.rng, profile.name if profile else "小二"
             )
-        )
         self.replies += 1
         return MessageSent(
             shop_id=self.shop_id,

@@ -39,6 +39,8 @@ IM_SOURCE = "/simulator/im-gateway"
 TRADE_SOURCE = "/simulator/trade"
 
 MSG_RECEIVED = "cs.message.received.v1"
+# Labels of the risky buyer messages in the plan (not classifier intents: what the buyer meant)
+_ABUSE, _SCAM, _THREAT = "risk_abuse", "risk_scam", "risk_threat"
 MSG_SENT = "cs.message.sent.v1"
 AGENT_STATUS = "cs.agent.status.v1"
 CSAT = "cs.csat.submitted.v1"
@@ -187,6 +189,19 @@ class _Order:
         return current
 
 
+def risky(risk: random.Random, intents: list[str], angry: bool) -> list[str]:
+    """A few buyers abuse the agent (angry ones more often), pose as platform staff or
+    threaten: their message ends the burst (presale flags it)."""
+    roll = risk.random()
+    if roll < (0.05 if angry else 0.012):
+        return [*intents, _ABUSE]
+    if roll < 0.018:
+        return [*intents, _SCAM]
+    if roll < 0.021:
+        return [*intents, _THREAT]
+    return intents
+
+
 class _Generator:
     def __init__(
         self,
@@ -298,6 +313,8 @@ class _Generator:
         conv = buyer.conversation_id(self.shop_id)
         at = t0
         other = self.rng.choice(catalog.ITEMS)
+        risk = random.Random(f"{conv}|{t0.isoformat()}")  # not self.rng: the plan stays as it was
+        intents = risky(risk, intents, angry)
         for i, intent in enumerate(intents):
             planted = gaps.BY_KEY.get(intent.removeprefix("gap:"))
             rng = self.gap_rng if planted else self.rng  # planted: their own random stream
@@ -308,7 +325,7 @@ class _Generator:
                 text = texts.roughen(gaps.question(planted, rng, item), rng)
                 intent = planted.label
             else:
-                text = texts.buyer_text(intent, self.rng, item, other)
+                text = self.buyer_says(intent, item, other, risk)
             message_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
             self.emit(at, MSG_RECEIVED, MessageReceived(
                 shop_id=self.shop_id, message_id=message_id, conversation_id=conv,
@@ -320,6 +337,11 @@ class _Generator:
         if self.rng.random() < 0.3:
             self.csat(buyer, at + self.minutes(3, 30), unhappy=angry)
         return at
+
+    def buyer_says(self, intent: str, item: Item, other: Item, risk: random.Random) -> str:
+        bank = {_ABUSE: texts.ABUSIVE_BUYER_TEXTS, _SCAM: texts.SCAM_BUYER_TEXTS,
+                _THREAT: texts.THREAT_BUYER_TEXTS}.get(intent)  # fmt: skip
+        return risk.choice(bank) if bank else texts.buyer_text(intent, self.rng, item, other)
 
     def presale_chat(self, buyer: Buyer, t0: datetime) -> tuple[Item, datetime]:
         item = self.rng.choice(catalog.ITEMS)

@@ -304,6 +304,30 @@ AGENT_FOLLOWUPS = (
 )
 
 
+# What a tired or careless agent sometimes types (质检 flags each of them): one per category.
+AGENT_SLIPS = (
+    "亲,这款是全网最好的,销量第一",  # ad_law
+    "亲,这个面霜能祛斑美白,用了都说好",  # ad_law (efficacy)
+    "亲,加我微信xiaoer_2026,有内部价哦",  # off_platform
+    "直接支付宝转账给我吧,不用拍了",  # off_platform
+    "您的手机号13812345678对吧,已经帮您备注了",  # personal_data
+    "说了多少遍了,详情页都写着呢",  # rude
+    "保证明天一定到,不到全额退",  # over_promise
+    "好评返现5元,晒图再加3元哦",  # review_inducement
+)
+SLIP_RATE = 0.04
+"""Share of agent replies that break a quality rule (the demo shows flags)."""
+
+# Buyers who abuse agents, threaten them or pose as platform staff (presale flags them).
+ABUSIVE_BUYER_TEXTS = ("傻逼客服,能不能快点", "你们这群骗子,垃圾店", "滚,什么破店")
+THREAT_BUYER_TEXTS = ("再不退款我找人上门收拾你们", "我知道你们地址,你给我等着")
+SCAM_BUYER_TEXTS = (
+    "我是淘宝官方客服,你们店铺需要缴纳保证金才能解冻",
+    "你好,平台审核需要,把验证码发我一下",
+    "加我QQ 83746521,给你们店刷单返利",
+)
+
+
 def agent_reply(intent: str | None, rng: random.Random, agent_name: str) -> str:
     bank = AGENT_REPLIES.get(intent or "", GENERIC_AGENT_REPLIES)
     return rng.choice(bank).format(agent=agent_name)

@@ -28,3 +28,9 @@ def test_no_service_imports_another_service() -> None:
     """import-linter contracts in pyproject.toml: services are independent apps."""
     result = run(str(BIN / "lint-imports"))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_types_check() -> None:
+    """mypy: strict on shared/ and every service's domain/, basic on the rest (pyproject)."""
+    result = run(str(BIN / "mypy"))
+    assert result.returncode == 0, result.stdout + result.stderr

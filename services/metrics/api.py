@@ -23,7 +23,7 @@ from services.metrics.domain.kpis import (
 )
 from services.metrics.settings import MetricsSettings
 from shared.clock import Clock
-from shared.http_auth import CurrentCaller, ShopCaller
+from shared.http_auth import API_PROBLEMS, CurrentCaller, ShopCaller
 
 MAX_WINDOW = timedelta(days=400)
 MAX_POINTS = 2000
@@ -119,12 +119,7 @@ def build_router(
 ) -> APIRouter:
     tz = ZoneInfo(settings.shop_timezone)
     router = APIRouter(prefix="/api/v1", tags=["kpis"])
-    problems = {
-        400: {"description": "inconsistent parameters"},
-        401: {"description": "missing or unknown token"},
-        403: {"description": "the token may not read this shop"},
-        422: {"description": "malformed parameters"},
-    }
+    problems = API_PROBLEMS
 
     def window(shop_id: str, start: datetime, end: datetime) -> dict[str, Any]:
         if end <= start:

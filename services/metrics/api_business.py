@@ -18,7 +18,7 @@ from services.metrics.api import MAX_WINDOW
 from services.metrics.domain.recovery import RecoveryTotals, recovery_kpis
 from services.metrics.recovery_queries import recovery_by_day
 from services.metrics.settings import MetricsSettings
-from shared.http_auth import ShopCaller
+from shared.http_auth import API_PROBLEMS, ShopCaller
 
 From = Annotated[
     AwareDatetime,
@@ -61,12 +61,7 @@ def build_business_router(
 ) -> APIRouter:
     tz = ZoneInfo(settings.shop_timezone)
     router = APIRouter(prefix="/api/v1", tags=["kpis"])
-    problems = {
-        400: {"description": "inconsistent parameters"},
-        401: {"description": "missing or unknown token"},
-        403: {"description": "the token may not read this shop"},
-        422: {"description": "malformed parameters"},
-    }
+    problems = API_PROBLEMS
 
     @router.get(
         "/shops/{shop_id}/kpis/reminders",

@@ -13,6 +13,8 @@ from services.metrics.handlers import FACT_OF
 from services.metrics.ingest import FactIngest
 from services.metrics.insights import build_insights_router
 from services.metrics.projection import Projector
+from services.metrics.quality.rulebook import RuleBook
+from services.metrics.quality_api import build_quality_router
 from services.metrics.refund_reasons import build_reasons_router
 from services.metrics.settings import MetricsSettings
 from services.metrics.snapshots import Snapshotter
@@ -26,7 +28,8 @@ def build_runtime(
     clock: Clock | None = None,
 ) -> ServiceRuntime:
     clock = clock or clock_from_settings(settings.clock_speed, settings.clock_epoch)
-    projector = Projector(settings.session_gap, settings.attribution_window)
+    rules = RuleBook(settings.quality_rules_dir)
+    projector = Projector(settings.session_gap, settings.attribution_window, rules)
 
     def fact_ingest(rt: ServiceRuntime) -> FactIngest:
         """Metrics consumes set-based: one projection pass per batch, not one per event."""
@@ -36,6 +39,7 @@ def build_runtime(
             clock,
             list(FACT_OF),
             projector,
+            rules=rules,
             snapshots=settings.snapshots_enabled,
             on_committed=rt.relay.wake,
         )
@@ -49,6 +53,7 @@ def build_runtime(
             build_router(settings, lambda: runtime.engine, clock),
             build_reasons_router(settings, lambda: runtime.engine),
             build_business_router(settings, lambda: runtime.engine),
+            build_quality_router(settings, lambda: runtime.engine, rules),
             build_insights_router(settings, lambda: runtime.engine, clock),
             build_dashboard(),
         ],

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Container
+from datetime import timedelta
 
 from prometheus_client import Gauge
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -58,8 +59,12 @@ async def refresh(engine: AsyncEngine, clock: Clock, gap, known_shops: Container
 
 
 async def run(
-    engine: AsyncEngine, clock: Clock, gap, interval_s: float, known_shops: Container[str] = ()
-) -> None:  # type: ignore[no-untyped-def]
+    engine: AsyncEngine,
+    clock: Clock,
+    gap: timedelta,
+    interval_s: float,
+    known_shops: Container[str] = (),
+) -> None:
     while True:
         try:
             await refresh(engine, clock, gap, known_shops)

@@ -5,6 +5,10 @@ or into none when the event is not one metrics counts (a reply request that is n
 The batch ingest (`ingest.py`) inserts a whole batch of facts at once, keyed by their
 identity so a redelivered event changes nothing, then recomputes what they touched
 (`projection.py`).
+
+Quality inspection happens here too: an agent's reply is checked by its shop's rules
+(`facts_of`), and each finding becomes a `fact_quality_violations` row — the rule, the span
+and the rule-set version, never the text.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from sqlalchemy import Table
 
 from services.metrics import question_facts, store
 from services.metrics.domain.model import BOT
+from services.metrics.quality.rulebook import RuleBook
 from shared.cloudevents import Envelope
 from shared.contracts import (
     ConversationAssigned,
@@ -190,9 +195,51 @@ def reply_requested(r: ReplyRequested, env: Envelope) -> Fact | None:
     )
 
 
-def message_classified(m: MessageClassified, env: Envelope) -> Fact:
-    """What a buyer asked or complained about (labels only: `question_facts`)."""
-    return Fact(store.fact_questions, question_facts.question_row(m, env))
+def message_classified(c: MessageClassified, env: Envelope) -> Fact | None:
+    """A buyer message presale flagged as a scam attempt, abuse or a threat; others: none."""
+    if not c.risk_flags:
+        return None
+    return Fact(
+        store.fact_risk_messages,
+        {
+            "message_id": c.message_id,
+            "event_id": env.id,
+            "shop_id": c.shop_id,
+            "conversation_id": c.conversation_id,
+            "scam_attempt": "scam_attempt" in c.risk_flags,
+            "abuse": "abuse" in c.risk_flags,
+            "threat": "threat" in c.risk_flags,
+            "sent_at": c.sent_at,
+        },
+    )
+
+
+def quality_violations(m: MessageSent, env: Envelope, rules: RuleBook) -> list[Fact]:
+    """What the shop's rules find in an agent's reply, one fact per finding."""
+    if m.sender_kind != "agent":
+        return []
+    ruleset = rules.for_shop(m.shop_id)
+    return [
+        Fact(
+            store.fact_quality_violations,
+            {
+                "message_id": m.message_id,
+                "rule_id": v.rule_id,
+                "span_start": v.start,
+                "span_end": v.end,
+                "event_id": env.id,
+                "shop_id": m.shop_id,
+                "conversation_id": m.conversation_id,
+                "agent_id": m.sender_id,
+                "category": v.category,
+                "severity": v.severity,
+                "suggestion": v.suggestion[:200],
+                "rules_version": ruleset.version[:100],
+                "sent_at": m.sent_at,
+            },
+        )
+        for v in ruleset.check(m.text).violations
+    ]
 
 
 FACT_OF: dict[str, Callable[[Any, Envelope], Fact | None]] = {
@@ -209,6 +256,14 @@ FACT_OF: dict[str, Callable[[Any, Envelope], Fact | None]] = {
 }
 
 
-def fact_of(topic: str, payload: EventPayload, env: Envelope) -> Fact | None:
-    """The event's fact, or None for an event metrics reads but does not count."""
-    return FACT_OF[topic](payload, env)
+def facts_of(topic: str, payload: EventPayload, env: Envelope, rules: RuleBook) -> list[Fact]:
+    """The event's facts: none for an event metrics reads but does not count; an agent's
+    reply also yields what quality inspection found in it; a classified buyer message also
+    its question labels (`question_facts`: hot questions, complaint themes)."""
+    fact = FACT_OF[topic](payload, env)
+    out = [fact] if fact is not None else []
+    if isinstance(payload, MessageSent):
+        out += quality_violations(payload, env, rules)
+    if isinstance(payload, MessageClassified):  # what buyers ask and complain about
+        out.append(Fact(store.fact_questions, question_facts.question_row(payload, env)))
+    return out

@@ -26,8 +26,10 @@ from datetime import datetime
 from opentelemetry import trace
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.metrics.handlers import Fact, fact_of
-from services.metrics.projection import Projector
+from services.metrics import store
+from services.metrics.handlers import Fact, facts_of
+from services.metrics.projection import Projector, flagged_event
+from services.metrics.quality.rulebook import RuleBook
 from services.metrics.snapshots import mark_changed
 from shared import inbox
 from shared.clock import Clock
@@ -45,7 +47,7 @@ tracer = trace.get_tracer("xiaoer.metrics.ingest")
 class _Decoded:
     raw: RawRecord
     headers: dict[str, str]
-    fact: Fact | None = None
+    facts: tuple[Fact, ...] = ()
     bad: str | None = None
 
 
@@ -60,6 +62,7 @@ class FactIngest:
         topics: Sequence[str],
         projector: Projector,
         *,
+        rules: RuleBook,
         snapshots: bool = True,
         on_committed: Callable[[], None] | None = None,
         max_backoff_s: float = 10.0,
@@ -69,6 +72,7 @@ class FactIngest:
         self._clock = clock
         self.topics = list(topics)
         self.projector = projector
+        self.rules = rules
         self.snapshots = snapshots
         self._on_committed = on_committed
         self._max_backoff = max_backoff_s
@@ -86,7 +90,8 @@ class FactIngest:
         if d.envelope is None or d.payload is None:
             return _Decoded(raw, d.headers, bad=d.bad)
         try:
-            return _Decoded(raw, d.headers, fact=fact_of(raw.topic, d.payload, d.envelope))
+            facts = facts_of(raw.topic, d.payload, d.envelope, self.rules)
+            return _Decoded(raw, d.headers, facts=tuple(facts))
         except Exception as exc:  # a fact that cannot be built is this record's fault
             return _Decoded(raw, d.headers, bad=f"no fact: {type(exc).__name__}: {exc}")
 
@@ -99,11 +104,12 @@ class FactIngest:
     async def _ingest_alone(self, item: _Decoded, exc: Exception) -> None:
         """The record fails even on its own: dead-letter it with the reason."""
         reason = f"could not be ingested: {type(exc).__name__}: {exc}"
-        await self._ingest([replace(item, fact=None, bad=reason)])
+        await self._ingest([replace(item, facts=(), bad=reason)])
 
     async def _ingest(self, items: list[_Decoded]) -> None:
         started = time.perf_counter()
-        facts = [i.fact for i in items if i.fact is not None]
+        facts = [f for i in items for f in i.facts]
+        events = sum(1 for f in facts if f.table is not store.fact_quality_violations)
         bad = [i for i in items if i.bad is not None]
         with batch_span(tracer, self.consumer, [(i.raw, i.headers) for i in items]) as span:
             async with self._engine.begin() as conn:
@@ -112,6 +118,8 @@ class FactIngest:
                 changes = await self.projector.apply(conn, facts)
                 if self.snapshots:
                     await mark_changed(conn, changes.cells, ctx.now(), self.projector.gap)
+                for flag in changes.new_flags:
+                    ctx.emit(flagged_event(flag, ctx.now()), event_id=flag["flag_id"])
                 await ctx.flush()
             span.set_attribute("xiaoer.fresh_facts", changes.fresh_facts)
         service = self._plumbing.service
@@ -119,8 +127,8 @@ class FactIngest:
         for i in items:
             if i.bad is None:  # a fact, or an event metrics reads and drops (a non-reminder reply)
                 EVENTS.labels(service, topic_label(i.raw.topic), "handled").inc()
-        if len(facts) > changes.fresh_facts:
-            EVENTS.labels(service, "*", "duplicate").inc(len(facts) - changes.fresh_facts)
+        if events > changes.fresh_facts:
+            EVENTS.labels(service, "*", "duplicate").inc(events - changes.fresh_facts)
         for topic, outcome in dead:
             EVENTS.labels(service, topic_label(topic), outcome).inc()
         if self._on_committed:

@@ -4,7 +4,8 @@
 the pure functions of `domain/`, every conversation, buyer and refund the new facts touch.
 Whatever order events arrive in, the derived rows end up the same function of the same
 facts: late events correct the figures and a replay equals the live state by construction.
-It returns the (shop, responder, hour) cells whose figures may have changed, for snapshots.
+It returns the (shop, responder, hour) cells whose figures may have changed, for snapshots,
+and the quality flags that appeared (the ingest emits them as `cs.quality.flagged.v1`).
 """
 
 from __future__ import annotations
@@ -21,9 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.metrics import store
 from services.metrics.domain.attribution import attribute_order, last_touch_before
 from services.metrics.domain.conversation import derive
-from services.metrics.domain.model import Assignment, Message, Touch
+from services.metrics.domain.model import Assignment, Derived, Message, Touch
+from services.metrics.domain.quality import inspection
+from services.metrics.domain.quality.inspection import RiskFact, ViolationFact
 from services.metrics.domain.trade import OrderEvent, RefundEvent, fold_order, fold_refund
 from services.metrics.handlers import Fact
+from services.metrics.quality.rulebook import RuleBook
+from shared.contracts import QualityFlagged
 
 HOUR = timedelta(hours=1)
 
@@ -40,12 +45,24 @@ def hour_of(at: datetime) -> datetime:
 class Changes:
     cells: set[Cell] = field(default_factory=set)
     fresh_facts: int = 0
+    """New facts of consumed events (what inspection found in them is not counted)."""
+    new_flags: list[dict[str, Any]] = field(default_factory=list)
+    """`quality_flags` rows that did not exist before this batch."""
+
+
+RISK_FLAGS = ("scam_attempt", "abuse", "threat")
 
 
 class Projector:
-    def __init__(self, session_gap: timedelta, attribution_window: timedelta) -> None:
+    def __init__(
+        self,
+        session_gap: timedelta,
+        attribution_window: timedelta,
+        rules: RuleBook | None = None,
+    ) -> None:
         self.gap = session_gap
         self.window = attribution_window
+        self.rules = rules or RuleBook()
 
     async def apply(self, conn: AsyncConnection, facts: Sequence[Fact]) -> Changes:
         changes = Changes()
@@ -59,7 +76,7 @@ class Projector:
         for name, rows in by_table.items():
             table = store.metadata.tables[name]
             for row in await _insert_new(conn, table, rows):
-                changes.fresh_facts += 1
+                changes.fresh_facts += table is not store.fact_quality_violations
                 if "conversation_id" in row:
                     conversations.add((row["shop_id"], row["conversation_id"]))
                 if name == "fact_order_events":
@@ -96,6 +113,16 @@ class Projector:
                 Assignment(r.assigned_at, r.agent_id, r.event_id)
             )
         ratings = await _select(conn, store.fact_csat, "conversation_id", keys)
+        violations: dict[ConvKey, list[ViolationFact]] = defaultdict(list)
+        for r in await _select(conn, store.fact_quality_violations, "conversation_id", keys):
+            violations[(r.shop_id, r.conversation_id)].append(
+                ViolationFact(r.message_id, r.agent_id, r.rule_id, r.category, r.severity,
+                              r.span_start, r.span_end, r.suggestion, r.rules_version, r.sent_at)
+            )  # fmt: skip
+        risks: dict[ConvKey, list[RiskFact]] = defaultdict(list)
+        for r in await _select(conn, store.fact_risk_messages, "conversation_id", keys):
+            flags = tuple(f for f in RISK_FLAGS if getattr(r, f))
+            risks[(r.shop_id, r.conversation_id)].append(RiskFact(r.message_id, flags, r.sent_at))
 
         new: dict[str, list[dict[str, Any]]] = defaultdict(list)
         touches: dict[ConvKey, list[Touch]] = {}
@@ -155,6 +182,8 @@ class Projector:
                 }
                 for t in d.touches
             ]
+            self._quality(key, d, violations.get(key, []), risks.get(key, []),
+                          assignments.get(key, []), new)  # fmt: skip
         for c in ratings:
             touch = last_touch_before(
                 touches.get((c.shop_id, c.conversation_id), []), c.submitted_at
@@ -181,13 +210,73 @@ class Projector:
             "conv_responders",
             "conv_touches",
             "csat_attributed",
+            "quality_scores",
+            "risk_exposures",
         ):
             table = store.metadata.tables[name]
             old = await _delete(conn, table, "conversation_id", keys, returning=name in when)
             await _insert_all(conn, table, new[name])
             if name in when:
                 _changed_cells(changes, table, old, new[name], when[name])
+        qf = store.quality_flags
+        old_flags = await _delete(conn, qf, "conversation_id", keys, returning=True)
+        await _insert_all(conn, qf, new["quality_flags"])
+        known = {(r.shop_id, r.flag_id) for r in old_flags}
+        changes.new_flags += [
+            f for f in new["quality_flags"] if (f["shop_id"], f["flag_id"]) not in known
+        ]
         return buyers
+
+    def _quality(
+        self,
+        key: ConvKey,
+        d: Derived,
+        violations: list[ViolationFact],
+        risks: list[RiskFact],
+        assignments: list[Assignment],
+        new: dict[str, list[dict[str, Any]]],
+    ) -> None:
+        """The conversation's quality flags, per-agent session scores and risk exposures."""
+        shop, conv = key
+        base = {"shop_id": shop, "conversation_id": conv}
+        rules = self.rules.for_shop(shop)
+        found = inspection.flags(shop, conv, violations, d.rounds, d.touches, rules.version)
+        new["quality_flags"] += [
+            {
+                **base,
+                "flag_id": f.flag_id,
+                "agent_id": f.agent_id,
+                "message_id": f.message_id,
+                "category": f.category,
+                "rule_id": f.rule_id,
+                "severity": f.severity,
+                "span_start": f.start,
+                "span_end": f.end,
+                "suggestion": f.suggestion,
+                "rules_version": f.rules_version[:100],
+                "response_us": f.response_us,
+                "at": f.at,
+                "session_start": f.session_start,
+            }
+            for f in found
+        ]
+        new["quality_scores"] += [
+            {
+                **base,
+                "session_start": s.session_start,
+                "agent_id": s.agent_id,
+                "replies": s.replies,
+                "flags": s.flags,
+                "score": s.score,
+                "failed": s.failed,
+            }
+            for s in inspection.session_scores(d.touches, found, rules.weights, rules.fail)
+        ]
+        new["risk_exposures"] += [
+            {**base, "message_id": e.message_id, "flag": e.flag, "agent_id": e.agent_id,
+             "at": e.at}
+            for e in inspection.exposures(risks, d.sessions, assignments, d.touches)
+        ]  # fmt: skip
 
     # -- orders ----------------------------------------------------------------------------
     async def _refresh_orders(
@@ -259,6 +348,28 @@ class Projector:
             )
         await _delete(conn, store.refunds, "refund_id", keys)
         await _insert_all(conn, store.refunds, rows)
+
+
+def flagged_event(row: dict[str, Any], now: datetime) -> QualityFlagged:
+    """The `cs.quality.flagged.v1` event of a new `quality_flags` row."""
+    us = row["response_us"]
+    return QualityFlagged(
+        shop_id=row["shop_id"],
+        flag_id=row["flag_id"],
+        conversation_id=row["conversation_id"],
+        agent_id=row["agent_id"],
+        message_id=row["message_id"],
+        category=row["category"],
+        rule_id=row["rule_id"],
+        severity=row["severity"],
+        start=row["span_start"],
+        end=row["span_end"],
+        suggestion=row["suggestion"],
+        response_s=us / 1_000_000 if us is not None else None,
+        rules_version=row["rules_version"],
+        sent_at=row["at"],
+        flagged_at=now,
+    )
 
 
 # -- helpers ---------------------------------------------------------------------------------

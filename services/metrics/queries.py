@@ -185,6 +185,7 @@ async def responder_totals(
     it. Given an engine, they run at once on five connections that share one exported
     snapshot (REPEATABLE READ), so the figures are as consistent as one query's.
     """
+    results: list[Sequence[Any]]
     if isinstance(source, AsyncConnection):
         results = [(await source.execute(q(w))).all() for q, _ in PARTS]
     else:
@@ -199,14 +200,14 @@ async def responder_totals(
     return {k: v for k, v in out.items() if not v.is_empty()}
 
 
-async def _concurrently(engine: AsyncEngine, statements: list[Any]) -> list[list[Any]]:
+async def _concurrently(engine: AsyncEngine, statements: list[Any]) -> list[Sequence[Any]]:
     async with engine.connect() as first:
         await first.execution_options(isolation_level="REPEATABLE READ")
         await first.begin()
         await first.execute(WORK_MEM)
         snapshot = (await first.execute(text("SELECT pg_export_snapshot()"))).scalar_one()
 
-        async def run(stmt: Any) -> list[Any]:
+        async def run(stmt: Any) -> Sequence[Any]:
             async with engine.connect() as conn:
                 await conn.execution_options(isolation_level="REPEATABLE READ")
                 await conn.begin()
@@ -216,7 +217,7 @@ async def _concurrently(engine: AsyncEngine, statements: list[Any]) -> list[list
                 await conn.rollback()
                 return rows
 
-        async def run_first(stmt: Any) -> list[Any]:
+        async def run_first(stmt: Any) -> Sequence[Any]:
             return (await first.execute(stmt)).all()
 
         tasks = [asyncio.ensure_future(run_first(statements[0]))]

@@ -6,7 +6,10 @@
 
 The rebuild reads each consumed topic from its first offset up to the end offsets seen when
 it starts (no consumer group, nothing committed), through the same fact mapping and
-projection as the live service, into fresh tables in `metrics_replay`. Comparing is a
+projection as the live service, into fresh tables in `metrics_replay`. Agents' replies are
+inspected again with the rules configured now (QUALITY_RULES_DIR): with the rules the live
+service ran, quality flags and scores equal live; after a rule change, the comparison shows
+what the new rules change, and `--swap` applies them to history. Comparing is a
 row-for-row `EXCEPT` of every fact and derived table in both directions: live equals replay
 when both read the same events. Bad records are skipped (the live service dead-lettered
 them already). `--swap` needs the metrics service stopped: it replaces the live facts and
@@ -33,8 +36,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.metrics import store
-from services.metrics.handlers import FACT_OF, Fact, fact_of
+from services.metrics.handlers import FACT_OF, Fact, facts_of
 from services.metrics.projection import Projector
+from services.metrics.quality.rulebook import RuleBook
 from services.metrics.settings import MetricsSettings
 from shared.cloudevents import BadEvent, decode, normalize_headers
 from shared.db import create_engine
@@ -89,7 +93,8 @@ async def rebuild(
         # base offset of the last batch, short of the real end.)
         ends: dict[TopicPartition, int] = {}
         todo = set(partitions)
-        projector = Projector(settings.session_gap, settings.attribution_window)
+        rules = RuleBook(settings.quality_rules_dir)
+        projector = Projector(settings.session_gap, settings.attribution_window, rules)
         while todo:
             batches = await consumer.getmany(*todo, timeout_ms=500, max_records=batch_records)
             for tp in todo:
@@ -102,13 +107,10 @@ async def rebuild(
                     if r.offset >= ends.get(tp, r.offset + 1):
                         continue
                     result.events += 1
-                    try:
-                        fact = _fact(r.topic, r.value, r.headers)
+                    try:  # none: read but not counted (e.g. a non-reminder reply)
+                        facts += _facts(r.topic, r.value, r.headers, rules)
                     except BadEvent:
                         result.skipped += 1
-                        continue
-                    if fact is not None:  # None: read but not counted (e.g. a non-reminder reply)
-                        facts.append(fact)
             if facts:
                 async with engine.begin() as conn:
                     await projector.apply(conn, facts)
@@ -128,10 +130,12 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
     return consumer.partitions_for_topic(topic) or set()
 
 
-def _fact(topic: str, value: bytes | None, headers: Sequence[tuple[str, bytes]]) -> Fact | None:
-    """The record's fact (None when metrics does not count it); BadEvent when unreadable."""
+def _facts(
+    topic: str, value: bytes | None, headers: Sequence[tuple[str, bytes]], rules: RuleBook
+) -> list[Fact]:
+    """The record's facts (none when metrics does not count it); BadEvent when unreadable."""
     envelope, payload = decode(BY_NAME[topic], value, normalize_headers(headers))
-    return fact_of(topic, payload, envelope)
+    return facts_of(topic, payload, envelope, rules)
 
 
 async def compare(

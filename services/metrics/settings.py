@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from pydantic import Field
 
@@ -26,3 +27,6 @@ class MetricsSettings(CommonSettings):
     """How often hours marked as changed are recomputed and, if changed, re-published."""
     gauge_interval_s: float = Field(5.0, gt=0)
     """How often the buyers-waiting gauges are refreshed."""
+    quality_rules_dir: Path | None = None
+    """Folder of per-shop quality-rule overrides, `<shop_id>.yaml` (see docs/quality.md); the
+    packaged defaults apply to every other shop."""

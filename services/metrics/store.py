@@ -135,6 +135,41 @@ fact_reminders = Table(
     Index("ix_fact_reminders_shop_sent", "shop_id", "sent_at"),
     Index("ix_fact_reminders_order", "order_id", "shop_id"),
 )
+# Quality inspection (质检): what the rules found in an agent's reply, at ingest — the rules
+# read the text, the fact keeps only the finding (no text, so no personal data).
+fact_quality_violations = Table(
+    "fact_quality_violations",
+    metadata,
+    Column("message_id", ID, nullable=False),
+    Column("rule_id", String(100), nullable=False),
+    Column("span_start", Integer, nullable=False),
+    Column("span_end", Integer, nullable=False),
+    Column("event_id", ID, nullable=False),
+    Column("shop_id", ID, nullable=False),
+    Column("conversation_id", ID, nullable=False),
+    Column("agent_id", ID, nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("severity", String(10), nullable=False),
+    Column("suggestion", String(200), nullable=False),
+    Column("rules_version", String(100), nullable=False),
+    _ts("sent_at"),
+    PrimaryKeyConstraint("message_id", "rule_id", "span_start"),
+    Index("ix_fact_quality_violations_conversation", "conversation_id", "shop_id"),
+)
+# Buyer messages presale flagged (cs.message.classified.v1 with risk_flags): agents' exposure.
+fact_risk_messages = Table(
+    "fact_risk_messages",
+    metadata,
+    Column("message_id", ID, primary_key=True),
+    Column("event_id", ID, nullable=False),
+    Column("shop_id", ID, nullable=False),
+    Column("conversation_id", ID, nullable=False),
+    Column("scam_attempt", Boolean, nullable=False),
+    Column("abuse", Boolean, nullable=False),
+    Column("threat", Boolean, nullable=False),
+    _ts("sent_at"),
+    Index("ix_fact_risk_messages_conversation", "conversation_id", "shop_id"),
+)
 fact_questions = Table(
     "fact_questions",
     metadata,
@@ -172,6 +207,8 @@ FACTS = (
     fact_refund_events,
     fact_refund_decisions,
     fact_reminders,
+    fact_quality_violations,
+    fact_risk_messages,
     fact_questions,
     fact_handoffs,
 )
@@ -277,6 +314,59 @@ refunds = Table(
     Index("ix_refunds_shop_succeeded", "shop_id", "succeeded_at"),
     Index("ix_refunds_shop_finished", "shop_id", "finished_at"),
 )
+# Every quality flag of a conversation: the rules' findings and slow replies (a round an agent
+# answered after more than 3 minutes). Flags appear here once; new ones are emitted as
+# cs.quality.flagged.v1 by the ingest (flag_id is deterministic).
+quality_flags = Table(
+    "quality_flags",
+    metadata,
+    Column("shop_id", ID, nullable=False),
+    Column("conversation_id", ID, nullable=False),
+    Column("flag_id", ID, nullable=False),
+    Column("agent_id", ID, nullable=False),
+    Column("message_id", ID, nullable=True),
+    Column("category", String(40), nullable=False),
+    Column("rule_id", String(100), nullable=False),
+    Column("severity", String(10), nullable=False),
+    Column("span_start", Integer, nullable=True),
+    Column("span_end", Integer, nullable=True),
+    Column("suggestion", String(200), nullable=False),
+    Column("rules_version", String(100), nullable=False),
+    Column("response_us", BigInteger, nullable=True),
+    _ts("at"),
+    _ts("session_start", nullable=True),
+    PrimaryKeyConstraint("conversation_id", "shop_id", "flag_id"),
+    Index("ix_quality_flags_shop_at", "shop_id", "at", "agent_id"),
+)
+# One agent's part in one session, scored: 100 minus weighted deductions; failed by any flag
+# of a failing category (off_platform, personal_data, review_inducement by default).
+quality_scores = Table(
+    "quality_scores",
+    metadata,
+    Column("shop_id", ID, nullable=False),
+    Column("conversation_id", ID, nullable=False),
+    _ts("session_start"),
+    Column("agent_id", ID, nullable=False),
+    Column("replies", Integer, nullable=False),
+    Column("flags", Integer, nullable=False),
+    Column("score", SmallInteger, nullable=False),
+    Column("failed", Boolean, nullable=False),
+    PrimaryKeyConstraint("conversation_id", "shop_id", "session_start", "agent_id"),
+    Index("ix_quality_scores_shop_start", "shop_id", "session_start", "agent_id"),
+)
+# Which agent faced which flagged buyer message (the wellbeing KPI).
+risk_exposures = Table(
+    "risk_exposures",
+    metadata,
+    Column("shop_id", ID, nullable=False),
+    Column("conversation_id", ID, nullable=False),
+    Column("message_id", ID, nullable=False),
+    Column("flag", String(20), nullable=False),
+    Column("agent_id", ID, nullable=False),
+    _ts("at"),
+    PrimaryKeyConstraint("conversation_id", "shop_id", "message_id", "flag"),
+    Index("ix_risk_exposures_shop_at", "shop_id", "at", "agent_id"),
+)
 DERIVED = (
     conv_sessions,
     conv_rounds,
@@ -285,6 +375,9 @@ DERIVED = (
     csat_attributed,
     orders,
     refunds,
+    quality_flags,
+    quality_scores,
+    risk_exposures,
 )
 
 # -- what metrics emitted, and which hours to look at again --------------------------------------------------------------------

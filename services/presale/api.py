@@ -25,7 +25,7 @@ from services.presale.domain.kb import (
     ShippingPolicy,
 )
 from services.presale.kb import repository
-from services.presale.kb.loading import KbInvalid, build, parse
+from services.presale.kb.loading import Format, KbInvalid, build, parse
 from shared.http_auth import Caller, ShopCaller
 
 
@@ -175,7 +175,7 @@ def kb_router() -> APIRouter:
         shop_id: str, request: Request, who: Who, conn: Conn, if_match: IfMatch = None
     ) -> Saved:
         raw = await request.body()
-        fmt = "json" if "json" in request.headers.get("content-type", "") else "yaml"
+        fmt: Format = "json" if "json" in request.headers.get("content-type", "") else "yaml"
         try:
             doc = parse(raw, fmt)
         except KbInvalid as exc:

@@ -24,6 +24,7 @@ from services.presale.messages import MessageBatch
 from services.presale.settings import PresaleSettings
 from shared.batch import BatchConsumer
 from shared.clock import Clock
+from shared.consumer import Handler
 from shared.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def build_runtime(
 ) -> ServiceRuntime:
     kbs = KbCache()
     h = Handlers(settings.session_gap, kbs)
-    handlers = {
+    handlers: dict[str, Handler] = {
         "cs.message.sent.v1": h.message_sent,
         "cs.agent.status.v1": h.agent_status,
         "cs.handoff.requested.v1": h.handoff_requested,

@@ -219,7 +219,7 @@ class Handlers:
                 agent_id=agent_id,
                 assigned_at=now,
                 reason=reason,
-                priority=PRIORITY_NAME[priority],  # type: ignore[arg-type]
+                priority=PRIORITY_NAME[priority],
                 skill=skill,
                 queued_for_s=max(waited, 0.0),
             )

@@ -110,7 +110,7 @@ async def accept(
     row = await _pending(conn, shop_id, sid)
     await repository.lock_shop(conn, shop_id)
     current = await repository.get(conn, shop_id)
-    doc = current.kb.model_dump(mode="json") if current else {"shop_id": shop_id}
+    doc: dict[str, Any] = current.kb.model_dump(mode="json") if current else {"shop_id": shop_id}
     faq = gap_store.faq_for(row, answer.strip() if answer else None, keywords)
     doc["faqs"] = [*(f for f in doc.get("faqs", []) if f["faq_id"] != faq["faq_id"]), faq]
     try:

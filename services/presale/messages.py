@@ -101,10 +101,12 @@ class MessageBatch:
                 secondary_intents=list(u.secondary_intents), sentiment=u.sentiment,
                 entities=u.entities, text_masked=out.text_masked, item_id=m.item_id,
                 order_id=m.order_id, buyer_level=m.buyer_level, sent_at=m.sent_at,
-                classified_at=now,
+                classified_at=now, risk_flags=list(out.risk_flags),
             )
         )  # fmt: skip
         effects.count(f"intent_{u.intent}")
+        for flag in out.risk_flags:
+            effects.count(f"risk_{flag}")
         pending = None
         reason = gap_reason(u, out.decision)
         gap = gap_store.gap_row(m, u, reason, out.text_masked) if reason else None
@@ -183,7 +185,7 @@ class MessageBatch:
             ConversationAssigned(
                 shop_id=conv.shop_id, conversation_id=conv.conversation_id,
                 buyer_id=conv.buyer_id, agent_id=agent_id, assigned_at=now,
-                reason=conv.reason or "presale", priority=PRIORITY_NAME[conv.priority],  # type: ignore[arg-type]
+                reason=conv.reason or "presale", priority=PRIORITY_NAME[conv.priority],
                 skill=conv.skill or "presale", queued_for_s=0.0,
             )
         )  # fmt: skip

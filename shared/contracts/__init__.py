@@ -11,6 +11,7 @@ from shared.contracts.emitted import (
     KpiSnapshot,
     MessageClassified,
     OrderAlert,
+    QualityFlagged,
     RefundDecided,
     ReplyRequested,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "OrderAlert",
     "OrderChanged",
     "OrderItem",
+    "QualityFlagged",
     "RefundChanged",
     "RefundDecided",
     "RefundRequested",

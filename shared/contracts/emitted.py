@@ -41,6 +41,12 @@ AlertKind = Literal[
 ]  # fmt: skip
 RefundDecision = Literal["approve", "reject", "escalate"]
 CaseKind = Literal["refund_only", "return_refund", "exchange", "bad_review", "complaint"]
+RiskFlag = Literal["scam_attempt", "abuse", "threat"]
+QualityCategory = Literal[
+    "ad_law", "off_platform", "personal_data", "rude", "over_promise", "review_inducement",
+    "slow_reply",
+]  # fmt: skip
+QualitySeverity = Literal["info", "warn", "block"]
 
 
 class Entities(BaseModel):
@@ -74,6 +80,12 @@ class MessageClassified(EventPayload):
     buyer_level: Name | None = None
     sent_at: HappenedAt
     classified_at: HappenedAt
+    risk_flags: list[RiskFlag] = Field(
+        default_factory=list,
+        max_length=3,
+        description="buyer-side risks found in the text: scam_attempt (posing as platform "
+        "staff, phishing, deposits), abuse, threat (since 2026-12; absent before)",
+    )
 
     def business_time(self) -> datetime:
         return self.sent_at
@@ -226,3 +238,32 @@ class KpiSnapshot(EventPayload):
 
     def business_time(self) -> datetime:
         return self.hour_start
+
+
+class QualityFlagged(EventPayload):
+    """`cs.quality.flagged.v1`: quality inspection (质检) found a problem in an agent's reply."""
+
+    flag_id: LongId = Field(description="deterministic: the same finding always has the same id")
+    conversation_id: LongId
+    agent_id: Id
+    message_id: LongId | None = Field(
+        None, description="the agent message inspected; null for slow_reply"
+    )
+    category: QualityCategory
+    rule_id: Name
+    severity: QualitySeverity
+    start: Annotated[int, Field(ge=0, le=INT32_MAX)] | None = Field(
+        None,
+        description="span of the finding in the message text (characters); null for slow_reply",
+    )
+    end: Annotated[int, Field(ge=0, le=INT32_MAX)] | None = None
+    suggestion: Label = ""
+    response_s: float | None = Field(
+        None, ge=0, le=1e9, description="slow_reply only: seconds the buyer waited"
+    )
+    rules_version: Name = Field(description="the shop's effective rule-set version")
+    sent_at: HappenedAt = Field(description="when the reply went out (business time)")
+    flagged_at: HappenedAt
+
+    def business_time(self) -> datetime:
+        return self.sent_at

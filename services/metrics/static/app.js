@@ -114,6 +114,40 @@ function renderRecovery(r) {
     + " h after a reminder; orders counted on the day of their first reminder";
 }
 
+const QUALITY_COLUMNS = ["agent_id", "inspected_replies", "flags_total", "flags_ad_law", "flags_off_platform",
+  "flags_personal_data", "flags_rude", "flags_over_promise", "flags_review_inducement", "flags_slow_reply",
+  "score_avg", "failed_sessions"];
+
+function fillTable(id, rows, columns) {
+  const body = document.querySelector("#" + id + " tbody");
+  body.innerHTML = "";
+  for (const row of rows) {
+    const tr = document.createElement("tr");
+    for (const key of columns) {
+      const td = document.createElement("td");
+      const v = row[key];
+      td.textContent = v === null || v === undefined ? "–" : String(v);
+      tr.appendChild(td);
+    }
+    body.appendChild(tr);
+  }
+}
+
+function renderQuality(quality, exposure, flags) {
+  const agents = quality.agents.filter(a => a.inspected_replies || a.flags_total);
+  fillTable("quality", agents, QUALITY_COLUMNS);
+  fillTable("exposure", exposure.days, ["day", "agent_id", "abuse", "threat", "scam_attempt"]);
+  const list = $("flags");
+  list.innerHTML = "";
+  for (const f of flags.slice(0, 10)) {
+    const li = document.createElement("li");
+    li.className = "sev-" + f.severity;
+    const what = f.category === "slow_reply" ? "answered after " + Math.round(f.response_s) + " s" : f.rule_id;
+    li.textContent = f.at.slice(5, 16).replace("T", " ") + " · " + f.agent_id + " · " + what + " — " + f.suggestion;
+    list.appendChild(li);
+  }
+}
+
 async function selectAgent(agent) {
   state.agent = agent;
   renderTable();
@@ -146,12 +180,17 @@ async function load(ev) {
   const shop = encodeURIComponent($("shop").value.trim());
   setStatus("loading…");
   try {
-    const [agents, totals, reasons, recovery] = await Promise.all([
+    const [agents, totals, reasons, recovery, quality, exposure, flags] = await Promise.all([
       api("/shops/" + shop + "/kpis/agents", params()),
       api("/shops/" + shop + "/kpis/shop", params()),
       api("/shops/" + shop + "/refund-reasons", params()),
       api("/shops/" + shop + "/kpis/reminders", params()),
+      api("/shops/" + shop + "/quality/agents", params()),
+      api("/shops/" + shop + "/quality/exposure", params()),
+      api("/shops/" + shop + "/quality/flags", { ...params(), limit: 10 }),
     ]);
+    renderQuality(quality, exposure, flags);
+    $("quality-csv").href = "/api/v1/shops/" + shop + "/quality/agents.csv?" + qs(params());
     state.rows = agents.agents;
     $("final").textContent = agents.final ? "(final)" : "(not final: orders may still be attributed)";
     $("csv").href = "/api/v1/shops/" + shop + "/kpis/agents.csv?" + qs(params());
@@ -185,13 +224,15 @@ function init() {
     renderTable();
   }));
   $("controls").addEventListener("submit", load);
-  $("csv").addEventListener("click", async ev => {  // the CSV needs the token too
-    ev.preventDefault();
-    const text = await api($("csv").getAttribute("href").replace("/api/v1", "").split("?")[0], params());
-    const a = document.createElement("a");
-    a.href = URL.createObjectURL(new Blob([text], { type: "text/csv" }));
-    a.download = "kpis.csv"; a.click();
-  });
+  for (const [id, name] of [["csv", "kpis.csv"], ["quality-csv", "quality.csv"]]) {
+    $(id).addEventListener("click", async ev => {  // the CSV needs the token too
+      ev.preventDefault();
+      const text = await api($(id).getAttribute("href").replace("/api/v1", "").split("?")[0], params());
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(new Blob([text], { type: "text/csv" }));
+      a.download = name; a.click();
+    });
+  }
   if ($("token").value && $("shop").value) load();
 }
 init();

@@ -15,14 +15,21 @@ from datetime import datetime
 from typing import Any, Literal
 
 from services.presale.domain import replies
-from services.presale.domain.kb import KnowledgeBase, Product, ReplyTone
+from services.presale.domain.kb import KnowledgeBase, Product, ReplyTone, Sku
 from services.presale.domain.nlu import Understanding
 from services.presale.domain.sizing import advise, kg_to_jin
 from services.presale.domain.textsim import compact, normalize
 from shared.contracts import Entities
 
 HandoffReason = Literal[
-    "human_agent", "negative_sentiment", "low_confidence", "no_kb", "no_kb_answer", "no_progress"
+    "human_agent",
+    "negative_sentiment",
+    "low_confidence",
+    "no_kb",
+    "no_kb_answer",
+    "no_progress",
+    "abuse",
+    "threat",
 ]
 Priority = Literal["low", "normal", "high", "urgent"]
 DEFAULT_THRESHOLD = 0.6
@@ -349,7 +356,10 @@ def _stock(product: Product, norm: str, ent: Entities) -> str | None:
     if not skus:
         return None
     in_stock = [s for s in skus if s.stock > 0]
-    label = lambda s: "".join(x for x in (s.colour, f"{s.size}码" if s.size else None) if x)  # noqa: E731
+
+    def label(s: Sku) -> str:
+        return "".join(x for x in (s.colour, f"{s.size}码" if s.size else None) if x)
+
     if len(skus) == 1:
         s = skus[0]
         if s.stock == 0:

@@ -5,6 +5,10 @@ activity time forward, understand the text with the recent history and what is k
 buyer (the order's phase, the conversation's stage: `buyer_context`), remember what it told,
 and — when the bot has the conversation — answer it, stay silent, or ask for a human. Who
 that human is is decided later for the whole batch (`routing.assign_in_order`).
+
+Buyer-side risks (`nlu/risk.py`) are found beside the classification: an abusive or
+threatening message takes the conversation to a `senior` agent at high priority, from the
+bot, from the queue, or from the agent who has it (unless a senior one already does).
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from services.presale.domain.buyer_context import buyer_context, next_stage
 from services.presale.domain.kb import KnowledgeBase
 from services.presale.domain.nlu import Understanding, understand
 from services.presale.domain.nlu.context import OrderPhase
-from services.presale.domain.routing import PRIORITY
+from services.presale.domain.nlu.risk import buyer_risks, escalation
+from services.presale.domain.routing import PRIORITY, SENIOR
 from shared.contracts.emitted import Stage
 from shared.masking import mask
 
@@ -70,6 +75,7 @@ class MessageOutcome:
     idle_due: datetime
     text_masked: str = ""
     """The message's text, masked (as kept in `recent_texts`): masked once per message."""
+    risk_flags: tuple[str, ...] = ()
 
 
 def on_message(
@@ -97,16 +103,39 @@ def on_message(
     idle_due = conv.last_activity_at + session_gap
     history = list(conv.recent_texts)
     u = understand(text, history, buyer_context(order, conv.stage))
+    risks = buyer_risks(text)
     memory = Memory.restore(conv.memory).heard(item_id, u.entities)
     masked = mask(text)
     texts = (*history, masked)[-RECENT_TEXTS:]
     conv = replace(conv, stage=next_stage(conv.stage, u.intent))
-    if conv.state in ("assigned", "queued"):  # a human has it, or will have it soon
+    with_senior = conv.skill == SENIOR and conv.state in ("assigned", "queued")
+    escalate = None if with_senior else escalation(risks)
+    if escalate is not None:
+        decision: Decision = Handoff(escalate, "high", memory)
+    elif conv.state in ("assigned", "queued"):  # a human has it, or will have it soon
         return MessageOutcome(
-            replace(conv, recent_texts=texts, memory=memory.stored()), u, None, idle_due, masked
+            replace(conv, recent_texts=texts, memory=memory.stored()),
+            u,
+            None,
+            idle_due,
+            text_masked=masked,
+            risk_flags=risks,
         )
-    decision = decide(u, text, memory, kb, now, vip=conv.vip)
-    if isinstance(decision, Handoff):
+    else:
+        decision = decide(u, text, memory, kb, now, vip=conv.vip)
+    if isinstance(decision, Handoff) and escalate is not None:
+        conv = replace(
+            conv,
+            recent_texts=texts,
+            memory=decision.memory.stored(),
+            state="queued",
+            agent_id=None,
+            skill=SENIOR,
+            priority=max(conv.priority, PRIORITY[decision.priority]),
+            reason=f"presale:{decision.reason}",
+            queued_at=now,
+        )
+    elif isinstance(decision, Handoff):
         conv = replace(
             conv,
             recent_texts=texts,
@@ -120,7 +149,7 @@ def on_message(
         )
     else:
         conv = replace(conv, recent_texts=texts, memory=decision.memory.stored())
-    return MessageOutcome(conv, u, decision, idle_due, masked)
+    return MessageOutcome(conv, u, decision, idle_due, text_masked=masked, risk_flags=risks)
 
 
 __all__ = ["Conversation", "Handoff", "MessageOutcome", "Reply", "Silent", "on_message"]

@@ -25,11 +25,14 @@ PRIORITY = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 PRIORITY_NAME = {v: k for k, v in PRIORITY.items()}
 SKILL_OF_STAGE = {"presale": "presale", "insale": "insale", "aftersale": "aftersale"}
 VIP_SKILL = "vip"
+SENIOR = "senior"
+"""Abusive or threatening buyers, and escalations: the roster has no `senior` skill (the
+platform's skills are presale/insale/aftersale/vip), so senior work goes to aftersale staff."""
 
 
 def required_skill(stage_or_skill: str) -> str:
     """The roster skill a conversation needs: its stage; `senior` work goes to aftersale staff."""
-    if stage_or_skill == "senior":
+    if stage_or_skill == SENIOR:
         return "aftersale"
     return SKILL_OF_STAGE.get(stage_or_skill, "presale")
 
@@ -73,6 +76,8 @@ def choose_agent(
     vip: bool = False,
     previous: str | None = None,
 ) -> AgentLoad | None:
+    if skill == SENIOR:
+        skill = required_skill(skill)
     able = [a for a in agents if a.can_take(skill)]
     if vip:
         able = [a for a in able if VIP_SKILL in a.skills] or able

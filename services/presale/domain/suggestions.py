@@ -123,15 +123,15 @@ def group(
     `by_answers=False` groups by the questions' text alone (the benchmark's baseline)."""
     by_text: dict[str, list[Gap]] = defaultdict(list)
     for g in gaps:
-        c = canonical(g.text)
-        if c:
-            by_text[c].append(g)
+        if text := canonical(g.text):
+            by_text[text].append(g)
     texts = sorted(by_text, key=lambda t: (-len(by_text[t]), t))
     model = TfIdf(texts)
     vectors = {t: model.vector(t) for t in texts}
     clusters: list[_Cluster] = []
     for t in texts:
-        best, best_sim = None, threshold
+        best: _Cluster | None = None
+        best_sim = threshold
         for c in clusters:
             sim = cosine(vectors[t], c.centroid)
             if sim >= best_sim:

@@ -41,11 +41,12 @@ async def lock_shop(conn: AsyncConnection, shop_id: str) -> None:
 
 
 async def latest_version(conn: AsyncConnection, shop_id: str) -> int | None:
-    return (
+    version: int | None = (
         await conn.execute(
             select(func.max(kb_versions.c.version)).where(kb_versions.c.shop_id == shop_id)
         )
     ).scalar_one()
+    return version
 
 
 async def get(conn: AsyncConnection, shop_id: str, version: int | None = None) -> KbVersion | None:

@@ -1,0 +1,94 @@
+"""Detectors of personal data an agent must not type: each yields (start, end) spans. Pure.
+
+Regular expressions alone cannot tell a bank card from an order number, so these add the
+checks a person would: the ID number's date, the card's Luhn digit or a 卡 cue, and the
+neighbourhood (订单号, 运单号 before a long number make it an order or a parcel). Masked
+forms (138****1234) never match: they are not whole numbers. Every pattern is linear.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+_SEP = r"[\s\-—]?"
+PHONE = re.compile(
+    r"(?<![\d*])(?:\+?86[\s\-]?)?1[3-9]\d" + _SEP + r"\d{4}" + _SEP + r"\d{4}(?![\d*])"
+)
+LANDLINE = re.compile(r"(?<![\d*])0\d{2,3}-\d{7,8}(?![\d*])")
+ID_CARD = re.compile(
+    r"(?<![0-9a-z*])\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dx](?![0-9a-z*])"
+)
+LONG_NUMBER = re.compile(r"(?<![0-9a-z*])\d(?:[ \-]?\d){15,18}(?![0-9a-z*])")
+_ORDER_CUE = re.compile(r"(?:订单|单号|编号|运单|物流|快递|交易号|流水号)[^，。,]{0,6}$")
+_CARD_CUE = re.compile(r"(?:卡号?|账号|账户)[^，。,]{0,6}$")
+
+_ADDRESS = re.compile(
+    r"(?:路|街|道|巷|弄|村|大道|小区|公寓|花园|大厦|广场|院)"
+    r"(?=[^号栋幢单室层楼]{0,31}+[号栋幢单室层楼])"
+    r"[\u4e00-\u9fa5a-z0-9\-#]{0,20}?"
+    r"(?:\d{1,8}\s{0,3}(?:号楼?|号院|栋|幢|单元|室|层|楼)[\da-z\-#]{0,8}){1,6}"
+)
+_ADDRESS_PREFIX = re.compile(r"[\u4e00-\u9fa5a-z0-9]")
+_ADDRESS_PREFIX_CHARS = 16
+
+
+def _cue_before(pattern: re.Pattern[str], text: str, start: int) -> bool:
+    return bool(pattern.search(text[max(0, start - 12) : start]))
+
+
+def phones(text: str) -> Iterator[tuple[int, int]]:
+    for m in PHONE.finditer(text):
+        yield m.span()
+    for m in LANDLINE.finditer(text):
+        yield m.span()
+
+
+def id_cards(text: str) -> Iterator[tuple[int, int]]:
+    for m in ID_CARD.finditer(text):
+        if not _cue_before(_ORDER_CUE, text, m.start()):
+            yield m.span()
+
+
+def luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def bank_cards(text: str) -> Iterator[tuple[int, int]]:
+    """16–19 digits that pass the Luhn check or follow 卡/卡号/账户; never an order number."""
+    for m in LONG_NUMBER.finditer(text):
+        digits = re.sub(r"\D", "", m.group())
+        if ID_CARD.fullmatch(m.group()) or _cue_before(_ORDER_CUE, text, m.start()):
+            continue
+        if luhn(digits) or _cue_before(_CARD_CUE, text, m.start()):
+            yield m.span()
+
+
+def addresses(text: str) -> Iterator[tuple[int, int]]:
+    """A street-level address: a road/estate marker to a house number, with the place name
+    before the marker (walked back, at most 16 characters: linear, as in shared/masking)."""
+    last_end = 0
+    for m in _ADDRESS.finditer(text):
+        begin = m.start()
+        while (
+            begin > last_end
+            and m.start() - begin < _ADDRESS_PREFIX_CHARS
+            and _ADDRESS_PREFIX.match(text, begin - 1)
+        ):
+            begin -= 1
+        last_end = m.end()
+        yield begin, m.end()
+
+
+DETECTORS = {
+    "phone": phones,
+    "id_card": id_cards,
+    "bank_card": bank_cards,
+    "address": addresses,
+}

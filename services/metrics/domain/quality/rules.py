@@ -1,0 +1,143 @@
+"""The rule engine: a versioned set of rules checks one agent reply. Pure and deterministic.
+
+A rule finds spans of the text — with a regular expression or a named detector
+(`detectors.py`) — and each span is a `Violation` with the rule's category, id, severity and
+suggested fix. Exceptions keep harmless uses quiet: `unless_before` looks at the few
+characters before a span in the same sentence (negations such as 请勿添加微信, warnings),
+`unless_after` at the ones right after it, `unless_match` at the span itself (a Taobao link
+is no off-platform link). Allowed terms (brand names such as 最生活) are blanked before any
+rule runs, so nothing inside them fires. Matching is on a folded copy of the text (full-width
+ASCII to half-width, lower case) of the same length, so spans index the original text.
+
+Precision matters more than recall: a rule should only fire on wording that is wrong in a
+shop agent's mouth whatever the context.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Category = Literal[
+    "ad_law", "off_platform", "personal_data", "rude", "over_promise", "review_inducement"
+]  # fmt: skip
+CATEGORIES: tuple[Category, ...] = (
+    "ad_law", "off_platform", "personal_data", "rude", "over_promise", "review_inducement"
+)  # fmt: skip
+Severity = Literal["info", "warn", "block"]
+SEVERITY_RANK: Mapping[str, int] = {"ok": 0, "info": 1, "warn": 2, "block": 3}
+Verdict = Literal["ok", "info", "warn", "block"]
+
+Detector = Callable[[str], Iterable[tuple[int, int]]]
+"""Spans (start, end) of what a detector finds in the folded text."""
+
+MAX_VIOLATIONS = 50
+_SENTENCE_END = re.compile(r"[。！？!?\n]")
+_BLANK = "\u25a1"  # □: an allowed term is blanked with it, which no rule matches
+
+# Full-width ASCII (！ to ～) and the ideographic space fold to their half-width forms.
+_FOLD = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def fold(text: str) -> str:
+    """Full-width to half-width, lower case: one character for one (spans stay valid)."""
+    folded = text.translate(_FOLD)
+    lowered = folded.lower()
+    return lowered if len(lowered) == len(folded) else folded
+
+
+@dataclass(frozen=True)
+class Violation:
+    category: str
+    rule_id: str
+    severity: Severity
+    start: int
+    end: int
+    suggestion: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    rule_id: str
+    category: Category
+    severity: Severity
+    suggestion: str
+    pattern: re.Pattern[str] | None = None
+    detector: Detector | None = None
+    unless_before: re.Pattern[str] | None = None
+    unless_after: re.Pattern[str] | None = None
+    unless_match: re.Pattern[str] | None = None
+    window: int = 8
+
+    def spans(self, folded: str) -> Iterator[tuple[int, int]]:
+        """Where this rule fires in the folded text, exceptions applied."""
+        if self.pattern is not None:
+            found: Iterable[tuple[int, int]] = (m.span() for m in self.pattern.finditer(folded))
+        elif self.detector is not None:
+            found = self.detector(folded)
+        else:
+            return
+        for start, end in found:
+            if start == end or self._excused(folded, start, end):
+                continue
+            yield start, end
+
+    def _excused(self, folded: str, start: int, end: int) -> bool:
+        if self.unless_match is not None and self.unless_match.search(folded, start, end):
+            return True
+        if self.unless_before is not None:
+            before = folded[max(0, start - self.window) : start]
+            ends = [m.end() for m in _SENTENCE_END.finditer(before)]
+            if ends:
+                before = before[ends[-1] :]
+            if self.unless_before.search(before):
+                return True
+        return self.unless_after is not None and bool(
+            self.unless_after.match(folded, end, min(len(folded), end + self.window))
+        )
+
+
+@dataclass(frozen=True)
+class Check:
+    verdict: Verdict
+    violations: tuple[Violation, ...]
+
+    @property
+    def categories(self) -> frozenset[str]:
+        return frozenset(v.category for v in self.violations)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """One shop's effective rules: the packaged defaults with its override applied."""
+
+    version: str
+    rules: tuple[Rule, ...]
+    allow: tuple[str, ...] = ()
+    weights: Mapping[str, int] = field(default_factory=dict)
+    fail: frozenset[str] = frozenset()
+
+    def check(self, text: str) -> Check:
+        """Every violation in the text, by position; the verdict is the worst severity."""
+        folded = self._blank_allowed(fold(text))
+        found: list[Violation] = []
+        for rule in self.rules:
+            for start, end in rule.spans(folded):
+                found.append(
+                    Violation(
+                        rule.category, rule.rule_id, rule.severity, start, end, rule.suggestion
+                    )
+                )
+        found.sort(key=lambda v: (v.start, v.end, v.rule_id))
+        found = found[:MAX_VIOLATIONS]
+        worst = max((SEVERITY_RANK[v.severity] for v in found), default=0)
+        verdict = next(k for k, r in SEVERITY_RANK.items() if r == worst)
+        return Check(verdict, tuple(found))  # type: ignore[arg-type]
+
+    def _blank_allowed(self, folded: str) -> str:
+        for term in self.allow:
+            if term and term in folded:
+                folded = folded.replace(term, _BLANK * len(term))
+        return folded

@@ -1,0 +1,244 @@
+"""Reading quality rules from YAML: the packaged defaults and each shop's override.
+
+The engine (`domain/quality/rules.py`) knows nothing of files; this module turns documents
+into `RuleSet`s. `default-rules.yaml` next to this file is the packaged default; a shop's
+override is `<QUALITY_RULES_DIR>/<shop_id>.yaml`:
+
+    version: "3"                  # the shop's own revision; the effective version is
+                                  # "<default version>+<shop_id>.<version>"
+    allow: [最生活, 第一坊]        # brand/product names that never fire
+    disable: [ad_law.grade]       # rule ids switched off
+    severity: {rude.blame: block} # severities changed
+    scoring: {weights: {rude: 20}, fail: [off_platform, personal_data, review_inducement, rude]}
+    macros: {…}                   # more "@name" patterns
+    rules: [ … ]                  # added rules; an id that exists replaces that rule
+
+Every document is validated and every pattern compiled when loaded, with errors that name
+the rule and the field, so a bad override fails at start-up, not on a reply.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from services.metrics.domain.quality.detectors import DETECTORS
+from services.metrics.domain.quality.rules import (
+    CATEGORIES,
+    Category,
+    Rule,
+    RuleSet,
+    Severity,
+    fold,
+)
+from shared import safe_yaml
+
+DEFAULT_FILE = Path(__file__).with_name("default-rules.yaml")
+SCORED = (*CATEGORIES, "slow_reply")
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class RulesInvalid(ValueError):
+    """A rules document is not valid; `errors` has one line per problem."""
+
+    def __init__(self, source: str, errors: list[str]) -> None:
+        super().__init__(f"invalid quality rules ({source}):\n  " + "\n  ".join(errors))
+        self.errors = errors
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RuleDoc(_Doc):
+    id: str = Field(min_length=3, max_length=100, pattern=r"^[a-z_]+\.[a-z0-9_.]+$")
+    category: Category
+    severity: Severity
+    suggestion: str = Field(min_length=1, max_length=200)
+    match: list[str] = Field(default_factory=list, max_length=50)
+    detector: Literal["phone", "id_card", "bank_card", "address"] | None = None
+    unless_before: str | None = None
+    unless_after: str | None = None
+    unless_match: str | None = None
+    window: int = Field(8, ge=1, le=40)
+
+    @model_validator(mode="after")
+    def _one_finder(self) -> RuleDoc:
+        if bool(self.match) == (self.detector is not None):
+            raise ValueError("give either `match` (patterns) or `detector`, not both or neither")
+        return self
+
+
+class ScoringDoc(_Doc):
+    weights: dict[Literal[SCORED], int] = Field(default_factory=dict)  # type: ignore[valid-type]
+    fail: list[Literal[SCORED]] | None = None  # type: ignore[valid-type]
+
+
+class DefaultsDoc(_Doc):
+    version: str = Field(min_length=1, max_length=40)
+    scoring: ScoringDoc
+    allow: list[str] = Field(default_factory=list)
+    macros: dict[str, str] = Field(default_factory=dict)
+    rules: list[RuleDoc]
+
+
+class OverrideDoc(_Doc):
+    version: str = Field(min_length=1, max_length=40)
+    allow: list[str] = Field(default_factory=list, max_length=500)
+    disable: list[str] = Field(default_factory=list)
+    severity: dict[str, Severity] = Field(default_factory=dict)
+    scoring: ScoringDoc | None = None
+    macros: dict[str, str] = Field(default_factory=dict)
+    rules: list[RuleDoc] = Field(default_factory=list, max_length=200)
+
+
+def _read(raw: str | bytes, source: str) -> dict[str, Any]:
+    try:
+        data = safe_yaml.load(raw)
+    except yaml.YAMLError as exc:
+        raise RulesInvalid(source, [f"not valid YAML: {exc}"]) from None
+    if not isinstance(data, dict):
+        raise RulesInvalid(source, ["expected a mapping at the top"])
+    return data
+
+
+def _validate(model: type[_M], data: Mapping[str, Any], source: str) -> _M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            f"{'.'.join(str(p) for p in e['loc']) or '(document)'}: {e['msg']}"
+            for e in exc.errors()
+        ]
+        raise RulesInvalid(source, errors) from None
+
+
+def _pattern(
+    value: str | None, macros: Mapping[str, str], where: str, errors: list[str]
+) -> re.Pattern[str] | None:
+    if value is None:
+        return None
+    if value.startswith("@"):
+        if value[1:] not in macros:
+            errors.append(f"{where}: unknown macro {value!r}")
+            return None
+        value = macros[value[1:]]
+    try:
+        return re.compile(value)
+    except re.error as exc:
+        errors.append(f"{where}: not a valid pattern: {exc}")
+        return None
+
+
+def _compile(doc: RuleDoc, macros: Mapping[str, str], errors: list[str]) -> Rule | None:
+    before = len(errors)
+    pattern = _pattern("|".join(f"(?:{m})" for m in doc.match), macros, f"{doc.id}.match", errors)
+    rule = Rule(
+        rule_id=doc.id,
+        category=doc.category,
+        severity=doc.severity,
+        suggestion=doc.suggestion,
+        pattern=pattern if doc.match else None,
+        detector=DETECTORS[doc.detector] if doc.detector else None,
+        unless_before=_pattern(doc.unless_before, macros, f"{doc.id}.unless_before", errors),
+        unless_after=_pattern(doc.unless_after, macros, f"{doc.id}.unless_after", errors),
+        unless_match=_pattern(doc.unless_match, macros, f"{doc.id}.unless_match", errors),
+        window=doc.window,
+    )
+    return rule if len(errors) == before else None
+
+
+def _fold_terms(terms: list[str]) -> tuple[str, ...]:
+    return tuple(sorted({fold(t) for t in terms if t}, key=lambda t: (-len(t), t)))
+
+
+def load_defaults(raw: str | bytes | None = None, source: str = "default-rules.yaml") -> RuleSet:
+    doc = _validate(DefaultsDoc, _read(raw or DEFAULT_FILE.read_bytes(), source), source)
+    errors: list[str] = []
+    seen: set[str] = set()
+    rules: list[Rule] = []
+    for r in doc.rules:
+        if r.id in seen:
+            errors.append(f"{r.id}: defined twice")
+        seen.add(r.id)
+        compiled = _compile(r, doc.macros, errors)
+        if compiled is not None:
+            rules.append(compiled)
+    if errors:
+        raise RulesInvalid(source, errors)
+    return RuleSet(
+        version=doc.version,
+        rules=tuple(rules),
+        allow=_fold_terms(doc.allow),
+        weights=dict(doc.scoring.weights),
+        fail=frozenset(doc.scoring.fail or ()),
+    )
+
+
+def apply_override(base: RuleSet, shop_id: str, raw: str | bytes, source: str) -> RuleSet:
+    """The shop's effective rules: `base` with the override document applied."""
+    doc = _validate(OverrideDoc, _read(raw, source), source)
+    errors: list[str] = []
+    known = {r.rule_id for r in base.rules}
+    for rule_id in [*doc.disable, *doc.severity]:
+        if rule_id not in known:
+            errors.append(f"{rule_id}: no such rule in the defaults")
+    macros = dict(doc.macros)
+    added: dict[str, Rule] = {}
+    for d in doc.rules:
+        compiled = _compile(d, macros, errors)
+        if compiled is not None:
+            added[d.id] = compiled
+    if errors:
+        raise RulesInvalid(source, errors)
+    rules: list[Rule] = []
+    for default in base.rules:
+        if default.rule_id in doc.disable:
+            continue
+        rule = added.pop(default.rule_id, default)
+        if rule.rule_id in doc.severity:
+            rule = replace(rule, severity=doc.severity[rule.rule_id])
+        rules.append(rule)
+    rules += added.values()
+    weights = dict(base.weights)
+    fail = base.fail
+    if doc.scoring is not None:
+        weights.update(doc.scoring.weights)
+        if doc.scoring.fail is not None:
+            fail = frozenset(doc.scoring.fail)
+    return RuleSet(
+        version=f"{base.version}+{shop_id}.{doc.version}",
+        rules=tuple(rules),
+        allow=_fold_terms([*base.allow, *doc.allow]),
+        weights=weights,
+        fail=fail,
+    )
+
+
+class RuleBook:
+    """Every shop's effective rules, loaded once: the defaults and the overrides in `folder`."""
+
+    def __init__(self, folder: Path | None = None, defaults: RuleSet | None = None) -> None:
+        self.defaults = defaults or load_defaults()
+        self._shops: dict[str, RuleSet] = {}
+        if folder is not None:
+            for path in sorted(folder.glob("*.yaml")):
+                shop_id = path.stem
+                self._shops[shop_id] = apply_override(
+                    self.defaults, shop_id, path.read_bytes(), str(path)
+                )
+
+    def for_shop(self, shop_id: str) -> RuleSet:
+        return self._shops.get(shop_id, self.defaults)
+
+    @property
+    def shops(self) -> list[str]:
+        return sorted(self._shops)

@@ -1,0 +1,88 @@
+"""Quality and exposure totals per agent in a window, added up in SQL (shop + time index)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Integer, cast, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.metrics import store
+from services.metrics.domain.quality.kpis import QualityTotals
+
+
+async def quality_totals(
+    conn: AsyncConnection, shop_id: str, start: datetime, end: datetime
+) -> dict[str, QualityTotals]:
+    """Per agent: replies inspected (by send time), flags by category (by the flagged
+    reply's time), session scores (by session start), exposures (by the buyer message's time)."""
+    out: dict[str, QualityTotals] = {}
+
+    def of(agent: str) -> QualityTotals:
+        return out.setdefault(agent, QualityTotals(agent))
+
+    fm = store.fact_messages
+    for r in await conn.execute(
+        select(fm.c.responder, func.count())
+        .where(
+            fm.c.shop_id == shop_id,
+            fm.c.sent_at >= start,
+            fm.c.sent_at < end,
+            fm.c.sender_kind == "agent",
+        )
+        .group_by(fm.c.responder)
+    ):
+        of(r[0]).inspected = r[1]
+    qf = store.quality_flags
+    for r in await conn.execute(
+        select(qf.c.agent_id, qf.c.category, func.count())
+        .where(qf.c.shop_id == shop_id, qf.c.at >= start, qf.c.at < end)
+        .group_by(qf.c.agent_id, qf.c.category)
+    ):
+        of(r[0]).flags[r[1]] = r[2]
+    qs = store.quality_scores
+    for r in await conn.execute(
+        select(
+            qs.c.agent_id, func.count(), func.sum(qs.c.score), func.sum(cast(qs.c.failed, Integer))
+        )
+        .where(qs.c.shop_id == shop_id, qs.c.session_start >= start, qs.c.session_start < end)
+        .group_by(qs.c.agent_id)
+    ):
+        t = of(r[0])
+        t.sessions, t.score_sum, t.failed = r[1], int(r[2] or 0), int(r[3] or 0)
+    for agent, _, flag, n in await exposure_rows(conn, shop_id, start, end, None):
+        t = of(agent)
+        t.exposure[flag] = t.exposure.get(flag, 0) + n
+    return out
+
+
+async def exposure_rows(
+    conn: AsyncConnection, shop_id: str, start: datetime, end: datetime, timezone: str | None
+) -> Iterable[tuple[str, date | None, str, int]]:
+    """(agent, day in `timezone` or None, flag, count) of agents' exposures to risky buyers."""
+    e = store.risk_exposures
+    day: Any = (
+        func.date(func.timezone(timezone, e.c.at)) if timezone else literal(None, Integer)
+    ).label("day")
+    rows = await conn.execute(
+        select(e.c.agent_id, day, e.c.flag, func.count())
+        .where(e.c.shop_id == shop_id, e.c.at >= start, e.c.at < end)
+        .group_by(e.c.agent_id, day, e.c.flag)
+        .order_by(day, e.c.agent_id, e.c.flag)
+    )
+    return [(r[0], r[1] if timezone else None, r[2], r[3]) for r in rows]
+
+
+async def recent_flags(
+    conn: AsyncConnection, shop_id: str, start: datetime, end: datetime, limit: int
+) -> list[Any]:
+    qf = store.quality_flags
+    result = await conn.execute(
+        select(qf)
+        .where(qf.c.shop_id == shop_id, qf.c.at >= start, qf.c.at < end)
+        .order_by(qf.c.at.desc(), qf.c.flag_id)
+        .limit(limit)
+    )
+    return list(result.all())
