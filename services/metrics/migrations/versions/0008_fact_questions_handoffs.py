@@ -1,14 +1,14 @@
 """fact_questions, fact_handoffs: hot questions per item and complaint themes
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0007'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
