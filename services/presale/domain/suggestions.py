@@ -403,12 +403,14 @@ def suggest(
     `common`: canonical buyer messages in general, where a keyword must be rare."""
     groups = group(gaps, threshold, by_answers=by_answers)
     given = Counter(answer_key(g.answer) for g in gaps if g.answer)
+    vague = _vague_answers(groups, given)
+    telling = [x for x in gaps if x.answer and answer_key(x.answer) not in vague]
     drafts: list[Draft] = []
     for grp in groups:
         if grp.buyers < min_buyers:
             continue
         mine = {x.gap_id for x in grp.gaps}
-        d = draft(grp, [x for x in gaps if x.gap_id not in mine], background, common)
+        d = draft(grp, [x for x in telling if x.gap_id not in mine], background, common)
         if d is None or not d.keywords:
             continue
         in_group = sum(answer_key(x.answer) == answer_key(d.answer) for x in grp.gaps if x.answer)
@@ -418,6 +420,17 @@ def suggest(
             continue
         drafts.append(d)
     return sorted(drafts, key=lambda d: d.rank_key)[:limit]
+
+
+def _vague_answers(groups: Sequence[Group], given: Counter[str]) -> set[str]:
+    """Replies agents give to anything (稍等，我帮您看一下): no group holds most of them. The
+    questions they followed say nothing against a keyword, like unanswered ones."""
+    most: Counter[str] = Counter()
+    for grp in groups:
+        here = Counter(answer_key(x.answer) for x in grp.gaps if x.answer)
+        for key, n in here.items():
+            most[key] = max(most[key], n)
+    return {key for key, n in given.items() if n >= MIN_BUYERS and most[key] < MIN_ANSWER_FOCUS * n}
 
 
 def is_rejected(
