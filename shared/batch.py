@@ -5,9 +5,9 @@ A service's `BatchLogic` sees the whole batch at once:
 1. **load** — every aggregate the batch touches, one query per table
    (`… WHERE id = ANY($1) FOR UPDATE`);
 2. **decide** — a pure function per record, in record (so per-key) order, on the loaded
-   state: it returns a `Decision` (the new aggregates and the `Effects`: events to emit,
-   timers to arm or cancel, business counters); `apply` folds it into the state so the next
-   record of the same key sees it;
+   state: it returns a `Decision` (the new aggregates and the `Effects` — `shared/effects.py`,
+   pure, so domains may build them: events to emit, timers to arm or cancel, business
+   counters); `apply` folds it into the state so the next record of the same key sees it;
 3. **settle** — an optional batch-level step after all decisions (presale routes every
    hand-off of a shop under one lock of its agents); it may add effects to decisions;
 4. **save** — the changed aggregates in bulk statements; then timers in bulk and every
@@ -60,6 +60,7 @@ from shared.consumer import (
 )
 from shared.context import Context, Plumbing
 from shared.contracts import EventPayload
+from shared.effects import Effects, TimerArm
 from shared.observability import (
     BATCH_SECONDS,
     BUSINESS,
@@ -93,56 +94,6 @@ class Item:
     @property
     def topic(self) -> str:
         return self.raw.topic
-
-
-@dataclass(frozen=True)
-class Emit:
-    payload: EventPayload
-    subject: str | None = None
-    event_id: str | None = None
-
-
-@dataclass(frozen=True)
-class TimerArm:
-    """Arm (`replace`: re-arm) a durable timer; `due_at is None` cancels it."""
-
-    kind: str
-    key: str
-    due_at: datetime | None
-    payload: Mapping[str, Any] = field(default_factory=dict)
-    replace: bool = False
-
-
-@dataclass
-class Effects:
-    """What deciding one record produced besides new state: all written at save."""
-
-    events: list[Emit] = field(default_factory=list)
-    timers: list[TimerArm] = field(default_factory=list)
-    counters: list[str] = field(default_factory=list)
-
-    def emit(
-        self, payload: EventPayload, *, subject: str | None = None, event_id: str | None = None
-    ) -> None:
-        self.events.append(Emit(payload, subject, event_id))
-
-    def arm(
-        self,
-        kind: str,
-        key: str,
-        due_at: datetime,
-        payload: Mapping[str, Any] | None = None,
-        *,
-        replace: bool = False,
-    ) -> None:
-        self.timers.append(TimerArm(kind, key, due_at, dict(payload or {}), replace))
-
-    def cancel(self, kind: str, key: str) -> None:
-        self.timers.append(TimerArm(kind, key, None))
-
-    def count(self, kind: str) -> None:
-        """A business counter, incremented once the batch has committed."""
-        self.counters.append(kind)
 
 
 @dataclass

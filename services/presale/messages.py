@@ -29,7 +29,7 @@ from services.presale.domain.coverage import gap_reason
 from services.presale.domain.routing import PRIORITY_NAME, Waiting
 from services.presale.handlers import SESSION_IDLE
 from services.presale.kb.repository import KbCache, KbVersion
-from shared.batch import Decided, Decision, Effects, Item
+from shared.batch import Decided, Decision, Item
 from shared.contracts import (
     ConversationAssigned,
     MessageClassified,
@@ -37,6 +37,7 @@ from shared.contracts import (
     ReplyRequested,
 )
 from shared.contracts.emitted import ReplyKind
+from shared.effects import Effects
 from shared.ids import derived_id
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from services.aftersale.domain.book import View
 from services.aftersale.domain.rules import RuleBook
 from shared.contracts import EventPayload
+from shared.effects import TimerArm
 
 REFUND_SLA = "refund_sla"
 REFUND_ALERT = "refund_alert"
@@ -17,21 +18,10 @@ REFUND_DECIDE = "refund_decide"
 REVIEW_APOLOGY = "review_apology"
 
 
-@dataclass(frozen=True, slots=True)
-class TimerChange:
-    """Arm (`replace`: re-arm) a durable timer; `due_at is None` cancels it."""
-
-    kind: str
-    key: str
-    due_at: datetime | None
-    payload: Mapping[str, Any] = field(default_factory=dict)
-    replace: bool = False
-
-
 @dataclass
 class Out:
     events: list[EventPayload] = field(default_factory=list)
-    timers: list[TimerChange] = field(default_factory=list)
+    timers: list[TimerArm] = field(default_factory=list)
     counters: list[str] = field(default_factory=list)
 
     def emit(self, payload: EventPayload) -> None:
@@ -46,10 +36,10 @@ class Out:
         *,
         replace: bool = False,
     ) -> None:
-        self.timers.append(TimerChange(kind, key, due_at, dict(payload or {}), replace))
+        self.timers.append(TimerArm(kind, key, due_at, dict(payload or {}), replace))
 
     def cancel(self, kind: str, key: str) -> None:
-        self.timers.append(TimerChange(kind, key, None))
+        self.timers.append(TimerArm(kind, key, None))
 
     def count(self, kind: str) -> None:
         self.counters.append(kind)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from opentelemetry import propagate
 
 from services.aftersale.domain.effects import Out
-from shared.batch import Effects, TimerArm, write_timers
+from shared.batch import write_timers
 from shared.context import Context
+from shared.effects import Effects, TimerArm
 from shared.observability import BUSINESS
 
 SERVICE = "aftersale"
@@ -17,7 +18,7 @@ def as_effects(out: Out) -> Effects:
     effects = Effects(counters=list(out.counters))
     for payload in out.events:
         effects.emit(payload)
-    effects.timers = [TimerArm(t.kind, t.key, t.due_at, t.payload, t.replace) for t in out.timers]
+    effects.timers = list(out.timers)
     return effects
 
 
@@ -31,7 +32,7 @@ async def write_out(ctx: Context, out: Out) -> None:
         last: dict[tuple[str, str], TimerArm] = {}
         for t in out.timers:  # the last word on a (kind, key) wins
             last.pop((t.kind, t.key), None)
-            last[(t.kind, t.key)] = TimerArm(t.kind, t.key, t.due_at, t.payload, t.replace)
+            last[(t.kind, t.key)] = t
         tp = carrier.get("traceparent")
         await write_timers(ctx.conn, ctx.plumbing.timers, [(arm, tp) for arm in last.values()])
     for kind in out.counters:

@@ -14,9 +14,9 @@ from services.insale.domain.outcomes import (
     RaiseAlert,
     TellBuyer,
 )
-from shared.batch import Effects
 from shared.context import Context
 from shared.contracts import EventPayload, OrderAlert, ReplyRequested
+from shared.effects import Effects
 from shared.ids import derived_id
 from shared.observability import BUSINESS
 

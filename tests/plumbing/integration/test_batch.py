@@ -22,13 +22,14 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.batch import BatchConsumer, Decided, Decision, Effects, Item
+from shared.batch import BatchConsumer, Decided, Decision, Item
 from shared.clock import FakeClock
 from shared.cloudevents import encode
 from shared.consumer import RawRecord
 from shared.context import Plumbing
 from shared.contracts import CsatSubmitted, ReplyRequested
 from shared.db import create_engine, new_metadata
+from shared.effects import Effects
 from shared.ids import derived_id
 from shared.plumbing import plumbing_tables
 from shared.topics import topic
