@@ -242,9 +242,12 @@ async def test_hostile_records_end_handled_or_dead_lettered(
 
     # Dead letters: every one with a reason; as many as each service counted.
     dlq_topics = sorted({t + DLQ_SUFFIX for ts in CONSUMES.values() for t in ts})
-    deadline = time.monotonic() + 60
+    # The soak dead-letters tens of thousands of records, some carrying 100 KB headers: reading
+    # them back takes longer than the bounded run's minute.
+    read_s = max(60.0, sum(counts.values()) / 500)
+    deadline = time.monotonic() + read_s
     while True:
-        dead = await read_to_end(stack.bootstrap, dlq_topics, timeout_s=60)
+        dead = await read_to_end(stack.bootstrap, dlq_topics, timeout_s=read_s)
         per: Counter[tuple[str, str]] = Counter()
         for r in dead:
             h = {k: (v or b"").decode(errors="replace") for k, v in r.headers}
