@@ -83,7 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--keep-data",
         action="store_true",
-        help="reuse the database of the last run (the broker always starts empty)",
+        help="reuse the database of the last run (and, with --durable-broker, the broker's "
+        "topics and offsets; a memory broker always starts empty)",
+    )
+    common.add_argument(
+        "--durable-broker",
+        action="store_true",
+        help="Tansu on S3 storage (a local s3rver, needs `npm ci`) instead of memory: a broker "
+        "restart keeps topics, records and offsets; several times slower (docs/operations.md)",
     )
     up = sub.add_parser("up", parents=[common], help="run the stack until Ctrl-C")
     up.add_argument("--no-services", action="store_true", help="broker + database only")
@@ -115,6 +122,7 @@ def _config(args: argparse.Namespace) -> StackConfig:
         log_level=args.log_level,
         ready_timeout=args.ready_timeout,
         fresh_database=not args.keep_data,
+        durable_broker=args.durable_broker,
     )
 
 

