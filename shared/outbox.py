@@ -129,11 +129,13 @@ class OutboxRelay:
         service: str | None = None,
         unknown_topic_attempts: int = 5,
         publish_many: PublishMany | None = None,
+        on_wake: Callable[[], None] | None = None,
     ) -> None:
         self._engine = engine
         self._outbox = outbox
         self._publish = publish
         self._publish_many = publish_many
+        self._on_wake = on_wake
         self._lock_space = lock_space
         self._shards = shards
         self._batch_size = batch_size
@@ -147,8 +149,11 @@ class OutboxRelay:
         self.stats = RelayStats()
 
     def wake(self) -> None:
-        """Called after a handler commits, so new rows go out without waiting for the poll."""
+        """Called after a handler commits, so new rows go out without waiting for the poll
+        (with a separate relay process, `on_wake` passes the news on: shared/relay.py)."""
         self._wake.set()
+        if self._on_wake is not None:
+            self._on_wake()
 
     def stop(self) -> None:
         self._stopping = True

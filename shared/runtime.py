@@ -49,6 +49,7 @@ from shared.observability import (
 )
 from shared.outbox import OutboxRelay
 from shared.publishing import KafkaPublisher
+from shared.relay import CommitNotifier
 from shared.settings import CommonSettings
 from shared.timer_runner import TimerHandler, TimerRunner
 
@@ -145,6 +146,13 @@ class ServiceRuntime:
         )
         self.engine = create_engine(settings.database_url, self.name, settings.db_pool_size)
         self.broker: KafkaBroker = make_broker(settings, tracer_provider)
+        # RELAY_MODE=separate: a `python -m shared.relay` process publishes the outbox; this
+        # process only tells it when a commit added rows.
+        self.notifier = (
+            CommitNotifier(settings.database_url, self.name)
+            if settings.relay_mode == "separate"
+            else None
+        )
         self.publisher = KafkaPublisher(
             self.broker,
             trace.get_tracer("xiaoer.relay", tracer_provider=tracer_provider),
@@ -161,6 +169,7 @@ class ServiceRuntime:
             service=self.name,
             unknown_topic_attempts=settings.outbox_unknown_topic_attempts,
             publish_many=self.publisher.publish_many,
+            on_wake=self.notifier.wake if self.notifier else None,
         )
         self.timer_runner = TimerRunner(
             self.engine,
@@ -308,7 +317,9 @@ class ServiceRuntime:
             if asyncio.iscoroutine(result):
                 await result
         self._tasks += [
-            asyncio.create_task(self.relay.run(), name="outbox-relay"),
+            asyncio.create_task(
+                self.notifier.run() if self.notifier else self.relay.run(), name="outbox-relay"
+            ),
             asyncio.create_task(self.timer_runner.run(), name="timers"),
             asyncio.create_task(self._gauges(), name="gauges"),
             *(asyncio.create_task(run(), name=name) for name, run in self._background),

@@ -338,3 +338,48 @@ async def test_rows_deferred_by_a_full_batch_go_out_later_in_order_with_relays_r
     assert set(ids.values()) == {1}
     assert per_key(broker.log) == per_key(records)
     assert sum(r.stats.published for r in relays) == len(records)
+
+
+async def test_a_separate_relay_process_publishes_what_the_service_commits_woken_by_notify(
+    infra, schema, probe_db
+) -> None:  # type: ignore[no-untyped-def]
+    """RELAY_MODE=separate: the service only writes its outbox and NOTIFYs after each commit;
+    the relay (`python -m shared.relay`, here in-process) publishes at once — its poll is set to
+    a minute, so only the notification can have woken it — and the service publishes nothing."""
+    from shared.contracts import CsatSubmitted
+    from shared.relay import RelayProcess
+    from shared.settings import CommonSettings
+    from tests.support.kafka import publisher
+    from tests.support.runtime import started
+
+    shop = f"shop-{uuid.uuid4().hex[:8]}"
+    runtime, _, _ = build_probe(infra.bootstrap, infra.database_url, schema, relay_mode="separate")
+    relay = RelayProcess(
+        CommonSettings(
+            service_name=f"xiaoer-{schema}",
+            kafka_bootstrap_servers=infra.bootstrap,
+            database_url=infra.database_url,
+            outbox_poll_interval_s=60.0,
+        )
+    )
+    assert runtime.notifier is not None
+    await relay.start()
+    try:
+        async with (
+            collecting(infra.bootstrap, [REPLIES]) as col,
+            publisher(infra.bootstrap) as pub,
+            started(runtime),
+        ):
+            await asyncio.sleep(1.5)  # the relay's first pass and its LISTEN are in place
+            for n in range(3):
+                await pub.event(
+                    CsatSubmitted(
+                        shop_id=shop, conversation_id=f"c{n}", buyer_id="b", rating=5,
+                        submitted_at=NOW,
+                    )
+                )  # fmt: skip
+            await col.wait_count(REPLIES, 3, shop_id=shop, timeout=20)
+            assert runtime.relay.stats.published == 0, "the service itself publishes nothing"
+            assert await relay.relay.backlog() == 0
+    finally:
+        await relay.stop()
