@@ -212,7 +212,10 @@ class KafkaPublisher:
                 if builder is None:
                     builder = batches[tp] = producer.create_batch()
                     members[tp] = []
-                if builder.append(timestamp=None, key=key, value=record.value, headers=headers):
+                appended = builder.append(
+                    timestamp=None, key=key, value=record.value, headers=headers
+                )
+                if appended is not None:
                     members[tp].append(i)
                 else:  # full: this record and the later ones of its partition wait
                     full.add(tp)

@@ -22,10 +22,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from probe_service import build_probe, probe_metadata
 from sqlalchemy import select
 
+from shared.broker import make_broker
 from shared.cloudevents import Record, encode
 from shared.contracts import ReplyRequested
 from shared.outbox import Deferred, OutboxRelay, enqueue, with_current_trace
-from shared.publishing import parent_of
+from shared.publishing import KafkaPublisher, parent_of
+from shared.settings import CommonSettings
 from shared.topics import topic
 from tests.support.kafka import collecting
 from tests.support.runtime import wait_until
@@ -89,24 +91,32 @@ async def test_batched_relay_on_the_broker_parks_only_the_too_large_row_and_trac
         await enqueue(conn, outbox, stored, SHARDS)
     spans.clear()
 
-    runtime, _, _ = build_probe(infra.bootstrap, infra.database_url, schema)
+    # The services' publisher on a broker of its own: no consumer (a probe's would answer
+    # earlier tests' events into this outbox meanwhile).
+    settings = CommonSettings(
+        service_name=f"xiaoer-{schema}", kafka_bootstrap_servers=infra.bootstrap
+    )
+    broker = make_broker(settings)
+    publisher = KafkaPublisher(
+        broker, trace.get_tracer("xiaoer.relay"), settings.kafka_max_request_bytes
+    )
     async with collecting(infra.bootstrap, [REPLIES]) as col:
-        await runtime.broker.start()
+        await broker.start()
         try:
             relay = OutboxRelay(
                 probe_db,
                 outbox,
-                runtime._publish,
+                publisher.publish,
                 lock_space=schema,
                 shards=SHARDS,
                 batch_size=24,
-                publish_many=runtime.publisher.publish_many,
+                publish_many=publisher.publish_many,
             )
             await drain(relay)
             await col.wait_count(REPLIES, 80, shop_id=shop)
+            await col.caught_up()
         finally:
-            await runtime.broker.stop()
-            await runtime.engine.dispose()
+            await broker.stop()
         seen = col.of(REPLIES, shop_id=shop)
     counts = Counter(s.data["reply_request_id"] for s in seen)
     assert set(counts) == {f"{shop}-{k}-{n}" for k in range(10) for n in range(8)}
