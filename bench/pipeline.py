@@ -167,7 +167,9 @@ def refund(i: int) -> RefundRequested:
     )  # fmt: skip
 
 
-async def main(quick: bool, replicas: bool, presale_only: bool) -> dict[str, Any]:
+async def main(
+    quick: bool, replicas: bool, presale_only: bool, relay: str = "inline"
+) -> dict[str, Any]:
     n = 3000 if quick else 10000
     scale = 0.25 if quick else 1.0
     with tempfile.TemporaryDirectory() as state:
@@ -188,7 +190,7 @@ async def main(quick: bool, replicas: bool, presale_only: bool) -> dict[str, Any
                 rate = await service_throughput(stack, service, make, n)
                 services[service] = {"events_per_s": rate, "ratio_to_raw": rate / raw, "events": n}
                 print(f"{service}: {rate:,.0f} events/s = {rate / raw:.3f} × raw")
-            presale = await presale_figures(stack, raw, n * 2, scale, replicas)
+            presale = await presale_figures(stack, raw, n * 2, scale, replicas, relay)
         finally:
             stack.stop()
     return {
@@ -267,9 +269,13 @@ async def one_service(quick: bool, service: str) -> dict[str, Any]:
 
 
 async def presale_figures(
-    stack: LocalStack, raw: float, n: int, scale: float, replicas: bool
+    stack: LocalStack, raw: float, n: int, scale: float, replicas: bool, relay: str = "inline"
 ) -> dict[str, Any]:
-    """Every presale target of issue 11, measured twice where it is a rate."""
+    """Every presale target of issue 11, measured twice where it is a rate. `relay="separate"`:
+    presale runs with RELAY_MODE=separate beside a `python -m shared.relay` process."""
+    if relay == "separate":
+        stack.env["RELAY_MODE"] = "separate"
+        load.start_relay(stack)
     await stack.start_service("presale")
     await load.throughput(stack, 1000)  # warm-up: KB cache, NLU model, connections
     measured = [await load.throughput(stack, n) for _ in range(2)]  # backlog, then drained
@@ -278,11 +284,12 @@ async def presale_figures(
     cpu = min(m.presale_cpu_ms_per_message for m in measured)
     db = min(m.database_cpu_ms_per_message for m in measured)
     drained = [m.drained_per_s for m in measured]
+    relay_cpu = min(m.relay_cpu_ms_per_message for m in measured)
     print(
-        f"presale: {', '.join(f'{r:,.0f}' for r in runs)} messages/s consumed"
+        f"presale (relay {relay}): {', '.join(f'{r:,.0f}' for r in runs)} messages/s consumed"
         f" ({', '.join(f'{r:,.0f}' for r in drained)}/s with every event published)"
         f" = {best / raw:.3f} × raw; CPU per message: presale {cpu:.3f} ms (consume path and"
-        f" relay), PostgreSQL {db:.3f} ms"
+        f" relay; of which the separate relay process {relay_cpu:.3f}), PostgreSQL {db:.3f} ms"
     )
     out: dict[str, Any] = {
         "throughput": {
@@ -290,6 +297,8 @@ async def presale_figures(
             "ratio_to_raw": best / raw,
             "presale_cpu_ms_per_message": [m.presale_cpu_ms_per_message for m in measured],
             "database_cpu_ms_per_message": [m.database_cpu_ms_per_message for m in measured],
+            "relay_mode": relay,
+            "relay_process_cpu_ms_per_message": [m.relay_cpu_ms_per_message for m in measured],
             "one_core_capacity_per_s": 1000 / cpu,
         },
         "targets": {"throughput_per_s": 2000, "classified_p50_ms": 40, "classified_p99_ms": 150,
@@ -380,13 +389,19 @@ if __name__ == "__main__":
         help="measure this service alone; writes bench/results/pipeline-<service>.json",
     )
     parser.add_argument("--out", type=Path, help="write the results here instead")
+    parser.add_argument(
+        "--relay",
+        choices=["inline", "separate"],
+        default="inline",
+        help="presale's outbox relay in its process (default) or as `python -m shared.relay`",
+    )
     args = parser.parse_args()
     if args.service == "aftersale":  # two workloads on a running process (bench/aftersale_load)
         result = asyncio.run(aftersale_only(args.quick))
     elif args.service:
         result = asyncio.run(one_service(args.quick, args.service))
     else:
-        result = asyncio.run(main(args.quick, not args.no_replicas, args.presale_only))
+        result = asyncio.run(main(args.quick, not args.no_replicas, args.presale_only, args.relay))
     path = args.out or (
         Path(str(SERVICE_RESULTS).format(service=args.service)) if args.service else RESULTS
     )

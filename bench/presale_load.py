@@ -35,6 +35,7 @@ from shared.topics import topic, topic_for_model
 CLASSIFIED = "cs.message.classified.v1"
 REPLIED = "cs.reply.requested.v1"
 RECEIVED = "cs.message.received.v1"
+RELAY_JOB = "presale-relay"
 TEXTS = ("亲，在吗？", "这件衣服什么面料的呀", "包邮吗", "有优惠吗", "什么时候发货", "你好")
 
 
@@ -211,6 +212,20 @@ def service_pids(stack: LocalStack) -> list[int]:
     return [pid for pid in pids if pid is not None]
 
 
+def relay_pids(stack: LocalStack) -> list[int]:
+    """The separate outbox relay of presale (`--relay separate`), if it runs."""
+    job = stack.jobs.get(RELAY_JOB)
+    return [job.pid] if job is not None and job.pid else []
+
+
+def start_relay(stack: LocalStack) -> Any:
+    """Presale's outbox relay as its own process (`python -m shared.relay`, RELAY_MODE=separate):
+    presale must run with `RELAY_MODE=separate` in the stack's environment."""
+    env = {**service_env(stack.config, stack.env, "presale"),
+           "HTTP_PORT": str(stack.config.ports["presale"] + 200)}  # fmt: skip
+    return stack.start_job(RELAY_JOB, [sys.executable, "-m", "shared.relay"], env)
+
+
 def database_pids(stack: LocalStack) -> list[int]:
     """The PostgreSQL postmaster and its children (backends, WAL writer...)."""
     try:
@@ -234,7 +249,10 @@ class Throughput:
     drained_per_s: float
     """Published: the relay sent every event they emitted."""
     presale_cpu_ms_per_message: float
+    """Every presale process: the consume path, and the relay inline or separate."""
     database_cpu_ms_per_message: float
+    relay_cpu_ms_per_message: float = 0.0
+    """The separate relay process alone (0 when the relay runs inline)."""
 
 
 async def outbox_drained(stack: LocalStack, timeout: float = 600) -> None:
@@ -258,6 +276,7 @@ async def throughput(stack: LocalStack, n: int) -> Throughput:
     message is the steadier figure: capacity per core = 1000 / cpu_ms)."""
     db_pids = database_pids(stack)
     cpu0, db0 = cpu_seconds(service_pids(stack)), cpu_seconds(db_pids)
+    relay0 = cpu_seconds(relay_pids(stack))
     run = f"tp{uuid.uuid4().hex[:6]}"
     producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, linger_ms=5,
                                 max_batch_size=256 * 1024)  # fmt: skip
@@ -282,7 +301,8 @@ async def throughput(stack: LocalStack, n: int) -> Throughput:
     drained = n / (time.perf_counter() - started)
     cpu = cpu_seconds(service_pids(stack)) - cpu0
     db = cpu_seconds(db_pids) - db0  # backends that ended meanwhile are not counted
-    return Throughput(rate, drained, cpu / n * 1000, db / n * 1000)
+    relay = cpu_seconds(relay_pids(stack)) - relay0
+    return Throughput(rate, drained, cpu / n * 1000, db / n * 1000, relay / n * 1000)
 
 
 async def idle_cpu(stack: LocalStack, seconds: float = 5.0) -> float:

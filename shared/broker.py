@@ -61,6 +61,9 @@ def make_broker(
         acks="all",
         linger_ms=2,
         max_request_size=settings.kafka_max_request_bytes,
+        # The outbox relay sends one batch per partition and pass (shared/publishing.py): room
+        # for a pass's rows of one partition (the default, 16 KiB, holds ~15 events).
+        max_batch_size=min(256 * 1024, settings.kafka_max_request_bytes),
         log_level=logging.DEBUG,
         description=f"xiaoer {settings.db_schema} service",
     )

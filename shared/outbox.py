@@ -26,7 +26,7 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
-from sqlalchemy import ColumnElement, Row, Table, and_, func, select, text, update
+from sqlalchemy import ColumnElement, Row, Table, and_, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.bulk import BulkInsert
@@ -43,6 +43,18 @@ MAX_HEADER_CHARS = 4096
 
 Publish = Callable[[Record], Awaitable[Awaitable[object]]]
 """Sends one record and returns an awaitable that resolves when the broker has it."""
+
+
+class Deferred(Exception):
+    """A record `PublishMany` did not send in this call (its partition's batch was full): the
+    relay keeps its row pending and sends it in the next pass, after the rows before it."""
+
+
+PublishMany = Callable[[Sequence[Record]], Awaitable[Sequence[Awaitable[object] | Exception]]]
+"""Sends a pass's records (`shared.publishing.KafkaPublisher.publish_many`): one answer per
+record, in order — the awaitable acknowledgement (records of one batch share it) or the
+exception that kept it from being sent (`Deferred`: left for the next pass). It must never send
+a record of a partition after one of that partition it did not send."""
 
 
 def shard_of(key: str | None, shards: int) -> int:
@@ -116,10 +128,14 @@ class OutboxRelay:
         poll_interval_s: float = 0.2,
         service: str | None = None,
         unknown_topic_attempts: int = 5,
+        publish_many: PublishMany | None = None,
+        on_wake: Callable[[], None] | None = None,
     ) -> None:
         self._engine = engine
         self._outbox = outbox
         self._publish = publish
+        self._publish_many = publish_many
+        self._on_wake = on_wake
         self._lock_space = lock_space
         self._shards = shards
         self._batch_size = batch_size
@@ -133,8 +149,11 @@ class OutboxRelay:
         self.stats = RelayStats()
 
     def wake(self) -> None:
-        """Called after a handler commits, so new rows go out without waiting for the poll."""
+        """Called after a handler commits, so new rows go out without waiting for the poll
+        (with a separate relay process, `on_wake` passes the news on: shared/relay.py)."""
         self._wake.set()
+        if self._on_wake is not None:
+            self._on_wake()
 
     def stop(self) -> None:
         self._stopping = True
@@ -163,6 +182,9 @@ class OutboxRelay:
     async def run(self) -> None:
         backoff = self._poll
         while not self._stopping:
+            # Cleared before the pass, not after it: a commit that wakes the relay while a pass
+            # runs (and found nothing yet) gets the next pass at once, not after the poll.
+            self._wake.clear()
             try:
                 sent = await self.relay_once()
             except asyncio.CancelledError:
@@ -179,7 +201,6 @@ class OutboxRelay:
             backoff = self._poll
             if sent:
                 continue
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
 
@@ -241,11 +262,14 @@ class OutboxRelay:
                     ),
                     {"ids": outcome.sent},
                 )
-            for row_id, reason in outcome.parked.items():
+            if outcome.parked:
                 await conn.execute(
-                    update(o)
-                    .where(o.c.id == row_id)
-                    .values(parked_at=func.now(), park_reason=reason)
+                    text(
+                        f"UPDATE {o.name} SET parked_at = now(), park_reason = p.reason"
+                        " FROM unnest(CAST(:ids AS bigint[]), CAST(:reasons AS text[]))"
+                        f" AS p(id, reason) WHERE {o.name}.id = p.id"
+                    ),
+                    {"ids": list(outcome.parked), "reasons": list(outcome.parked.values())},
                 )
         self.stats.published += len(outcome.sent)
         self.stats.parked += len(outcome.parked)
@@ -258,6 +282,8 @@ class OutboxRelay:
     async def _publish_rows(self, rows: Sequence[Row[Any]]) -> _Pass:
         """Publish rows in order; every row the broker acknowledged counts as sent, whatever
         happened to the others, so that no row is published twice because of another one."""
+        if self._publish_many is not None:
+            return await self._publish_batched(rows, self._publish_many)
         outcome = _Pass()
         acks: list[tuple[Row[Any], Record, Awaitable[object]]] = []
         for row in rows:
@@ -278,6 +304,57 @@ class OutboxRelay:
             else:
                 await self._settle_failure(outcome, row, record, result)
         return outcome
+
+    async def _publish_batched(self, rows: Sequence[Row[Any]], publish_many: PublishMany) -> _Pass:
+        """Publish the rows with one batch per topic-partition (`publish_many`); settle each
+        row by its batch's outcome. A batch the broker refused for good (too large for the
+        broker, not authorised...) is sent again row by row, in order, so that only its culprit
+        is parked: nothing of a refused batch was written, so nothing goes out twice."""
+        outcome = _Pass()
+        records = [Record(r.topic, r.key, bytes(r.value), r.headers) for r in rows]
+        answers = await publish_many(records)
+        batches: dict[int, tuple[Awaitable[object], list[int]]] = {}
+        for i, answer in enumerate(answers):
+            if isinstance(answer, Deferred):
+                continue  # stays pending: the next pass sends it after the rows before it
+            if isinstance(answer, Exception):
+                await self._settle_failure(outcome, rows[i], records[i], answer)
+                continue
+            batches.setdefault(id(answer), (answer, []))[1].append(i)
+        results = await asyncio.gather(
+            *(ack for ack, _ in batches.values()), return_exceptions=True
+        )
+        for (_, members), result in zip(batches.values(), results, strict=True):
+            if not isinstance(result, BaseException):
+                outcome.sent.extend(rows[i].id for i in members)
+                if self._unknown_topic_failures:
+                    for i in members:
+                        self._unknown_topic_failures.pop(rows[i].id, None)
+            elif not isinstance(result, Exception):
+                raise result  # cancellation
+            elif len(members) > 1 and classify(result).permanent:
+                log.warning(
+                    "outbox relay: a batch of %d rows was refused (%s); sending them one by one",
+                    len(members),
+                    describe(result),
+                )
+                for i in members:
+                    if not await self._publish_alone(outcome, rows[i], records[i]):
+                        break  # transient: the rest of the batch waits, in order
+
+            else:
+                for i in members:
+                    await self._settle_failure(outcome, rows[i], records[i], result)
+        return outcome
+
+    async def _publish_alone(self, outcome: _Pass, row: Row[Any], record: Record) -> bool:
+        """Send one row and wait for the broker: True once it is settled (sent or parked)."""
+        try:
+            await (await self._send(record))
+        except Exception as exc:
+            return await self._settle_failure(outcome, row, record, exc)
+        outcome.sent.append(row.id)
+        return True
 
     async def _send(self, record: Record) -> Awaitable[object]:
         token = otel_context.attach(propagate.extract(record.headers))

@@ -17,13 +17,13 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 from fastapi import APIRouter, FastAPI, Response
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
-from opentelemetry import propagate, trace
-from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
+from opentelemetry import trace
+from opentelemetry.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import MetaData, delete, func, or_
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -48,6 +48,8 @@ from shared.observability import (
     topic_label,
 )
 from shared.outbox import OutboxRelay
+from shared.publishing import KafkaPublisher
+from shared.relay import CommitNotifier
 from shared.settings import CommonSettings
 from shared.timer_runner import TimerHandler, TimerRunner
 
@@ -100,16 +102,6 @@ def _decodable(value: bytes | None) -> bytes:
     return (value or b"").decode(errors="replace").encode()
 
 
-def _aiokafka_producer(broker: KafkaBroker) -> AIOKafkaProducer | None:
-    """The aiokafka producer under FastStream's broker once connected (FastStream 0.6 keeps
-    it at `broker._producer._producer.producer`); None if that ever moves."""
-    try:
-        producer = broker._producer._producer.producer  # type: ignore[attr-defined]
-    except Exception:  # not connected (FastStream raises), or moved in another version
-        return None
-    return producer if isinstance(producer, AIOKafkaProducer) else None
-
-
 class ConsumePath(Protocol):
     """What the subscriber hands each consumed batch to. The shared `Dispatcher` (one handler
     per event) is the default; a service may bring a set-based one (metrics does)."""
@@ -154,7 +146,18 @@ class ServiceRuntime:
         )
         self.engine = create_engine(settings.database_url, self.name, settings.db_pool_size)
         self.broker: KafkaBroker = make_broker(settings, tracer_provider)
-        self._tracer = trace.get_tracer("xiaoer.relay", tracer_provider=tracer_provider)
+        # RELAY_MODE=separate: a `python -m shared.relay` process publishes the outbox; this
+        # process only tells it when a commit added rows.
+        self.notifier = (
+            CommitNotifier(settings.database_url, self.name)
+            if settings.relay_mode == "separate"
+            else None
+        )
+        self.publisher = KafkaPublisher(
+            self.broker,
+            trace.get_tracer("xiaoer.relay", tracer_provider=tracer_provider),
+            settings.kafka_max_request_bytes,
+        )
         self.relay = OutboxRelay(
             self.engine,
             self.plumbing.outbox,
@@ -165,6 +168,8 @@ class ServiceRuntime:
             poll_interval_s=settings.outbox_poll_interval_s,
             service=self.name,
             unknown_topic_attempts=settings.outbox_unknown_topic_attempts,
+            publish_many=self.publisher.publish_many,
+            on_wake=self.notifier.wake if self.notifier else None,
         )
         self.timer_runner = TimerRunner(
             self.engine,
@@ -286,45 +291,9 @@ class ServiceRuntime:
         )
 
     # -- publish ---------------------------------------------------------------------------
-    async def _publish(self, record: Record) -> asyncio.Future[Any]:
-        """Send one outbox record. Straight to the broker's aiokafka producer, with a
-        `<topic> publish` span of our own whose context the record carries: FastStream's
-        per-message publish middlewares cost about as much CPU as everything else the relay
-        does (measured: ~0.1 ms an event). Falls back to `broker.publish` if the producer is
-        not reachable."""
-        key = record.key.encode() if record.key else None
-        producer = _aiokafka_producer(self.broker)
-        if producer is None:
-            return await self.broker.publish(
-                record.value, record.topic, key=key, headers=record.headers, no_confirm=True
-            )
-        span = self._tracer.start_span(  # not made current: nothing runs inside it but the send
-            f"{record.topic} publish",
-            kind=SpanKind.PRODUCER,
-            attributes={
-                "messaging.system": "kafka",
-                "messaging.operation.type": "send",
-                "messaging.destination.name": record.topic,
-                "messaging.message.id": record.headers.get("ce_id", ""),
-            },
-        )
-        try:
-            headers = dict(record.headers)
-            # the consumer's parent is this publish span
-            propagate.inject(headers, context=trace.set_span_in_context(span))
-            sent: asyncio.Future[Any] = await producer.send(
-                record.topic,
-                record.value,
-                key=key,
-                headers=[(k, v.encode()) for k, v in headers.items()],
-            )
-            return sent
-        except BaseException as exc:
-            span.record_exception(exc)
-            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-            raise
-        finally:
-            span.end()
+    async def _publish(self, record: Record) -> Awaitable[object]:
+        """Send one outbox record (`shared.publishing.KafkaPublisher.publish`)."""
+        return await self.publisher.publish(record)
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -348,7 +317,9 @@ class ServiceRuntime:
             if asyncio.iscoroutine(result):
                 await result
         self._tasks += [
-            asyncio.create_task(self.relay.run(), name="outbox-relay"),
+            asyncio.create_task(
+                self.notifier.run() if self.notifier else self.relay.run(), name="outbox-relay"
+            ),
             asyncio.create_task(self.timer_runner.run(), name="timers"),
             asyncio.create_task(self._gauges(), name="gauges"),
             *(asyncio.create_task(run(), name=name) for name, run in self._background),

@@ -44,7 +44,9 @@ class CommonSettings(BaseSettings):
     kafka_sasl_password: SecretStr = SecretStr("")
     kafka_ssl_cafile: str | None = None
     graceful_timeout_s: float = 15.0
-    # Outbox relay
+    # Outbox relay: "inline" runs it in the service's process; "separate" leaves it to a
+    # `python -m shared.relay` process (its own Deployment), woken by NOTIFY after each commit.
+    relay_mode: Literal["inline", "separate"] = "inline"
     outbox_poll_interval_s: float = 0.2
     outbox_batch_size: int = 500
     outbox_shards: int = 16

@@ -55,6 +55,7 @@ def build_probe(
     clock: Clock | None = None,
     behaviour: Behaviour | None = None,
     lanes: int = 1,
+    relay_mode: str = "inline",
 ) -> tuple[ServiceRuntime, Behaviour, Table]:
     metadata, effects = probe_metadata()
     behaviour = behaviour or Behaviour()
@@ -65,6 +66,7 @@ def build_probe(
         outbox_poll_interval_s=0.05,
         timer_poll_interval_s=0.05,
         consumer_lanes=lanes,
+        relay_mode=relay_mode,
         kafka_group_id=f"xiaoer-{schema}-test",  # one per test (and schema), kept on restart
     )
 
