@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from services.metrics.app import build_runtime
-from services.metrics.quality.evaluate import evaluate, read_set
+from tools.metrics.quality.evaluate import evaluate, read_set
 from services.metrics.quality.rulebook import load_defaults
 from services.metrics.settings import MetricsSettings
 

@@ -8,7 +8,7 @@ import pytest
 
 from services.metrics.domain.quality.rules import CATEGORIES
 from services.metrics.domain.quality.score import score
-from services.metrics.quality.evaluate import evaluate, read_set
+from tools.metrics.quality.evaluate import evaluate, read_set
 from services.metrics.quality.rulebook import RuleBook, RulesInvalid, apply_override, load_defaults
 
 RULES = load_defaults()
