@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from services.metrics.app import build_runtime
-from tools.metrics.quality.evaluate import evaluate, read_set
 from services.metrics.quality.rulebook import load_defaults
 from services.metrics.settings import MetricsSettings
+from tools.metrics.quality.evaluate import evaluate, read_set
 
 OUT = Path(__file__).resolve().parent / "results" / "quality.json"
 SETS = ("train", "heldout", "heldout2", "heldout3", "heldout4")

@@ -19,6 +19,7 @@ the rule and the field, so a bad override fails at start-up, not on a reply.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import replace
@@ -32,14 +33,17 @@ from services.metrics.domain.quality.detectors import DETECTORS
 from services.metrics.domain.quality.rules import (
     CATEGORIES,
     Category,
+    Detector,
     Rule,
     RuleSet,
     Severity,
     fold,
 )
+from services.metrics.domain.quality.scorer import NgramScorer
 from shared import safe_yaml
 
 DEFAULT_FILE = Path(__file__).with_name("default-rules.yaml")
+SCORERS_FILE = Path(__file__).with_name("scorers.json")
 SCORED = (*CATEGORIES, "slow_reply")
 
 
@@ -64,7 +68,7 @@ class RuleDoc(_Doc):
     severity: Severity
     suggestion: str = Field(min_length=1, max_length=200)
     match: list[str] = Field(default_factory=list, max_length=50)
-    detector: Literal["phone", "id_card", "bank_card", "address"] | None = None
+    detector: Literal["phone", "id_card", "bank_card", "address", "scorer"] | None = None
     unless_before: str | None = None
     unless_after: str | None = None
     unless_match: str | None = None
@@ -138,6 +142,45 @@ def _pattern(
         return None
 
 
+def load_scorers(path: Path = SCORERS_FILE) -> dict[str, NgramScorer]:
+    """The learned scorers per category (`tools/metrics/quality/train_scorer.py` writes them)."""
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        category: NgramScorer(
+            category,
+            float(m["bias"]),
+            {g: float(w) for g, w in m["weights"].items()},
+            float(m["threshold"]),
+        )
+        for category, m in data.items()
+        if isinstance(m, dict)
+    }
+
+
+_SCORERS: dict[str, NgramScorer] | None = None
+
+
+def _scorers() -> dict[str, NgramScorer]:
+    global _SCORERS
+    if _SCORERS is None:
+        _SCORERS = load_scorers()
+    return _SCORERS
+
+
+def _detector(doc: RuleDoc, errors: list[str]) -> Detector | None:
+    if doc.detector is None:
+        return None
+    if doc.detector != "scorer":
+        return DETECTORS[doc.detector]
+    scorer = _scorers().get(doc.category)
+    if scorer is None:
+        errors.append(f"{doc.id}.detector: no learned scorer for {doc.category!r}")
+        return None
+    return scorer.spans
+
+
 def _compile(doc: RuleDoc, macros: Mapping[str, str], errors: list[str]) -> Rule | None:
     before = len(errors)
     pattern = _pattern("|".join(f"(?:{m})" for m in doc.match), macros, f"{doc.id}.match", errors)
@@ -147,7 +190,7 @@ def _compile(doc: RuleDoc, macros: Mapping[str, str], errors: list[str]) -> Rule
         severity=doc.severity,
         suggestion=doc.suggestion,
         pattern=pattern if doc.match else None,
-        detector=DETECTORS[doc.detector] if doc.detector else None,
+        detector=_detector(doc, errors),
         unless_before=_pattern(doc.unless_before, macros, f"{doc.id}.unless_before", errors),
         unless_after=_pattern(doc.unless_after, macros, f"{doc.id}.unless_after", errors),
         unless_match=_pattern(doc.unless_match, macros, f"{doc.id}.unless_match", errors),

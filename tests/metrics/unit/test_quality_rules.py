@@ -8,8 +8,8 @@ import pytest
 
 from services.metrics.domain.quality.rules import CATEGORIES
 from services.metrics.domain.quality.score import score
-from tools.metrics.quality.evaluate import evaluate, read_set
 from services.metrics.quality.rulebook import RuleBook, RulesInvalid, apply_override, load_defaults
+from tools.metrics.quality.evaluate import evaluate, read_set
 
 RULES = load_defaults()
 PRECISION, RECALL = 0.95, 0.90
