@@ -14,22 +14,35 @@ from tools.metrics.quality.evaluate import evaluate, read_set
 RULES = load_defaults()
 PRECISION, RECALL = 0.95, 0.90
 
-# heldout4.tsv is the only held-out set no rule was ever tuned after (each earlier one led to a
-# round of new training examples; see docs/quality.md). On it the rules miss phrasings no rule
-# has seen — above all in the open-ended categories: recorded here, not hidden. Each marker is
-# strict: the test fails once the target is met, and the marker must go.
-UNTOUCHED = "heldout4"
-EARLIER = ("heldout", "heldout2", "heldout3")
+# heldout5.tsv is the only held-out set no rule was ever tuned after: written before round 5
+# changed any rule, evaluated once with the frozen rules 2026.12-2 and scorers (each earlier set
+# led to a round of new training examples; see docs/quality.md). On it the rules miss phrasings
+# no rule has seen and fire on a few harmless ones: recorded here, not hidden. Each marker is
+# strict: the test fails once a target is met, and the marker must go.
+UNTOUCHED = "heldout5"
+EARLIER = ("heldout", "heldout2", "heldout3", "heldout4")
 PRECISION_SHORTFALL = {
-    "off_platform"
-}  # 没钱就去拼多多买: labelled rude only, also names a platform
-RECALL_SHORTFALL = {"off_platform", "rude", "over_promise", "review_inducement"}
+    "off_platform": 0.824,  # 微信支付暂时不支持, 京东上那个店不是我们家的, 吊牌上的二维码
+    "over_promise": 0.947,  # 不能保证一定明天到
+}
+RECALL_SHORTFALL = {
+    "ad_law": 0.645,
+    "off_platform": 0.500,
+    "rude": 0.774,
+    "over_promise": 0.643,
+    "review_inducement": 0.889,
+}
 
 
-def _marked(categories: set[str], what: str) -> list[object]:
+def _marked(measured: dict[str, float], what: str) -> list[object]:
     return [
-        pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=f"known {what} shortfall"))
-        if c in categories
+        pytest.param(
+            c,
+            marks=pytest.mark.xfail(
+                strict=True, reason=f"known {what} shortfall: {measured[c]:.3f} on {UNTOUCHED}"
+            ),
+        )
+        if c in measured
         else c
         for c in CATEGORIES
     ]
@@ -55,6 +68,23 @@ def test_precision_on_the_earlier_heldout_sets(category: str) -> None:
     for name in EARLIER:
         figures, _ = evaluate(RULES, read_set(name))
         assert figures[category].precision >= PRECISION, (name, figures[category])
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_recall_on_the_earlier_heldout_sets(category: str) -> None:
+    """The sets used to tune (heldout4 was the untouched one until round 5) keep the targets."""
+    for name in EARLIER:
+        figures, _ = evaluate(RULES, read_set(name))
+        assert figures[category].recall >= RECALL, (name, figures[category])
+
+
+def test_the_shortfalls_are_recorded_as_measured() -> None:
+    """The numbers in the markers are the measured ones (so a marker cannot hide a drop)."""
+    figures, _ = evaluate(RULES, read_set(UNTOUCHED))
+    for category, value in PRECISION_SHORTFALL.items():
+        assert figures[category].precision >= value - 0.0005, (category, figures[category])
+    for category, value in RECALL_SHORTFALL.items():
+        assert figures[category].recall >= value - 0.0005, (category, figures[category])
 
 
 @pytest.mark.parametrize("category", _marked(PRECISION_SHORTFALL, "precision"))
