@@ -24,7 +24,7 @@ from services.metrics.domain.quality.scorer import NgramScorer, grams
 from services.metrics.quality.rulebook import SCORERS_FILE
 from tools.metrics.quality.evaluate import Example, read_set
 
-TRAINING_SETS = ("train", "heldout", "heldout2", "heldout3", "heldout4")
+TRAINING_SETS = ("train", "heldout", "heldout2", "heldout3", "heldout4", "heldout5")
 CATEGORIES = ("rude", "over_promise")
 EPOCHS = 30
 L2 = 1e-4
