@@ -14,23 +14,23 @@ from tools.metrics.quality.evaluate import evaluate, read_set
 RULES = load_defaults()
 PRECISION, RECALL = 0.95, 0.90
 
-# heldout5.tsv is the only held-out set no rule was ever tuned after: written before round 5
-# changed any rule, evaluated once with the frozen rules 2026.12-2 and scorers (each earlier set
-# led to a round of new training examples; see docs/quality.md). On it the rules miss phrasings
-# no rule has seen and fire on a few harmless ones: recorded here, not hidden. Each marker is
-# strict: the test fails once a target is met, and the marker must go.
-UNTOUCHED = "heldout5"
-EARLIER = ("heldout", "heldout2", "heldout3", "heldout4")
+# heldout6.tsv is the only held-out set no rule was ever tuned after: written after heldout5's
+# single evaluation and before round 6 changed any rule, evaluated once with the frozen rules
+# 2026.12-3 and scorers (each earlier set led to a round of tuning; see docs/quality.md). On it
+# the rules miss phrasings no rule has seen and fire on a few replies they should not: recorded
+# here, not hidden. Each marker is strict: the test fails once a target is met, and the marker
+# must go; the measured value is asserted as a floor (test_the_shortfalls_are_recorded...).
+UNTOUCHED = "heldout6"
+EARLIER = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5")
 PRECISION_SHORTFALL = {
-    "off_platform": 0.824,  # 微信支付暂时不支持, 京东上那个店不是我们家的, 吊牌上的二维码
-    "over_promise": 0.947,  # 不能保证一定明天到
+    "ad_law": 0.917,  # 这款一定能帮您瘦，包有效: labelled over_promise only, a slimming claim
 }
 RECALL_SHORTFALL = {
-    "ad_law": 0.645,
-    "off_platform": 0.500,
-    "rude": 0.774,
-    "over_promise": 0.643,
-    "review_inducement": 0.889,
+    "ad_law": 0.407,
+    "off_platform": 0.600,
+    "rude": 0.692,
+    "over_promise": 0.577,
+    "review_inducement": 0.760,
 }
 
 
@@ -72,7 +72,8 @@ def test_precision_on_the_earlier_heldout_sets(category: str) -> None:
 
 @pytest.mark.parametrize("category", CATEGORIES)
 def test_recall_on_the_earlier_heldout_sets(category: str) -> None:
-    """The sets used to tune (heldout4 was the untouched one until round 5) keep the targets."""
+    """The sets used to tune (heldout4 and heldout5 were the untouched ones of rounds 4 and 5)
+    keep the targets."""
     for name in EARLIER:
         figures, _ = evaluate(RULES, read_set(name))
         assert figures[category].recall >= RECALL, (name, figures[category])
