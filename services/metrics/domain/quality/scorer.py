@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from itertools import repeat
 
 NGRAMS = (1, 2, 3)
 REACH = 12
@@ -43,6 +44,19 @@ def grams(folded: str) -> Iterator[tuple[str, int]]:
             yield gram, start
 
 
+_LAST: list[tuple[str, tuple[str, ...]]] = []
+
+
+def ngram_list(folded: str) -> tuple[str, ...]:
+    """All n-grams of the text, computed once per text: every scorer of a check reads the
+    same folded string, so the last one is kept (a one-entry memo; same input, same output)."""
+    if _LAST and _LAST[0][0] is folded:
+        return _LAST[0][1]
+    found = tuple(folded[i : i + n] for n in NGRAMS for i in range(len(folded) - n + 1))
+    _LAST[:] = [(folded, found)]
+    return found
+
+
 @dataclass(frozen=True)
 class NgramScorer:
     category: str
@@ -53,10 +67,7 @@ class NgramScorer:
     def probability(self, folded: str) -> float:
         # The hot path: one look-up per n-gram, no span bookkeeping. N-grams with a space are
         # never features (training skips them), so they simply miss the dictionary here.
-        get = self.weights.get
-        z = self.bias
-        for n in NGRAMS:
-            z += sum(get(folded[i : i + n], 0.0) for i in range(len(folded) - n + 1))
+        z = self.bias + sum(map(self.weights.get, ngram_list(folded), repeat(0.0)))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def explain(self, folded: str, top: int = 5) -> list[Contribution]:
