@@ -7,10 +7,12 @@
    call to its last `send` — no network, no client. Texts: every labelled reply (train and
    held-out sets, 10–60 characters) plus long ones (500 and 4,000 characters, the limit).
 2. **The engine alone** (`RuleSet.check`) on the same texts.
-3. **Precision and recall per category** on each labelled set (held-out figures: see
-   docs/quality.md for which set was never used to tune).
+3. **Precision and recall per category** on each labelled set with the current rules (held-out
+   figures: see docs/quality.md for which set was never used to tune).
 
-Writes bench/results/quality.json. Timings on a shared machine are noisy: run it twice.
+Writes bench/results/quality.json, keeping its `first_evaluations` (each held-out set's figures
+the one time it was evaluated before being used to tune: a later run cannot reproduce them).
+Timings on a shared machine are noisy: run it twice.
 """
 
 from __future__ import annotations
@@ -26,12 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from services.metrics.app import build_runtime
-from services.metrics.quality.evaluate import evaluate, read_set
 from services.metrics.quality.rulebook import load_defaults
 from services.metrics.settings import MetricsSettings
+from tools.metrics.quality.evaluate import evaluate, read_set
 
 OUT = Path(__file__).resolve().parent / "results" / "quality.json"
-SETS = ("train", "heldout", "heldout2", "heldout3", "heldout4")
+SETS = ("train", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6")
 TOKEN = "bench-shop-token"
 
 
@@ -142,6 +144,7 @@ def main() -> None:
             c: {"n": f.support, "precision": round(f.precision, 3), "recall": round(f.recall, 3)}
             for c, f in figures.items()
         }
+    kept = json.loads(OUT.read_text(encoding="utf-8")) if OUT.exists() else {}
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "rules_version": rules.version,
@@ -150,6 +153,7 @@ def main() -> None:
         "check_server_cpu_time": server_cpu,
         "check_engine_only": engine,
         "accuracy": accuracy,
+        "first_evaluations": kept.get("first_evaluations", {}),
     }
     OUT.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(

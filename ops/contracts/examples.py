@@ -32,6 +32,7 @@ from shared.contracts import (
     RefundRequested,
     ReplyRequested,
     ReviewPosted,
+    SnapshotQuality,
 )
 
 CST = timezone(timedelta(hours=8))
@@ -262,6 +263,13 @@ EXAMPLES: dict[str, EventPayload] = {
             "csat_avg": 4.8,
         },
         computed_at=at(21, 5),
+        quality=SnapshotQuality(
+            inspected_replies=212,
+            flags={"slow_reply": 2, "ad_law": 1},
+            scored_sessions=36,
+            score_avg=98.9,
+            failed_sessions=0,
+        ),
     ),
     "cs.quality.flagged.v1": QualityFlagged(
         shop_id=SHOP,

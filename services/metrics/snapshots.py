@@ -19,17 +19,17 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.metrics import queries, store
 from services.metrics.domain.kpis import ResponderTotals, responder_kpis
 from services.metrics.domain.model import UNASSIGNED
-from services.metrics.projection import HOUR, Cell
+from services.metrics.projection import HOUR, Cell, hour_of
 from shared.clock import Clock
 from shared.context import Context, Plumbing
-from shared.contracts import KpiSnapshot
+from shared.contracts import KpiSnapshot, SnapshotQuality
 from shared.ids import derived_id
 from shared.observability import BUSINESS
 
@@ -126,6 +126,7 @@ class Snapshotter:
             shop, min(hours), max(hours) + HOUR, now, self.gap, bucket="hour", timezone="UTC"
         )
         totals = await queries.responder_totals(ctx.conn, window)
+        quality = await quality_by_hour(ctx.conn, shop, hours)
         k = store.kpi_snapshots
         stored = {
             (r.agent_id, r.hour_start): r
@@ -135,25 +136,28 @@ class Snapshotter:
                 )
             ).all()
         }
-        cells = {key for key in totals if key[1] in hours} | set(stored)
+        cells = {key for key in totals if key[1] in hours} | set(quality) | set(stored)
         rows: list[dict[str, Any]] = []
         for agent, hour in sorted(cells, key=lambda c: (c[1], c[0])):
             if agent == UNASSIGNED or hour is None:
                 continue
             kpis = _kpis(totals.get((agent, hour)) or ResponderTotals(agent))
+            q = quality.get((agent, hour))
+            # stored as one document: the KPIs, and the quality under "quality" when there is any
+            kept = {**kpis, "quality": q.model_dump(mode="json")} if q is not None else kpis
             previous = stored.get((agent, hour))
-            if previous is not None and previous.kpis == kpis:
+            if previous is not None and previous.kpis == kept:
                 continue
             revision = previous.revision + 1 if previous is not None else 1
             rows.append(
                 {
                     "shop_id": shop, "agent_id": agent, "hour_start": hour,
-                    "revision": revision, "kpis": kpis, "computed_at": now,
+                    "revision": revision, "kpis": kept, "computed_at": now,
                 }
             )  # fmt: skip
             payload = KpiSnapshot(
                 shop_id=shop, agent_id=agent, hour_start=hour, revision=revision, kpis=kpis,
-                computed_at=now,
+                computed_at=now, quality=q,
             )  # fmt: skip
             ctx.emit(payload, event_id=derived_id(shop, agent, hour.isoformat(), str(revision)))
         if rows:
@@ -182,6 +186,45 @@ class Snapshotter:
                 )
                 .on_conflict_do_nothing()
             )
+
+
+async def quality_by_hour(
+    conn: AsyncConnection, shop: str, hours: set[datetime]
+) -> dict[tuple[str, datetime], SnapshotQuality]:
+    """Each agent's quality inspection per hour, from the sessions that started in it: replies
+    inspected, flags by category, mean score and failed sessions (`quality_scores` has one row
+    per agent and session, `quality_flags` the session each flag belongs to). By session start,
+    as the hours the ingest marks for the agent's sessions are."""
+    start, end = min(hours), max(hours) + HOUR
+    qs, qf = store.quality_scores, store.quality_flags
+    scored: dict[tuple[str, datetime], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for agent, session_start, replies, score, failed in await conn.execute(
+        select(qs.c.agent_id, qs.c.session_start, qs.c.replies, qs.c.score, qs.c.failed).where(
+            qs.c.shop_id == shop, qs.c.session_start >= start, qs.c.session_start < end
+        )
+    ):
+        if (hour := hour_of(session_start)) in hours:
+            t = scored[(agent, hour)]
+            t[0], t[1], t[2], t[3] = t[0] + replies, t[1] + 1, t[2] + score, t[3] + bool(failed)
+    flags: dict[tuple[str, datetime], dict[str, int]] = defaultdict(dict)
+    for agent, category, session_start, n in await conn.execute(
+        select(qf.c.agent_id, qf.c.category, qf.c.session_start, func.count())
+        .where(qf.c.shop_id == shop, qf.c.session_start >= start, qf.c.session_start < end)
+        .group_by(qf.c.agent_id, qf.c.category, qf.c.session_start)
+    ):
+        if (hour := hour_of(session_start)) in hours:
+            by_category = flags[(agent, hour)]
+            by_category[category] = by_category.get(category, 0) + n
+    return {
+        key: SnapshotQuality(
+            inspected_replies=replies,
+            flags=dict(sorted(flags.get(key, {}).items())),
+            scored_sessions=sessions,
+            score_avg=round(score_sum / sessions, 2),
+            failed_sessions=failed,
+        )
+        for key, (replies, sessions, score_sum, failed) in scored.items()
+    }
 
 
 def _kpis(t: ResponderTotals) -> dict[str, Any]:

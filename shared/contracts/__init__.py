@@ -14,6 +14,7 @@ from shared.contracts.emitted import (
     QualityFlagged,
     RefundDecided,
     ReplyRequested,
+    SnapshotQuality,
 )
 from shared.contracts.upstream import (
     AgentStatusChanged,
@@ -53,4 +54,5 @@ __all__ = [
     "RefundRequested",
     "ReplyRequested",
     "ReviewPosted",
+    "SnapshotQuality",
 ]

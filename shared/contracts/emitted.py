@@ -227,6 +227,27 @@ class CaseResolved(EventPayload):
         return self.resolved_at
 
 
+Count = Annotated[int, Field(ge=0, le=INT32_MAX)]
+
+
+class SnapshotQuality(BaseModel):
+    """An agent's quality inspection (质检) in the sessions that started in the hour."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
+
+    inspected_replies: Count = Field(description="the agent's replies inspected")
+    flags: dict[QualityCategory, Count] = Field(
+        default_factory=dict, description="flags by category (categories with none left out)"
+    )
+    scored_sessions: Count = Field(description="sessions the agent took part in, scored")
+    score_avg: float | None = Field(
+        None, ge=0, le=100, description="mean session score (100 minus weighted deductions)"
+    )
+    failed_sessions: Count = Field(
+        description="sessions failed by an off_platform, personal_data or review_inducement flag"
+    )
+
+
 class KpiSnapshot(EventPayload):
     """`cs.kpi.snapshot.v1`: one agent's KPIs for one hour; a later revision supersedes."""
 
@@ -235,6 +256,9 @@ class KpiSnapshot(EventPayload):
     revision: int = Field(ge=1, le=INT32_MAX)
     kpis: dict[Name, float | Annotated[int, Field(ge=-(2**63), lt=2**63)] | None]
     computed_at: HappenedAt
+    quality: SnapshotQuality | None = Field(
+        None, description="quality inspection KPIs; absent when the agent had no scored session"
+    )
 
     def business_time(self) -> datetime:
         return self.hour_start

@@ -19,8 +19,11 @@ the rule and the field, so a bad override fails at start-up, not on a reply.
 
 from __future__ import annotations
 
+import json
+import logging
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -32,14 +35,19 @@ from services.metrics.domain.quality.detectors import DETECTORS
 from services.metrics.domain.quality.rules import (
     CATEGORIES,
     Category,
+    Detector,
     Rule,
     RuleSet,
     Severity,
     fold,
 )
+from services.metrics.domain.quality.scorer import NgramScorer
 from shared import safe_yaml
 
+log = logging.getLogger(__name__)
+
 DEFAULT_FILE = Path(__file__).with_name("default-rules.yaml")
+SCORERS_FILE = Path(__file__).with_name("scorers.json")
 SCORED = (*CATEGORIES, "slow_reply")
 
 
@@ -64,7 +72,7 @@ class RuleDoc(_Doc):
     severity: Severity
     suggestion: str = Field(min_length=1, max_length=200)
     match: list[str] = Field(default_factory=list, max_length=50)
-    detector: Literal["phone", "id_card", "bank_card", "address"] | None = None
+    detector: Literal["phone", "id_card", "bank_card", "address", "scorer"] | None = None
     unless_before: str | None = None
     unless_after: str | None = None
     unless_match: str | None = None
@@ -138,6 +146,45 @@ def _pattern(
         return None
 
 
+def load_scorers(path: Path = SCORERS_FILE) -> dict[str, NgramScorer]:
+    """The learned scorers per category (`tools/metrics/quality/train_scorer.py` writes them)."""
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        category: NgramScorer(
+            category,
+            float(m["bias"]),
+            {g: float(w) for g, w in m["weights"].items()},
+            float(m["threshold"]),
+        )
+        for category, m in data.items()
+        if isinstance(m, dict)
+    }
+
+
+_SCORERS: dict[str, NgramScorer] | None = None
+
+
+def _scorers() -> dict[str, NgramScorer]:
+    global _SCORERS
+    if _SCORERS is None:
+        _SCORERS = load_scorers()
+    return _SCORERS
+
+
+def _detector(doc: RuleDoc, errors: list[str]) -> Detector | None:
+    if doc.detector is None:
+        return None
+    if doc.detector != "scorer":
+        return DETECTORS[doc.detector]
+    scorer = _scorers().get(doc.category)
+    if scorer is None:
+        errors.append(f"{doc.id}.detector: no learned scorer for {doc.category!r}")
+        return None
+    return scorer.spans
+
+
 def _compile(doc: RuleDoc, macros: Mapping[str, str], errors: list[str]) -> Rule | None:
     before = len(errors)
     pattern = _pattern("|".join(f"(?:{m})" for m in doc.match), macros, f"{doc.id}.match", errors)
@@ -147,7 +194,7 @@ def _compile(doc: RuleDoc, macros: Mapping[str, str], errors: list[str]) -> Rule
         severity=doc.severity,
         suggestion=doc.suggestion,
         pattern=pattern if doc.match else None,
-        detector=DETECTORS[doc.detector] if doc.detector else None,
+        detector=_detector(doc, errors),
         unless_before=_pattern(doc.unless_before, macros, f"{doc.id}.unless_before", errors),
         unless_after=_pattern(doc.unless_after, macros, f"{doc.id}.unless_after", errors),
         unless_match=_pattern(doc.unless_match, macros, f"{doc.id}.unless_match", errors),
@@ -224,20 +271,78 @@ def apply_override(base: RuleSet, shop_id: str, raw: str | bytes, source: str) -
 
 
 class RuleBook:
-    """Every shop's effective rules, loaded once: the defaults and the overrides in `folder`."""
+    """Every shop's effective rules: the defaults and the overrides in `folder`.
 
-    def __init__(self, folder: Path | None = None, defaults: RuleSet | None = None) -> None:
+    Overrides are read at start-up (an invalid one stops the service) and re-read when they
+    change: at most every `reload_interval_s` seconds, the first `for_shop` after the interval
+    looks at the folder (one `stat` per file) and reloads the files whose modification time or
+    size changed, adds new ones and drops deleted ones. Between two looks the hot path costs a
+    monotonic-clock read. A changed file that is invalid is refused with an error in the log,
+    and the shop keeps its previous rules until the file is fixed.
+    """
+
+    def __init__(
+        self,
+        folder: Path | None = None,
+        defaults: RuleSet | None = None,
+        *,
+        reload_interval_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.defaults = defaults or load_defaults()
+        self._folder = folder
+        self._interval = reload_interval_s
+        self._clock = clock
         self._shops: dict[str, RuleSet] = {}
+        self._seen: dict[str, tuple[int, int]] = {}  # shop -> (mtime_ns, size) last read
         if folder is not None:
             for path in sorted(folder.glob("*.yaml")):
-                shop_id = path.stem
-                self._shops[shop_id] = apply_override(
-                    self.defaults, shop_id, path.read_bytes(), str(path)
-                )
+                stat = path.stat()
+                self._shops[path.stem] = self._load(path)
+                self._seen[path.stem] = (stat.st_mtime_ns, stat.st_size)
+        self._next_look = clock() + reload_interval_s
+
+    def _load(self, path: Path) -> RuleSet:
+        return apply_override(self.defaults, path.stem, path.read_bytes(), str(path))
 
     def for_shop(self, shop_id: str) -> RuleSet:
+        if self._folder is not None and self._clock() >= self._next_look:
+            self.reload()
         return self._shops.get(shop_id, self.defaults)
+
+    def reload(self) -> list[str]:
+        """Look at the folder now; return the shops whose rules changed (reloaded or dropped)."""
+        if self._folder is None:
+            return []
+        self._next_look = self._clock() + self._interval
+        changed: list[str] = []
+        present: set[str] = set()
+        try:
+            paths = sorted(self._folder.glob("*.yaml"))
+        except OSError:
+            log.exception("cannot list quality rules in %s; keeping the rules loaded", self._folder)
+            return []
+        for path in paths:
+            shop_id = path.stem
+            present.add(shop_id)
+            try:
+                stat = path.stat()
+                key = (stat.st_mtime_ns, stat.st_size)
+                if self._seen.get(shop_id) == key:
+                    continue
+                self._seen[shop_id] = key
+                self._shops[shop_id] = self._load(path)
+            except (OSError, RulesInvalid) as exc:
+                log.error("quality rules of %s not reloaded, previous rules kept: %s", shop_id, exc)
+                continue
+            changed.append(shop_id)
+            log.info("quality rules of %s reloaded: %s", shop_id, self._shops[shop_id].version)
+        for shop_id in sorted(set(self._shops) - present):
+            del self._shops[shop_id]
+            self._seen.pop(shop_id, None)
+            changed.append(shop_id)
+            log.info("quality rules of %s removed: the defaults apply", shop_id)
+        return changed
 
     @property
     def shops(self) -> list[str]:

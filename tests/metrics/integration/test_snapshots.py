@@ -77,6 +77,10 @@ async def test_snapshot_published_revised_and_idempotent(infra, shop_id: str) ->
         assert first["kpis"]["rounds_answered"] == 1
         assert first["kpis"]["response_time_avg_s"] == 60
         assert first["hour_start"].startswith("2026-11-03T10:00:00")
+        assert first["quality"] == {  # the agent's session of that hour, inspected and scored
+            "inspected_replies": 1, "flags": {}, "scored_sessions": 1, "score_avg": 100.0,
+            "failed_sessions": 0,
+        }  # fmt: skip
 
         # a late buyer message of that hour: revision 2
         await pub.event(buyer(1200))
@@ -87,6 +91,7 @@ async def test_snapshot_published_revised_and_idempotent(infra, shop_id: str) ->
         assert second["revision"] == 2
         assert second["kpis"]["rounds_unanswered"] == 1
         assert second["kpis"]["response_rate_3min"] == 0.5
+        assert second["quality"]["inspected_replies"] == 1
 
         # a duplicate changes nothing: no hour is due, nothing is published
         await pub.record(answered)
@@ -97,3 +102,52 @@ async def test_snapshot_published_revised_and_idempotent(infra, shop_id: str) ->
         assert len(col.of("cs.kpi.snapshot.v1", shop_id=shop_id)) == 2
         ids = {s.headers["ce_id"] for s in col.of("cs.kpi.snapshot.v1", shop_id=shop_id)}
         assert len(ids) == 2
+
+
+async def test_snapshot_carries_the_agents_quality_inspection(infra, shop_id: str) -> None:  # type: ignore[no-untyped-def]
+    """A flagged reply shows in the hour's snapshot: flags by category, score, failed session."""
+    conv, agent = f"c-{uuid.uuid4().hex[:6]}", f"{shop_id}-a1"
+    clock = FakeClock(T0 + timedelta(hours=1, minutes=31))
+    async with (
+        collecting(infra.bootstrap, ["cs.kpi.snapshot.v1"]) as col,
+        metrics_api(infra, clock=clock, snapshot_interval_s=3600) as (rt, _),
+        publisher(infra.bootstrap) as pub,
+    ):
+        snapshotter = rt.state["snapshotter"]
+        await pub.event(
+            ConversationAssigned(
+                shop_id=shop_id, conversation_id=conv, agent_id=agent,
+                assigned_at=T0, reason="test",
+            )
+        )  # fmt: skip
+        await pub.event(
+            MessageReceived(
+                shop_id=shop_id, message_id=uuid.uuid4().hex, conversation_id=conv,
+                buyer_id="b", text="能便宜点吗", sent_at=T0,
+            )
+        )  # fmt: skip
+        for s, text in ((30, "亲，加我微信abc123，给您便宜"), (50, "好的亲，已经给您备注了")):
+            await pub.event(
+                MessageSent(
+                    shop_id=shop_id, message_id=uuid.uuid4().hex, conversation_id=conv,
+                    buyer_id="b", sender_kind="agent", sender_id=agent, text=text,
+                    sent_at=T0 + timedelta(seconds=s),
+                )
+            )  # fmt: skip
+
+        async def scored() -> bool:
+            async with rt.engine.connect() as conn:
+                q = store.quality_scores
+                query = select(func.count()).select_from(q).where(q.c.shop_id == shop_id)
+                return (await conn.execute(query)).scalar_one() == 1
+
+        await wait_until(scored, 20, "the session scored")
+        while await snapshotter.run_once():
+            pass
+        [snap] = await col.wait_count("cs.kpi.snapshot.v1", 1, shop_id=shop_id)
+        quality = snap.data["quality"]
+        assert quality["inspected_replies"] == 2
+        assert quality["flags"] == {"off_platform": 1}
+        assert quality["scored_sessions"] == 1
+        assert quality["failed_sessions"] == 1
+        assert quality["score_avg"] == 60.0  # 100 - the off_platform weight (40)

@@ -8,28 +8,41 @@ import pytest
 
 from services.metrics.domain.quality.rules import CATEGORIES
 from services.metrics.domain.quality.score import score
-from services.metrics.quality.evaluate import evaluate, read_set
 from services.metrics.quality.rulebook import RuleBook, RulesInvalid, apply_override, load_defaults
+from tools.metrics.quality.evaluate import evaluate, read_set
 
 RULES = load_defaults()
 PRECISION, RECALL = 0.95, 0.90
 
-# heldout4.tsv is the only held-out set no rule was ever tuned after (each earlier one led to a
-# round of new training examples; see docs/quality.md). On it the rules miss phrasings no rule
-# has seen — above all in the open-ended categories: recorded here, not hidden. Each marker is
-# strict: the test fails once the target is met, and the marker must go.
-UNTOUCHED = "heldout4"
-EARLIER = ("heldout", "heldout2", "heldout3")
+# heldout6.tsv is the only held-out set no rule was ever tuned after: written after heldout5's
+# single evaluation and before round 6 changed any rule, evaluated once with the frozen rules
+# 2026.12-3 and scorers (each earlier set led to a round of tuning; see docs/quality.md). On it
+# the rules miss phrasings no rule has seen and fire on a few replies they should not: recorded
+# here, not hidden. Each marker is strict: the test fails once a target is met, and the marker
+# must go; the measured value is asserted as a floor (test_the_shortfalls_are_recorded...).
+UNTOUCHED = "heldout6"
+EARLIER = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5")
 PRECISION_SHORTFALL = {
-    "off_platform"
-}  # 没钱就去拼多多买: labelled rude only, also names a platform
-RECALL_SHORTFALL = {"off_platform", "rude", "over_promise", "review_inducement"}
+    "ad_law": 0.917,  # 这款一定能帮您瘦，包有效: labelled over_promise only, a slimming claim
+}
+RECALL_SHORTFALL = {
+    "ad_law": 0.407,
+    "off_platform": 0.600,
+    "rude": 0.692,
+    "over_promise": 0.577,
+    "review_inducement": 0.760,
+}
 
 
-def _marked(categories: set[str], what: str) -> list[object]:
+def _marked(measured: dict[str, float], what: str) -> list[object]:
     return [
-        pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=f"known {what} shortfall"))
-        if c in categories
+        pytest.param(
+            c,
+            marks=pytest.mark.xfail(
+                strict=True, reason=f"known {what} shortfall: {measured[c]:.3f} on {UNTOUCHED}"
+            ),
+        )
+        if c in measured
         else c
         for c in CATEGORIES
     ]
@@ -55,6 +68,24 @@ def test_precision_on_the_earlier_heldout_sets(category: str) -> None:
     for name in EARLIER:
         figures, _ = evaluate(RULES, read_set(name))
         assert figures[category].precision >= PRECISION, (name, figures[category])
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_recall_on_the_earlier_heldout_sets(category: str) -> None:
+    """The sets used to tune (heldout4 and heldout5 were the untouched ones of rounds 4 and 5)
+    keep the targets."""
+    for name in EARLIER:
+        figures, _ = evaluate(RULES, read_set(name))
+        assert figures[category].recall >= RECALL, (name, figures[category])
+
+
+def test_the_shortfalls_are_recorded_as_measured() -> None:
+    """The numbers in the markers are the measured ones (so a marker cannot hide a drop)."""
+    figures, _ = evaluate(RULES, read_set(UNTOUCHED))
+    for category, value in PRECISION_SHORTFALL.items():
+        assert figures[category].precision >= value - 0.0005, (category, figures[category])
+    for category, value in RECALL_SHORTFALL.items():
+        assert figures[category].recall >= value - 0.0005, (category, figures[category])
 
 
 @pytest.mark.parametrize("category", _marked(PRECISION_SHORTFALL, "precision"))

@@ -34,7 +34,7 @@ Detector = Callable[[str], Iterable[tuple[int, int]]]
 """Spans (start, end) of what a detector finds in the folded text."""
 
 MAX_VIOLATIONS = 50
-_SENTENCE_END = re.compile(r"[。！？!?\n]")
+_SENTENCE_END = re.compile(r"[。！？!?\n，,；;]")
 _BLANK = "\u25a1"  # □: an allowed term is blanked with it, which no rule matches
 
 # Full-width ASCII (！ to ～) and the ideographic space fold to their half-width forms.

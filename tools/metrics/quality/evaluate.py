@@ -1,9 +1,9 @@
 """Precision and recall of a rule set per category on a labelled set of agent replies.
 
-    python -m services.metrics.quality.evaluate train      # errors listed: for tuning rules
-    python -m services.metrics.quality.evaluate heldout    # figures only
+    python -m tools.metrics.quality.evaluate train      # errors listed: for tuning rules
+    python -m tools.metrics.quality.evaluate heldout    # figures only
 
-The sets are `services/metrics/data/{train,heldout}.tsv`: one reply per line, its categories
+The sets are `tools/metrics/quality/{train,heldout…}.tsv`: one reply per line, its categories
 (comma-separated, `-` for a clean reply), a tab, the text. A reply counts as a true positive
 of a category when the rules find that category anywhere in it.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 from services.metrics.domain.quality.rules import CATEGORIES, RuleSet
 from services.metrics.quality.rulebook import load_defaults
 
-DATA = Path(__file__).parents[1] / "data"
+DATA = Path(__file__).parent
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Offline tools of quality inspection: the labelled replies, their evaluation, the scorer training."""
