@@ -5,12 +5,22 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.aftersale.domain.model import BuyerKey, Conversation
 from services.aftersale.store.sql import pair_in
 from services.aftersale.store.tables import conversations
+from shared.bulk import BulkInsert, upsert
+
+_SAVE = BulkInsert(
+    conversations,
+    ["shop_id", "buyer_id", "conversation_id", "seen_at"],
+    on_conflict=upsert(
+        ["shop_id", "buyer_id"],
+        ["conversation_id", "seen_at"],
+        where="conversations.seen_at <= EXCLUDED.seen_at",
+    ),
+)
 
 
 async def conversations_of(
@@ -27,22 +37,7 @@ async def conversations_of(
 
 
 async def save_conversations(conn: AsyncConnection, changed: Sequence[Conversation]) -> None:
-    if not changed:
-        return
-    rows = [
-        {"shop_id": c.shop_id, "buyer_id": c.buyer_id, "conversation_id": c.conversation_id,
-         "seen_at": c.seen_at}
-        for c in changed
-    ]  # fmt: skip
-    stmt = insert(conversations)
-    await conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["shop_id", "buyer_id"],
-            set_={
-                "conversation_id": stmt.excluded.conversation_id,
-                "seen_at": stmt.excluded.seen_at,
-            },
-            where=conversations.c.seen_at <= stmt.excluded.seen_at,
-        ),
-        rows,
-    )
+    if changed:
+        await _SAVE.execute(
+            conn, [(c.shop_id, c.buyer_id, c.conversation_id, c.seen_at) for c in changed]
+        )
