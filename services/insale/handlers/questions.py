@@ -15,7 +15,7 @@ from services.insale.domain.questions import Question, named_order, on_question,
 from services.insale.domain.rules import InsaleRules
 from services.insale.handlers.effects import SERVICE
 from services.insale.handlers.state import Changes, Loaded
-from shared.batch import Decision
+from shared.batch_logic import Decision
 from shared.contracts import HandoffRequested, MessageClassified, ReplyRequested
 from shared.effects import Effects
 from shared.ids import derived_id

@@ -5,20 +5,20 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from sqlalchemy import select, tuple_
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.insale.domain.conversations import BuyerConversation, fallback_conversation
 from services.insale.store.tables import conversations
+from shared.bulk import BulkInsert, upsert
 
-_insert = insert(conversations)
-_REMEMBER = _insert.on_conflict_do_update(
-    index_elements=["shop_id", "buyer_id"],
-    set_={
-        "conversation_id": _insert.excluded.conversation_id,
-        "last_message_at": _insert.excluded.last_message_at,
-    },
-    where=conversations.c.last_message_at <= _insert.excluded.last_message_at,
+_REMEMBER = BulkInsert(
+    conversations,
+    ["shop_id", "buyer_id", "conversation_id", "last_message_at"],
+    on_conflict=upsert(
+        ["shop_id", "buyer_id"],
+        ["conversation_id", "last_message_at"],
+        where="conversations.last_message_at <= EXCLUDED.last_message_at",
+    ),
 )
 
 
@@ -45,14 +45,13 @@ async def remember_conversations(conn: AsyncConnection, heard: Sequence[BuyerCon
     """Keep each buyer's latest conversation, one statement; an older one never replaces a
     newer one another transaction stored meanwhile."""
     if heard:
-        await conn.execute(
-            _REMEMBER,
+        await _REMEMBER.execute(
+            conn,
             [
-                {"shop_id": c.shop_id, "buyer_id": c.buyer_id,
-                 "conversation_id": c.conversation_id, "last_message_at": c.last_message_at}
+                (c.shop_id, c.buyer_id, c.conversation_id, c.last_message_at)
                 for c in sorted(heard, key=lambda c: (c.shop_id, c.buyer_id))
             ],
-        )  # fmt: skip
+        )
 
 
 async def conversation_of(conn: AsyncConnection, shop_id: str, buyer_id: str) -> str:
