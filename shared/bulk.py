@@ -25,16 +25,26 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ARRAY, Table, TextClause, text
+from sqlalchemy import ARRAY, String, Table, TextClause, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import TypeEngine
 
 _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
 
 
 _PLAIN, _JSON, _ARRAY = 0, 1, 2
+
+
+def _travel_type(col_type: TypeEngine[Any]) -> str:
+    """The SQL type a value travels as: strings as unbounded TEXT, so that the INSERT's own
+    (assignment) cast to `varchar(n)` rejects an over-long value as SQLAlchemy's executemany
+    did — an explicit cast to `varchar(n)` would silently cut it to n characters."""
+    if isinstance(col_type, String):
+        return "TEXT"
+    return str(col_type.compile(dialect=_DIALECT))
 
 
 def _array_type(table: Table, column: str) -> tuple[str, int, str]:
@@ -46,8 +56,8 @@ def _array_type(table: Table, column: str) -> tuple[str, int, str]:
     if isinstance(col_type, ARRAY):
         if col_type.dimensions not in (None, 1):
             raise TypeError(f"{table.name}.{column}: only one-dimensional arrays are supported")
-        return "text[]", _ARRAY, col_type.item_type.compile(dialect=_DIALECT)
-    name = col_type.compile(dialect=_DIALECT)
+        return "text[]", _ARRAY, _travel_type(col_type.item_type)
+    name = _travel_type(col_type)
     if "[]" in name:  # pragma: no cover - an array type that is not ARRAY
         raise TypeError(f"{table.name}.{column}: unsupported array type {name}")
     return f"{name}[]", _PLAIN, ""

@@ -22,6 +22,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.bulk import BulkInsert, upsert
@@ -113,3 +114,15 @@ async def test_upsert_overwrites_arrays_unless_guarded(db: AsyncEngine) -> None:
         assert (await conn.execute(select(things.c.tags))).scalar_one() == ["old"]
         await save.execute(conn, [("k", [], t1)])
         assert (await conn.execute(select(things.c.tags))).scalar_one() == []
+
+
+async def test_an_over_long_string_is_refused_not_cut(db: AsyncEngine) -> None:
+    """As SQLAlchemy's executemany did: `varchar(n)` rejects a longer value (an explicit cast of
+    the arrays to `varchar(n)` would silently cut it)."""
+    for columns, row in ((["key"], ("k" * 51,)), (["key", "tags"], ("k", ["t" * 101]))):
+        with pytest.raises(DBAPIError, match="too long"):
+            async with db.begin() as conn:
+                await BulkInsert(things, columns).execute(conn, [row])
+    async with db.begin() as conn:
+        await BulkInsert(things, ["key", "tags"]).execute(conn, [("k" * 50, ["t" * 100])])
+        assert (await conn.execute(select(things.c.tags))).scalar_one() == ["t" * 100]
