@@ -1,7 +1,8 @@
 """Schema steps of the plumbing tables (inbox, outbox, timers), which every service owns in its
 own schema with the same shape (`shared/plumbing.py`).
 
-Each service's Alembic revision that changes them calls one of these pairs, so the four
+Each service's first revision creates them with `initial_plumbing_tables`, and each
+revision that changes them calls one of these pairs, so the four
 services' plumbing cannot drift apart. A step, once released, is never edited: a further change
 is a new pair here and a new revision in every service.
 """
@@ -10,6 +11,94 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
+
+
+def initial_plumbing_tables() -> None:
+    """The plumbing tables as every service's first revision (0001) created them; the steps
+    below change them from there."""
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.String(length=200), nullable=False),
+        sa.Column("event_id", sa.String(length=200), nullable=False),
+        sa.Column("topic", sa.String(length=200), nullable=False),
+        sa.Column(
+            "handled_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("consumer", "event_id", name=op.f("pk_inbox")),
+    )
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("shard", sa.SmallInteger(), nullable=False),
+        sa.Column("topic", sa.String(length=200), nullable=False),
+        sa.Column("key", sa.Text(), nullable=True),
+        sa.Column("value", sa.LargeBinary(), nullable=False),
+        sa.Column("headers", JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
+    )
+    op.create_index(
+        "ix_outbox_pending",
+        "outbox",
+        ["shard", "id"],
+        unique=False,
+        postgresql_where=sa.text("sent_at IS NULL"),
+    )
+    op.create_table(
+        "timers",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("kind", sa.String(length=100), nullable=False),
+        sa.Column("key", sa.String(length=300), nullable=False),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column(
+            "payload",
+            JSONB(astext_type=sa.Text()),
+            server_default=sa.text("'{}'::jsonb"),
+            nullable=False,
+        ),
+        sa.Column("traceparent", sa.String(length=200), nullable=True),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("fired_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("cancelled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_timers")),
+        sa.UniqueConstraint("kind", "key", name="uq_timers_kind_key"),
+    )
+    op.create_index(
+        "ix_timers_due",
+        "timers",
+        ["due_at"],
+        unique=False,
+        postgresql_where=sa.text("fired_at IS NULL AND cancelled_at IS NULL"),
+    )
+
+
+def undo_initial_plumbing_tables() -> None:
+    op.drop_index(
+        "ix_timers_due",
+        table_name="timers",
+        postgresql_where=sa.text("fired_at IS NULL AND cancelled_at IS NULL"),
+    )
+    op.drop_table("timers")
+    op.drop_index(
+        "ix_outbox_pending", table_name="outbox", postgresql_where=sa.text("sent_at IS NULL")
+    )
+    op.drop_table("outbox")
+    op.drop_table("inbox")
 
 
 def inbox_keyed_by_source() -> None:

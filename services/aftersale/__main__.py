@@ -1,6 +1,12 @@
+import gc
+
 from services.aftersale.app import build_app
 from services.aftersale.settings import AftersaleSettings
 from shared.serve import serve
 
 if __name__ == "__main__":
-    serve(AftersaleSettings(), build_app)  # type: ignore[arg-type]
+    # Everything imported so far lives as long as the process: frozen, out of the collector's
+    # sight, a full collection no longer walks it (aftersale on the bench, a loaded machine:
+    # GC was ~29% of the process's CPU, 1.6 s of it in 8 full collections; frozen, 0.7 s).
+    gc.freeze()
+    serve(AftersaleSettings(), build_app, fast_loop=True)  # type: ignore[arg-type]

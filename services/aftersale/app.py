@@ -19,7 +19,7 @@ from services.aftersale.rules_loader import load_rule_book
 from services.aftersale.settings import AftersaleSettings
 from services.aftersale.store import housekeeping
 from services.aftersale.store.tables import metadata
-from shared.batch import BatchConsumer
+from shared.batch_consumer import BatchConsumer
 from shared.clock import Clock
 from shared.runtime import ServiceRuntime
 

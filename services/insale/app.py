@@ -19,7 +19,7 @@ from services.insale.handlers.batch import InsaleBatch
 from services.insale.handlers.timers import TimerHandlers
 from services.insale.rules import rules_from_settings
 from services.insale.settings import InsaleSettings
-from shared.batch import BatchConsumer
+from shared.batch_consumer import BatchConsumer
 from shared.clock import Clock
 from shared.runtime import ServiceRuntime
 from shared.timer_runner import TimerHandler

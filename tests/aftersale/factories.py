@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from shared.contracts import (
     MessageClassified,
@@ -15,15 +13,13 @@ from shared.contracts import (
     RefundRequested,
     ReviewPosted,
 )
+from tests.support.factories import SHANGHAI, message_classified, uid
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+__all__ = ["SHANGHAI", "T0", "classified", "order", "refund", "refund_change", "review", "uid"]
+
 # A Monday morning in shop time, well in the future so real-clock processes never fire
 # the timers these tests leave behind.
 T0 = datetime(2027, 3, 1, 10, 0, tzinfo=SHANGHAI)
-
-
-def uid(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 def order(
@@ -126,8 +122,7 @@ def classified(
     intent: str, *, shop_id: str, buyer_id: str, stage: str = "aftersale",
     order_id: str | None = None, text: str = "我想退货", at: datetime = T0,
 ) -> MessageClassified:  # fmt: skip
-    return MessageClassified(
-        shop_id=shop_id, message_id=uid("m"), conversation_id=f"c-{buyer_id}", buyer_id=buyer_id,
-        intent=intent, confidence=0.9, stage=stage, text_masked=text, order_id=order_id,
-        sent_at=at, classified_at=at,
+    return message_classified(
+        intent, shop_id=shop_id, buyer_id=buyer_id, stage=stage, text=text, sent_at=at,
+        conversation_id=f"c-{buyer_id}", order_id=order_id, message_id=uid("m"),
     )  # fmt: skip

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from shared.contracts import LogisticsUpdated, MessageClassified, OrderChanged, OrderItem
+from tests.support.factories import SHANGHAI, message_classified, uid
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A Tuesday afternoon in shop time: far from quiet hours.
 T0 = datetime(2026, 11, 10, 14, 0, tzinfo=SHANGHAI)
 
-
-def uid(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+__all__ = ["SHANGHAI", "T0", "classified", "order_event", "tracking_event", "uid"]
 
 
 def order_event(
@@ -74,16 +70,8 @@ def classified(
     sent_at: datetime = T0,
     text: str = "我的快递到哪了",
 ) -> MessageClassified:
-    return MessageClassified(
-        shop_id=shop_id,
-        message_id=uid("msg"),
-        conversation_id=conversation_id or f"conv-{buyer_id}",
-        buyer_id=buyer_id,
-        intent=intent,
-        confidence=0.9,
-        stage=stage,
-        text_masked=text,
-        order_id=order_id,
-        sent_at=sent_at,
-        classified_at=sent_at + timedelta(seconds=1),
-    )
+    return message_classified(
+        intent, shop_id=shop_id, buyer_id=buyer_id, stage=stage, text=text, sent_at=sent_at,
+        conversation_id=conversation_id or f"conv-{buyer_id}", order_id=order_id,
+        classified_after=timedelta(seconds=1),
+    )  # fmt: skip

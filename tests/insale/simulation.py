@@ -16,11 +16,10 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from shared.contracts import EventPayload, LogisticsUpdated, OrderChanged, OrderItem
+from tests.support.factories import SHANGHAI
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY0 = datetime(2026, 11, 11, tzinfo=SHANGHAI)
 H = timedelta(hours=1)
 M = timedelta(minutes=1)

@@ -16,7 +16,7 @@ from ops.topology import CONSUMES
 from shared.db import create_engine
 from shared.runtime import ServiceRuntime
 from shared.topic_reader import high_watermarks
-from tests.support.groups import start_at_end
+from tests.support.groups import new_group, start_at_end
 
 
 @asynccontextmanager
@@ -135,3 +135,18 @@ async def service_idle(stack: Any, name: str, timeout: float = 120.0) -> None:
         await outbox_drained(engine, timeout)
     finally:
         await engine.dispose()
+
+
+def runtime_settings(infra: Any, service: str, **overrides: Any) -> dict[str, Any]:
+    """The settings of an in-process runtime under test: the test stack, quick outbox and
+    timer polls, a small pool, and a fresh consumer group that reads only what is published
+    from its start; `overrides` last."""
+    return {
+        "kafka_bootstrap_servers": infra.bootstrap,
+        "database_url": infra.database_url,
+        "outbox_poll_interval_s": 0.05,
+        "timer_poll_interval_s": 0.2,
+        "db_pool_size": 4,
+        "kafka_group_id": new_group(service),
+        **overrides,
+    }

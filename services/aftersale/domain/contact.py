@@ -8,11 +8,11 @@ from typing import Literal
 
 from services.aftersale.domain import texts
 from services.aftersale.domain.effects import Turn
-from services.aftersale.domain.facts import yuan
 from services.aftersale.domain.model import Case
 from shared.contracts import HandoffRequested, ReplyRequested
 from shared.contracts.emitted import Priority, ReplyKind
 from shared.ids import derived_id
+from shared.money import yuan
 
 SERVICE = "aftersale"
 HandoffSkill = Literal["aftersale", "senior"]

@@ -45,8 +45,3 @@ class RefundFacts:
     @property
     def claims_not_received(self) -> bool:
         return self.good_status == "BUYER_NOT_RECEIVED"
-
-
-def yuan(fen: int) -> str:
-    """Fen as a yuan amount for texts: 12345 → '123.45'."""
-    return f"{fen // 100}.{fen % 100:02d}"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.aftersale.domain.facts import OrderFacts, RefundFacts
+from shared.conversations import BuyerConversation
 from shared.ids import derived_id
 
 BuyerKey = tuple[str, str]
@@ -147,14 +148,8 @@ class Review:
     posted_at: datetime
 
 
-@dataclass(frozen=True)
-class Conversation:
-    """The buyer's latest conversation, where replies to them go."""
-
-    shop_id: str
-    buyer_id: str
-    conversation_id: str
-    seen_at: datetime
+Conversation = BuyerConversation
+"""The buyer's latest conversation, where replies to them go (`shared/conversations.py`)."""
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,10 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from services.aftersale.domain.deadlines import seven_day_window_end
-from services.aftersale.domain.facts import OrderFacts, RefundFacts, yuan
+from services.aftersale.domain.facts import OrderFacts, RefundFacts
 from services.aftersale.domain.risk import RiskProfile
 from services.aftersale.domain.rules import RefundDecision, Rule, RuleSet
+from shared.money import yuan
 
 SAFETY_INCONSISTENT = "safety.never-approve-inconsistent"
 SAFETY_HIGH_RISK = "safety.never-approve-high-risk"

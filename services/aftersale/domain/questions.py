@@ -7,6 +7,7 @@ from services.aftersale.domain.effects import Turn
 from services.aftersale.domain.model import Conversation, Order, Signal
 from services.aftersale.domain.risk import threat_words
 from shared.contracts import HandoffRequested, MessageClassified, ReplyRequested
+from shared.conversations import remember
 from shared.ids import derived_id
 
 SERVICE = "aftersale"
@@ -19,9 +20,10 @@ def question_order_id(m: MessageClassified) -> str | None:
 
 def message_classified(t: Turn, m: MessageClassified, cause: str) -> None:
     buyer = (m.shop_id, m.buyer_id)
-    seen = t.v.conversation(buyer)
-    if seen is None or seen.seen_at <= m.sent_at:
-        t.v.put_conversation(Conversation(m.shop_id, m.buyer_id, m.conversation_id, m.sent_at))
+    heard = Conversation(m.shop_id, m.buyer_id, m.conversation_id, m.sent_at)
+    kept = remember(t.v.conversation(buyer), heard)
+    if kept is not None:
+        t.v.put_conversation(kept)
     if m.stage != "aftersale":
         return
     for word in threat_words(m.text_masked):

@@ -12,9 +12,10 @@ falling through to a rule that was written for something else.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from shared.text import fold
 
 MIN_CONFIDENCE = 0.5
 
@@ -59,7 +60,7 @@ _CUES: dict[str, tuple[str, ...]] = {
 
 def normalize_reason(text: str) -> str:
     """The matching key of a reason text: 七天无理由退换货 and 7天无理由退货 give the same key."""
-    key = unicodedata.normalize("NFKC", text).lower()
+    key = fold(text)
     key = _DROP.sub("", key)
     for variant, canonical in _SYNONYMS:
         key = key.replace(variant, canonical)

@@ -21,7 +21,7 @@ from services.aftersale.domain.effects import Config, Out, Turn
 from services.aftersale.handlers import questions, refunds, reviews
 from services.aftersale.handlers.effects import as_effects
 from services.aftersale.store.book import Wants, load_book, save_book
-from shared.batch import Decided, Decision, Item
+from shared.batch_logic import Decided, Decision, Item
 from shared.contracts import EventPayload
 
 FLOWS: tuple[ModuleType, ...] = (refunds, reviews, questions)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from opentelemetry import propagate
 
 from services.aftersale.domain.effects import Out
-from shared.batch import write_timers
 from shared.context import Context
 from shared.effects import Effects, TimerArm
 from shared.observability import BUSINESS
+from shared.timer_writes import write_timers
 
 SERVICE = "aftersale"
 

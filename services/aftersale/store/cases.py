@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import fields
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -15,8 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.aftersale.domain.model import Case, HistoryEntry
 from services.aftersale.store.sql import any_of
 from services.aftersale.store.tables import case_history, cases
+from shared.bulk import BulkInsert, upsert
 
 CASE_FIELDS = [f.name for f in fields(Case)]
+_case_values = attrgetter(*CASE_FIELDS)
+"""A case as one tuple in `CASE_FIELDS` order (risk reasons, a tuple, travel as JSON)."""
 
 
 def _case(row: Row[Any]) -> Case:
@@ -56,19 +60,21 @@ async def lock_cases(
     return {r.case_id: _case(r) for r in rows}
 
 
+_SAVE_CASES = BulkInsert(
+    cases,
+    CASE_FIELDS,
+    on_conflict=upsert(
+        ["case_id"], [n for n in CASE_FIELDS if n != "case_id"], extra="updated_at = now()"
+    ),
+)
+_APPEND_HISTORY = BulkInsert(case_history, ["case_id", "at", "event", "detail"])
+"""Fixed statements over column arrays (`shared.bulk`), whatever the batch size."""
+
+
 async def save_cases(conn: AsyncConnection, changed: Sequence[Case]) -> None:
-    """Insert or overwrite these cases (executemany: multi-row statements)."""
-    if not changed:
-        return
-    stmt = insert(cases)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["case_id"],
-        set_={
-            **{n: stmt.excluded[n] for n in CASE_FIELDS if n != "case_id"},
-            "updated_at": func.now(),
-        },
-    )
-    await conn.execute(stmt, [_row(c) for c in changed])
+    """Insert or overwrite these cases, one statement."""
+    if changed:
+        await _SAVE_CASES.execute(conn, [_case_values(c) for c in changed])
 
 
 async def insert_case(
@@ -163,12 +169,8 @@ async def history(conn: AsyncConnection, case_id: str) -> list[HistoryEntry]:
 
 async def append_history(conn: AsyncConnection, entries: Sequence[HistoryEntry]) -> None:
     """In order: entries of one case keep the order they were written in (ids ascend)."""
-    if not entries:
-        return
-    rows = [
-        {"case_id": e.case_id, "at": e.at, "event": e.event, "detail": e.detail} for e in entries
-    ]
-    await conn.execute(insert(case_history), rows)
+    if entries:
+        await _APPEND_HISTORY.execute(conn, [(e.case_id, e.at, e.event, e.detail) for e in entries])
 
 
 async def add_history(

@@ -1,48 +1,12 @@
-"""The buyer's latest conversation per shop (where replies about a case go)."""
+"""The buyer's latest conversation per shop (where replies about a case go): the shared table
+access (`shared/conversation_store.py`) on aftersale's table."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from services.aftersale.domain.model import BuyerKey, Conversation
-from services.aftersale.store.sql import pair_in
 from services.aftersale.store.tables import conversations
+from shared.conversation_store import ConversationStore
 
+_STORE = ConversationStore(conversations, "seen_at")
 
-async def conversations_of(
-    conn: AsyncConnection, buyers: Collection[BuyerKey]
-) -> dict[BuyerKey, Conversation]:
-    if not buyers:
-        return {}
-    c = conversations
-    rows = await conn.execute(select(c).where(pair_in(c.c.shop_id, c.c.buyer_id, buyers)))
-    return {
-        (r.shop_id, r.buyer_id): Conversation(r.shop_id, r.buyer_id, r.conversation_id, r.seen_at)
-        for r in rows
-    }
-
-
-async def save_conversations(conn: AsyncConnection, changed: Sequence[Conversation]) -> None:
-    if not changed:
-        return
-    rows = [
-        {"shop_id": c.shop_id, "buyer_id": c.buyer_id, "conversation_id": c.conversation_id,
-         "seen_at": c.seen_at}
-        for c in changed
-    ]  # fmt: skip
-    stmt = insert(conversations)
-    await conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["shop_id", "buyer_id"],
-            set_={
-                "conversation_id": stmt.excluded.conversation_id,
-                "seen_at": stmt.excluded.seen_at,
-            },
-            where=conversations.c.seen_at <= stmt.excluded.seen_at,
-        ),
-        rows,
-    )
+conversations_of = _STORE.load
+save_conversations = _STORE.save

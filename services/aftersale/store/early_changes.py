@@ -5,12 +5,22 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.aftersale.domain.model import EarlyChange
 from services.aftersale.store.sql import any_of
 from services.aftersale.store.tables import early_refund_changes
+from shared.bulk import BulkInsert, upsert
+
+_SAVE = BulkInsert(
+    early_refund_changes,
+    ["refund_id", "status", "cs_status", "timeout", "changed_at"],
+    on_conflict=upsert(
+        ["refund_id"],
+        ["status", "cs_status", "timeout", "changed_at"],
+        where="early_refund_changes.changed_at <= EXCLUDED.changed_at",
+    ),
+)
 
 
 async def lock_early_changes(
@@ -37,19 +47,7 @@ async def save_early_changes(
     e = early_refund_changes
     if taken:
         await conn.execute(delete(e).where(e.c.refund_id == any_of(taken)))
-    if not saved:
-        return
-    rows = [
-        {"refund_id": c.refund_id, "status": c.status, "cs_status": c.cs_status,
-         "timeout": c.timeout, "changed_at": c.changed_at}
-        for c in saved
-    ]  # fmt: skip
-    stmt = insert(e)
-    await conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["refund_id"],
-            set_={k: stmt.excluded[k] for k in ("status", "cs_status", "timeout", "changed_at")},
-            where=e.c.changed_at <= stmt.excluded.changed_at,
-        ),
-        rows,
-    )
+    if saved:
+        await _SAVE.execute(
+            conn, [(c.refund_id, c.status, c.cs_status, c.timeout, c.changed_at) for c in saved]
+        )

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import select, union
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -14,6 +14,7 @@ from services.aftersale.domain.book import CategoryKey
 from services.aftersale.domain.model import BuyerKey, Order
 from services.aftersale.store.sql import any_of, pair_in
 from services.aftersale.store.tables import item_categories, orders
+from shared.bulk import BulkInsert, upsert
 
 
 async def load_orders(
@@ -47,31 +48,33 @@ def _order(r: Row[Any]) -> Order:
     )  # fmt: skip
 
 
+_ORDER_COLUMNS = [
+    "order_id", "shop_id", "buyer_id", "status", "total_fee", "item_ids", "consign_time",
+    "signed_at", "created_at", "changed_at",
+]  # fmt: skip
+_order_values = attrgetter(*_ORDER_COLUMNS)
+_SAVE_ORDERS = BulkInsert(
+    orders,
+    _ORDER_COLUMNS,
+    on_conflict=upsert(
+        ["order_id"],
+        ["status", "total_fee", "item_ids", "consign_time", "signed_at", "changed_at"],
+        where="orders.changed_at <= EXCLUDED.changed_at",
+    ),
+)
+_SAVE_CATEGORIES = BulkInsert(
+    item_categories,
+    ["shop_id", "item_id", "category"],
+    on_conflict=upsert(["shop_id", "item_id"], ["category"]),
+)
+"""Fixed statements over column arrays (`shared.bulk`; item ids as an array column)."""
+
+
 async def save_orders(conn: AsyncConnection, changed: Sequence[Order]) -> None:
     """Insert or update these orders; an older change never overwrites a newer one (the rows
     were locked, this only guards a writer that did not lock them)."""
-    if not changed:
-        return
-    rows = [_row(o) for o in changed]
-    stmt = insert(orders)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["order_id"],
-        set_={
-            n: stmt.excluded[n]
-            for n in ("status", "total_fee", "item_ids", "consign_time", "signed_at", "changed_at")
-        },
-        where=orders.c.changed_at <= stmt.excluded.changed_at,
-    )
-    await conn.execute(stmt, rows)
-
-
-def _row(o: Order) -> dict[str, Any]:
-    return {
-        "order_id": o.order_id, "shop_id": o.shop_id, "buyer_id": o.buyer_id,
-        "status": o.status, "total_fee": o.total_fee, "item_ids": list(o.item_ids),
-        "consign_time": o.consign_time, "signed_at": o.signed_at,
-        "created_at": o.created_at, "changed_at": o.changed_at,
-    }  # fmt: skip
+    if changed:
+        await _SAVE_ORDERS.execute(conn, [_order_values(o) for o in changed])
 
 
 async def categories(
@@ -89,16 +92,7 @@ async def categories(
 
 
 async def save_categories(conn: AsyncConnection, changed: Mapping[CategoryKey, str]) -> None:
-    if not changed:
-        return
-    rows: list[dict[str, Any]] = [
-        {"shop_id": shop, "item_id": item, "category": category}
-        for (shop, item), category in sorted(changed.items())
-    ]
-    stmt = insert(item_categories)
-    await conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["shop_id", "item_id"], set_={"category": stmt.excluded.category}
-        ),
-        rows,
-    )
+    if changed:
+        await _SAVE_CATEGORIES.execute(
+            conn, [(shop, item, category) for (shop, item), category in sorted(changed.items())]
+        )

@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.aftersale.domain.model import Review
 from services.aftersale.store.sql import any_of
 from services.aftersale.store.tables import reviews
+from shared.bulk import BulkInsert
+
+_ADD = BulkInsert(
+    reviews,
+    ["review_id", "shop_id", "order_id", "buyer_id", "result", "posted_at"],
+    on_conflict="DO NOTHING",
+)
 
 
 async def seen_reviews(conn: AsyncConnection, review_ids: Collection[str]) -> set[str]:
@@ -23,14 +29,11 @@ async def seen_reviews(conn: AsyncConnection, review_ids: Collection[str]) -> se
 
 
 async def add_reviews(conn: AsyncConnection, new: Sequence[Review]) -> None:
-    if not new:
-        return
-    rows = [
-        {"review_id": r.review_id, "shop_id": r.shop_id, "order_id": r.order_id,
-         "buyer_id": r.buyer_id, "result": r.result, "posted_at": r.posted_at}
-        for r in new
-    ]  # fmt: skip
-    await conn.execute(insert(reviews).on_conflict_do_nothing(), rows)
+    if new:
+        await _ADD.execute(
+            conn,
+            [(r.review_id, r.shop_id, r.order_id, r.buyer_id, r.result, r.posted_at) for r in new],
+        )
 
 
 async def review_counts(conn: AsyncConnection, shop_id: str) -> dict[str, int]:

@@ -7,13 +7,19 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.aftersale.domain.model import BuyerKey, Signal
 from services.aftersale.domain.risk import BuyerHistory, buyer_history
 from services.aftersale.store.sql import pair_in
 from services.aftersale.store.tables import buyer_signals, orders
+from shared.bulk import BulkInsert
+
+_ADD_SIGNALS = BulkInsert(
+    buyer_signals,
+    ["shop_id", "buyer_id", "kind", "ref_id", "at", "detail"],
+    on_conflict="DO NOTHING",
+)
 
 
 async def signals(
@@ -32,14 +38,10 @@ async def signals(
 
 
 async def add_signals(conn: AsyncConnection, new: Sequence[Signal]) -> None:
-    if not new:
-        return
-    rows = [
-        {"shop_id": s.shop_id, "buyer_id": s.buyer_id, "kind": s.kind, "ref_id": s.ref_id,
-         "at": s.at, "detail": s.detail}
-        for s in new
-    ]  # fmt: skip
-    await conn.execute(insert(buyer_signals).on_conflict_do_nothing(), rows)
+    if new:
+        await _ADD_SIGNALS.execute(
+            conn, [(s.shop_id, s.buyer_id, s.kind, s.ref_id, s.at, s.detail) for s in new]
+        )
 
 
 async def risk_history(

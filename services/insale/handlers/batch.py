@@ -19,7 +19,7 @@ from services.insale import store
 from services.insale.domain.rules import InsaleRules
 from services.insale.handlers import orders, questions
 from services.insale.handlers.state import Buyer, Changes, Loaded
-from shared.batch import Decided, Decision, Item
+from shared.batch_logic import Decided, Decision, Item
 from shared.contracts import LogisticsUpdated, MessageClassified, OrderChanged
 
 ORDER_CHANGED = "trade.order.changed.v1"

@@ -14,7 +14,7 @@ from services.insale.domain.outcomes import Outcome
 from services.insale.domain.rules import InsaleRules
 from services.insale.handlers.effects import to_effects
 from services.insale.handlers.state import Changes, Loaded
-from shared.batch import Decision
+from shared.batch_logic import Decision
 from shared.contracts import LogisticsUpdated, OrderChanged
 from shared.effects import Effects
 from shared.masking import mask

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.insale.domain.conversations import BuyerConversation, remember
 from services.insale.domain.orders import Order
 from services.insale.domain.questions import Question, named_order, on_question, recent_orders
 from services.insale.domain.rules import InsaleRules
 from services.insale.handlers.effects import SERVICE
 from services.insale.handlers.state import Changes, Loaded
-from shared.batch import Decision
+from shared.batch_logic import Decision
 from shared.contracts import HandoffRequested, MessageClassified, ReplyRequested
+from shared.conversations import BuyerConversation, remember
 from shared.effects import Effects
 from shared.ids import derived_id
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from services.insale.domain.conversations import BuyerConversation, fallback_conversation
 from services.insale.domain.orders import Order
+from shared.conversations import BuyerConversation, conversation_id
 
 Buyer = tuple[str, str]
 """`(shop_id, buyer_id)`"""
@@ -34,9 +34,8 @@ class Loaded:
 
     def conversation_of(self, order: Order) -> str:
         """Where a system message about the order goes."""
-        assert order.buyer_id is not None
-        known = self.conversations.get((order.shop_id, order.buyer_id))
-        return known.conversation_id if known else fallback_conversation(*_buyer(order))
+        buyer = _buyer(order)
+        return conversation_id(self.conversations.get(buyer), *buyer)
 
     def apply(self, changes: Changes) -> None:
         if changes.order is not None:

@@ -4,24 +4,31 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection, Sequence
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import ARRAY, Row, Text, any_, bindparam, func, or_, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.insale.domain.orders import Item, Order
 from services.insale.store.tables import orders
+from shared.bulk import BulkInsert, upsert
 
 _FIELDS = [f.name for f in dataclasses.fields(Order)]
 
 
-def _to_row(order: Order) -> dict[str, Any]:
-    row = {name: getattr(order, name) for name in _FIELDS}
-    row["items"] = [
+_ITEMS = _FIELDS.index("items")
+_values = attrgetter(*_FIELDS)
+
+
+def _to_values(order: Order) -> tuple[Any, ...]:
+    """The order as one tuple in `_FIELDS` order; its items as the JSON `dataclasses.asdict`
+    gives, at a fraction of its cost."""
+    values = list(_values(order))
+    values[_ITEMS] = [
         {"item_id": i.item_id, "title": i.title, "quantity": i.quantity} for i in order.items
-    ]  # what dataclasses.asdict gives, at a fifth of its cost
-    return row
+    ]
+    return tuple(values)
 
 
 def _from_row(row: Row[Any]) -> Order:
@@ -38,18 +45,14 @@ def _any(values: Collection[str]) -> Any:
 # Built once: building an upsert's `excluded` columns on every call costs milliseconds.
 _LOCK = select(orders).where(orders.c.order_id == bindparam("order_id")).with_for_update()
 _GET = select(orders).where(orders.c.order_id == bindparam("order_id"))
-_insert = insert(orders)
-_UPSERT = _insert.on_conflict_do_update(
-    index_elements=["order_id"],
-    set_={
-        **{
-            c.name: _insert.excluded[c.name]
-            for c in orders.c
-            if c.name not in ("order_id", "updated_at")
-        },
-        "updated_at": func.now(),
-    },
+_UPSERT = BulkInsert(
+    orders,
+    _FIELDS,
+    on_conflict=upsert(
+        ["order_id"], [n for n in _FIELDS if n != "order_id"], extra="updated_at = now()"
+    ),
 )
+"""One fixed statement over column arrays (`shared.bulk`), whatever the batch size."""
 
 
 async def lock_order(conn: AsyncConnection, order_id: str) -> Order | None:
@@ -78,10 +81,9 @@ async def get_order(conn: AsyncConnection, order_id: str) -> Order | None:
 
 
 async def save_orders(conn: AsyncConnection, changed: Sequence[Order]) -> None:
-    """Insert or overwrite the orders (executemany: SQLAlchemy sends multi-row statements
-    from one cached compilation)."""
+    """Insert or overwrite the orders, one statement."""
     if changed:
-        await conn.execute(_UPSERT, [_to_row(o) for o in changed])
+        await _UPSERT.execute(conn, [_to_values(o) for o in changed])
 
 
 async def save_order(conn: AsyncConnection, order: Order) -> None:

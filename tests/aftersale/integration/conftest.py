@@ -12,8 +12,7 @@ from services.aftersale.settings import AftersaleSettings
 from shared.clock import FakeClock
 from shared.runtime import ServiceRuntime
 from tests.aftersale.factories import T0
-from tests.support.groups import new_group
-from tests.support.runtime import fire_all, handled, started, wait_until
+from tests.support.runtime import fire_all, handled, runtime_settings, started, wait_until
 
 SHOP_TOKEN = "tok-aftersale-shop"
 OPERATOR = "tok-aftersale-operator"
@@ -28,18 +27,8 @@ OUT_TOPICS = [
 
 
 def aftersale_settings(infra: Any, **overrides: Any) -> AftersaleSettings:
-    values: dict[str, Any] = {
-        "kafka_bootstrap_servers": infra.bootstrap,
-        "database_url": infra.database_url,
-        "outbox_poll_interval_s": 0.05,
-        "timer_poll_interval_s": 0.2,
-        "db_pool_size": 4,
-        "api_tokens": f"shop-api:{SHOP_TOKEN}",
-        "operator_token": OPERATOR,
-        "kafka_group_id": new_group("aftersale"),  # reads only what is published from its start
-    }
-    values.update(overrides)
-    return AftersaleSettings(**values)
+    values = {"api_tokens": f"shop-api:{SHOP_TOKEN}", "operator_token": OPERATOR, **overrides}
+    return AftersaleSettings(**runtime_settings(infra, "aftersale", **values))
 
 
 @pytest.fixture(scope="module")

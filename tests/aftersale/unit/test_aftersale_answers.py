@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -12,8 +11,9 @@ from services.aftersale.domain import texts
 from services.aftersale.domain.answers import OpenCase, answer
 from services.aftersale.domain.facts import OrderFacts
 from services.aftersale.rules_loader import default_rules
+from tests.support.factories import SHANGHAI
 
-TZ = ZoneInfo("Asia/Shanghai")
+TZ = SHANGHAI
 RULES = default_rules()
 NOW = datetime(2026, 11, 12, 4, tzinfo=UTC)
 PAID = OrderFacts("o1", "b1", "WAIT_SELLER_SEND_GOODS", 9900)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -19,8 +18,9 @@ from services.aftersale.domain.policy import (
 from services.aftersale.domain.risk import BuyerHistory, assess
 from services.aftersale.domain.rules import parse_rules
 from services.aftersale.rules_loader import default_rules
+from tests.support.factories import SHANGHAI
 
-TZ = ZoneInfo("Asia/Shanghai")
+TZ = SHANGHAI
 RULES = default_rules()
 # Signed 2026-11-10 15:00 Shanghai → window 2026-11-11 00:00 + 168 h = 2026-11-18 00:00 Shanghai.
 SIGNED_AT = datetime(2026, 11, 10, 7, 0, tzinfo=UTC)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -20,8 +19,9 @@ from services.aftersale.domain.reasons import ReasonIndex, normalize_reason
 from services.aftersale.domain.risk import BuyerHistory, assess
 from services.aftersale.domain.rules import parse_rules
 from services.aftersale.rules_loader import default_rules
+from tests.support.factories import SHANGHAI
 
-TZ = ZoneInfo("Asia/Shanghai")
+TZ = SHANGHAI
 RULES = default_rules()
 SIGNED_AT = datetime(2026, 11, 10, 7, 0, tzinfo=UTC)
 SHIPPED = OrderFacts(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -16,8 +15,9 @@ from services.aftersale.domain.deadlines import (
     within_business_hours,
 )
 from services.aftersale.domain.risk import BuyerHistory, assess, threat_words
+from tests.support.factories import SHANGHAI
 
-TZ = ZoneInfo("Asia/Shanghai")
+TZ = SHANGHAI
 
 
 def test_clean_buyer_is_low_risk() -> None:

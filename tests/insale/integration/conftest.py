@@ -14,8 +14,7 @@ from services.insale.settings import InsaleSettings
 from shared.clock import FakeClock
 from shared.runtime import ServiceRuntime
 from tests.insale.factories import T0
-from tests.support.groups import new_group
-from tests.support.runtime import fire_all, handled, started, wait_until
+from tests.support.runtime import fire_all, handled, runtime_settings, started, wait_until
 
 
 def _no_fsync_wait(dbapi_conn: Any, _record: Any) -> None:
@@ -26,16 +25,7 @@ def _no_fsync_wait(dbapi_conn: Any, _record: Any) -> None:
 
 
 def insale_settings(infra: Any, **overrides: Any) -> InsaleSettings:
-    values: dict[str, Any] = {
-        "kafka_bootstrap_servers": infra.bootstrap,
-        "database_url": infra.database_url,
-        "outbox_poll_interval_s": 0.05,
-        "timer_poll_interval_s": 0.2,
-        "db_pool_size": 4,
-        "kafka_group_id": new_group("insale"),  # reads only what is published from its start
-    }
-    values.update(overrides)
-    return InsaleSettings(**values)
+    return InsaleSettings(**runtime_settings(infra, "insale", **overrides))
 
 
 @pytest.fixture

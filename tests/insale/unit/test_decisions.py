@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, time, timedelta
 
 from services.insale.domain import firings
-from services.insale.domain.conversations import BuyerConversation, remember
 from services.insale.domain.follow_up import on_order_changed, on_tracking
 from services.insale.domain.logistics import StallPolicy
 from services.insale.domain.orders import apply_order_event
@@ -25,6 +24,7 @@ from services.insale.domain.quiet_hours import QuietHours
 from services.insale.domain.reminders import ReminderPolicy
 from services.insale.domain.rules import InsaleRules
 from services.insale.domain.ship_watch import ShipPolicy
+from shared.conversations import BuyerConversation, remember
 from tests.insale.factories import SHANGHAI, T0, order_event, tracking_event
 
 M, H = timedelta(minutes=1), timedelta(hours=1)
