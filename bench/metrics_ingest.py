@@ -35,10 +35,10 @@ from sqlalchemy import func, select
 
 from devstack import LocalStack
 from devstack.config import isolated_config
-from services.metrics import store
+from services.metrics.store import tables as store
 from services.metrics.app import build_runtime
-from services.metrics.handlers import FACT_OF, facts_of
-from services.metrics.projection import Projector
+from services.metrics.handlers.facts import FACT_OF, facts_of
+from services.metrics.handlers.projection import Projector
 from services.metrics.quality.rulebook import RuleBook
 from services.metrics.settings import MetricsSettings
 from shared.cloudevents import Envelope, encode

@@ -33,7 +33,7 @@ from devstack import SERVICES, LocalStack
 from devstack.config import isolated_config
 from devstack.processes import ManagedProcess
 from services.insale.handlers import effect_id
-from services.metrics.replay import compare, rebuild
+from ops.metrics_replay import compare, rebuild
 from services.metrics.settings import MetricsSettings
 from shared.cloudevents import BadEvent, decode, normalize_headers
 from shared.contracts import (

@@ -1,8 +1,8 @@
 """Rebuild every fact and KPI from the beginning of the topics; compare with live; swap.
 
-    python -m services.metrics.replay                  # rebuild into schema metrics_replay, compare
-    python -m services.metrics.replay --shop S --shop T  # compare only these shops
-    python -m services.metrics.replay --swap           # ... then make the rebuild the live state
+    python -m ops.metrics_replay                  # rebuild into schema metrics_replay, compare
+    python -m ops.metrics_replay --shop S --shop T  # compare only these shops
+    python -m ops.metrics_replay --swap           # ... then make the rebuild the live state
 
 The rebuild reads each consumed topic from its first offset up to the end offsets seen when
 it starts (no consumer group, nothing committed), through the same fact mapping and
@@ -35,9 +35,9 @@ from aiokafka.structs import OffsetAndMetadata
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.metrics import store
-from services.metrics.handlers import FACT_OF, Fact, facts_of
-from services.metrics.projection import Projector
+from services.metrics.store import tables as store
+from services.metrics.handlers.facts import FACT_OF, Fact, facts_of
+from services.metrics.handlers.projection import Projector
 from services.metrics.quality.rulebook import RuleBook
 from services.metrics.settings import MetricsSettings
 from shared.cloudevents import BadEvent, decode, normalize_headers
@@ -221,7 +221,7 @@ async def main_async(args: argparse.Namespace) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m services.metrics.replay",
+        prog="python -m ops.metrics_replay",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -19,7 +19,9 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from services.metrics import question_facts, store
+from services.metrics.handlers import questions as question_facts
+
+from services.metrics.store import tables as store
 from services.metrics.domain.model import BOT
 from services.metrics.quality.rulebook import RuleBook
 from shared.cloudevents import Envelope

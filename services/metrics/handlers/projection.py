@@ -19,14 +19,14 @@ from typing import Any
 from sqlalchemy import ARRAY, String, Table, any_, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.metrics import store
+from services.metrics.store import tables as store
 from services.metrics.domain.attribution import attribute_order, last_touch_before
 from services.metrics.domain.conversation import derive
 from services.metrics.domain.model import Assignment, Derived, Message, Touch
 from services.metrics.domain.quality import inspection
 from services.metrics.domain.quality.inspection import RiskFact, ViolationFact
 from services.metrics.domain.trade import OrderEvent, RefundEvent, fold_order, fold_refund
-from services.metrics.handlers import Fact
+from services.metrics.handlers.facts import Fact
 from services.metrics.quality.rulebook import RuleBook
 from shared.contracts import QualityFlagged
 

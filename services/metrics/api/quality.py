@@ -19,7 +19,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.metrics import quality_queries
+from services.metrics.store import quality as quality_queries
 from services.metrics.domain.quality.kpis import QUALITY_FIELDS, quality_kpis
 from services.metrics.quality.rulebook import RuleBook
 from services.metrics.settings import MetricsSettings

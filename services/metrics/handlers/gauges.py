@@ -16,7 +16,7 @@ from datetime import timedelta
 from prometheus_client import Gauge
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.metrics import queries
+from services.metrics.store import kpis as queries
 from shared.clock import Clock
 from shared.observability import REGISTRY
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import ARRAY, ColumnElement, Float, and_, func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.metrics import store
+from services.metrics.store import tables as store
 from services.metrics.domain.kpis import (
     RESPONSE_TARGET_US,
     SATISFIED_RATING,

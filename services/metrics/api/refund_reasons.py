@@ -18,7 +18,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import and_, false, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.metrics import store
+from services.metrics.store import tables as store
 from services.metrics.settings import MetricsSettings
 from shared.http_auth import ShopCaller
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.metrics import queries
+from services.metrics.store import kpis as queries
 from services.metrics.domain.kpis import (
     RESPONDER_FIELDS,
     ResponderTotals,

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Integer, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.metrics import store
+from services.metrics.store import tables as store
 from services.metrics.domain.quality.kpis import QualityTotals
 
 

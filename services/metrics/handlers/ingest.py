@@ -26,11 +26,11 @@ from datetime import datetime
 from opentelemetry import trace
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.metrics import store
-from services.metrics.handlers import Fact, facts_of
-from services.metrics.projection import Projector, flagged_event
+from services.metrics.store import tables as store
+from services.metrics.handlers.facts import Fact, facts_of
+from services.metrics.handlers.projection import Projector, flagged_event
 from services.metrics.quality.rulebook import RuleBook
-from services.metrics.snapshots import mark_changed
+from services.metrics.handlers.snapshots import mark_changed
 from shared import inbox
 from shared.clock import Clock
 from shared.consumer import RawRecord, consumer_now, dead_letter, decode_record, position_id

@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import and_, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.metrics import store
+from services.metrics.store import tables as store
 from services.metrics.domain.themes import THEMES, complaint_theme
 from services.metrics.settings import MetricsSettings
 from shared.clock import Clock

@@ -23,10 +23,12 @@ from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.metrics import queries, store
+from services.metrics.store import kpis as queries
+
+from services.metrics.store import tables as store
 from services.metrics.domain.kpis import ResponderTotals, responder_kpis
 from services.metrics.domain.model import UNASSIGNED
-from services.metrics.projection import HOUR, Cell
+from services.metrics.handlers.projection import HOUR, Cell
 from shared.clock import Clock
 from shared.context import Context, Plumbing
 from shared.contracts import KpiSnapshot
