@@ -14,7 +14,6 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.metrics.store import kpis as queries
 from services.metrics.domain.kpis import (
     RESPONDER_FIELDS,
     ResponderTotals,
@@ -22,6 +21,7 @@ from services.metrics.domain.kpis import (
     shop_kpis,
 )
 from services.metrics.settings import MetricsSettings
+from services.metrics.store import kpis as queries
 from shared.clock import Clock
 from shared.http_auth import API_PROBLEMS, CurrentCaller, ShopCaller
 

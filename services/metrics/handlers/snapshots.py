@@ -15,20 +15,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.metrics.store import kpis as queries
-
-from services.metrics.store import tables as store
+from services.metrics.domain.hours import HOUR
 from services.metrics.domain.kpis import ResponderTotals, responder_kpis
 from services.metrics.domain.model import UNASSIGNED
-from services.metrics.handlers.projection import HOUR, Cell
+from services.metrics.store import kpis as queries
+from services.metrics.store import snapshots as store
 from shared.clock import Clock
 from shared.context import Context, Plumbing
 from shared.contracts import KpiSnapshot
@@ -36,30 +33,6 @@ from shared.ids import derived_id
 from shared.observability import BUSINESS
 
 log = logging.getLogger(__name__)
-
-
-async def mark_changed(
-    conn: AsyncConnection, cells: Iterable[Cell], now: datetime, gap: timedelta
-) -> None:
-    """Remember the hours whose figures may have changed; the earliest due time wins."""
-    rows = {
-        (shop, hour): max(hour + HOUR + gap, now)
-        for shop, responder, hour in cells
-        if responder != UNASSIGNED
-    }
-    if not rows:
-        return
-    d = store.snapshot_due
-    stmt = insert(d).values(
-        [{"shop_id": s, "hour_start": h, "due_at": due} for (s, h), due in sorted(rows.items())]
-    )
-    await conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["shop_id", "hour_start"],
-            set_={"due_at": stmt.excluded.due_at},
-            where=stmt.excluded.due_at < d.c.due_at,
-        )
-    )
 
 
 class Snapshotter:
@@ -93,23 +66,11 @@ class Snapshotter:
 
     async def run_once(self) -> int:
         """Recompute due hours; return how many were taken."""
-        d = store.snapshot_due
         now = self._clock.now()
         async with self._engine().begin() as conn:
-            due = (
-                await conn.execute(
-                    select(d.c.shop_id, d.c.hour_start)
-                    .where(d.c.due_at <= now)
-                    .order_by(d.c.due_at)
-                    .limit(self._batch)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+            due = await store.take_due(conn, now, self._batch)
             if not due:
                 return 0
-            await conn.execute(
-                delete(d).where(tuple_(d.c.shop_id, d.c.hour_start).in_([tuple(r) for r in due]))
-            )
             ctx = Context(conn, self._clock, self._plumbing)
             by_shop: dict[str, set[datetime]] = defaultdict(set)
             for shop, hour in due:
@@ -128,17 +89,9 @@ class Snapshotter:
             shop, min(hours), max(hours) + HOUR, now, self.gap, bucket="hour", timezone="UTC"
         )
         totals = await queries.responder_totals(ctx.conn, window)
-        k = store.kpi_snapshots
-        stored = {
-            (r.agent_id, r.hour_start): r
-            for r in (
-                await ctx.conn.execute(
-                    select(k).where(k.c.shop_id == shop, k.c.hour_start.in_(sorted(hours)))
-                )
-            ).all()
-        }
+        stored = await store.published(ctx.conn, shop, hours)
         cells = {key for key in totals if key[1] in hours} | set(stored)
-        rows: list[dict[str, Any]] = []
+        rows: list[store.Snapshot] = []
         for agent, hour in sorted(cells, key=lambda c: (c[1], c[0])):
             if agent == UNASSIGNED or hour is None:
                 continue
@@ -147,43 +100,18 @@ class Snapshotter:
             if previous is not None and previous.kpis == kpis:
                 continue
             revision = previous.revision + 1 if previous is not None else 1
-            rows.append(
-                {
-                    "shop_id": shop, "agent_id": agent, "hour_start": hour,
-                    "revision": revision, "kpis": kpis, "computed_at": now,
-                }
-            )  # fmt: skip
+            rows.append(store.Snapshot(shop, agent, hour, revision, kpis, now))
             payload = KpiSnapshot(
                 shop_id=shop, agent_id=agent, hour_start=hour, revision=revision, kpis=kpis,
                 computed_at=now,
             )  # fmt: skip
             ctx.emit(payload, event_id=derived_id(shop, agent, hour.isoformat(), str(revision)))
         if rows:
-            stmt = insert(k)
-            await ctx.conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["shop_id", "agent_id", "hour_start"],
-                    set_={
-                        "revision": stmt.excluded.revision,
-                        "kpis": stmt.excluded.kpis,
-                        "computed_at": stmt.excluded.computed_at,
-                    },
-                ),
-                rows,
-            )
+            await store.save(ctx.conn, rows)
             BUSINESS.labels("metrics", "kpi_snapshot").inc(len(rows))
         pending = await queries.pending_rounds_last_at(ctx.conn, shop, hours, now, self.gap)
-        if pending:  # a buyer still waits: look again when that session ends
-            await ctx.conn.execute(
-                insert(store.snapshot_due)
-                .values(
-                    [
-                        {"shop_id": shop, "hour_start": h, "due_at": last + self.gap}
-                        for h, last in sorted(pending.items())
-                    ]
-                )
-                .on_conflict_do_nothing()
-            )
+        # a buyer still waits: look again when that session ends
+        await store.mark_due(ctx.conn, shop, {h: last + self.gap for h, last in pending.items()})
 
 
 def _kpis(t: ResponderTotals) -> dict[str, Any]:

@@ -17,13 +17,13 @@ from typing import Any, Literal
 from sqlalchemy import ARRAY, ColumnElement, Float, and_, func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.metrics.store import tables as store
 from services.metrics.domain.kpis import (
     RESPONSE_TARGET_US,
     SATISFIED_RATING,
     ResponderTotals,
     ShopTotals,
 )
+from services.metrics.store import tables
 
 Bucket = Literal["hour", "day"]
 GroupKey = tuple[str, datetime | None]  # (responder, bucket start or None)
@@ -55,7 +55,7 @@ def _scope(w: Window, table: Any, when: Any, who: Any) -> list[ColumnElement[boo
 
 
 def _rounds_query(w: Window) -> Any:
-    r = store.conv_rounds
+    r = tables.conv_rounds
     b = _bucket(w, r.c.opened_at)
     ended = r.c.session_last_at + w.gap <= w.now
     return (
@@ -74,7 +74,7 @@ def _rounds_query(w: Window) -> Any:
 
 
 def _sessions_query(w: Window) -> Any:
-    s = store.conv_responders
+    s = tables.conv_responders
     b = _bucket(w, s.c.session_start)
     return (
         select(
@@ -92,7 +92,7 @@ def _sessions_query(w: Window) -> Any:
 
 def _buyers_query(w: Window) -> Any:
     """Distinct buyers per responder: a hash of (responder, buyer), not a sort."""
-    s = store.conv_responders
+    s = tables.conv_responders
     b = _bucket(w, s.c.session_start)
     pairs = (
         select(s.c.responder, b, s.c.buyer_id)
@@ -106,7 +106,7 @@ def _buyers_query(w: Window) -> Any:
 
 
 def _orders_query(w: Window) -> Any:
-    o = store.orders
+    o = tables.orders
     b = _bucket(w, o.c.touch_session_start)
     paid = o.c.paid_at.is_not(None)
     return (
@@ -122,7 +122,7 @@ def _orders_query(w: Window) -> Any:
 
 
 def _csat_query(w: Window) -> Any:
-    c = store.csat_attributed
+    c = tables.csat_attributed
     b = _bucket(w, c.c.submitted_at)
     return (
         select(
@@ -248,11 +248,11 @@ async def shop_totals(
         )
 
     m, a, se, o, rf = (
-        store.fact_messages,
-        store.fact_assignments,
-        store.conv_sessions,
-        store.orders,
-        store.refunds,
+        tables.fact_messages,
+        tables.fact_assignments,
+        tables.conv_sessions,
+        tables.orders,
+        tables.refunds,
     )
     duration = (
         select(func.avg(func.extract("epoch", rf.c.finished_at - rf.c.requested_at) * 1_000_000))
@@ -301,7 +301,7 @@ async def waiting_now(
     conn: AsyncConnection, now: datetime, gap: timedelta, shop_id: str | None = None
 ) -> dict[str, Waiting]:
     """Open rounds whose session has not ended: buyers waiting for an answer right now."""
-    r = store.conv_rounds
+    r = tables.conv_rounds
     waited = now - r.c.opened_at
     q = (
         select(
@@ -325,7 +325,7 @@ async def pending_rounds_last_at(
     conn: AsyncConnection, shop_id: str, hours: set[datetime], now: datetime, gap: timedelta
 ) -> dict[datetime, datetime]:
     """Per hour: the latest session end among its rounds still waiting (not yet unanswered)."""
-    r = store.conv_rounds
+    r = tables.conv_rounds
     hour = func.date_trunc("hour", r.c.opened_at, "UTC")
     rows = (
         await conn.execute(

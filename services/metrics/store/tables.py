@@ -1,403 +1,65 @@
-"""Metrics' tables (schema `metrics`): immutable facts, and what is derived from them.
+"""Metrics' tables (schema `metrics`) in one namespace: immutable facts (`fact_tables`), what
+is derived from them (`derived_tables`), the plumbing tables and `metadata` (`schema`)."""
 
-Facts are every consumed event reduced to the fields the KPIs need (no free text, so no
-personal data), keyed by their identity so a redelivered event is a no-op. Derived tables
-(sessions, rounds, first responses, touches, attributed orders and ratings, refunds) are a
-pure function of the facts, recomputed for every conversation, buyer or refund a batch
-touches; queries add them up per window.
-
-Lookup indexes lead with the entity id (conversation, buyer, order, refund), not the shop:
-a batch refreshes a few hundred entities of one shop with `= ANY(:ids)`, and a shop-first
-index would make each refresh scan the whole shop.
-"""
-
-from __future__ import annotations
-
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    DateTime,
-    Index,
-    Integer,
-    PrimaryKeyConstraint,
-    SmallInteger,
-    String,
-    Table,
-    text,
-)
-from sqlalchemy.dialects.postgresql import JSONB
-
-from shared.db import new_metadata
-from shared.plumbing import plumbing_tables
-
-metadata = new_metadata()
-inbox, outbox, timers = plumbing_tables(metadata)
-
-ID = String(200)
-TS = DateTime(timezone=True)
-
-
-def _ts(name: str, nullable: bool = False) -> Column:  # type: ignore[type-arg]
-    return Column(name, TS, nullable=nullable)
-
-
-# -- facts -----------------------------------------------------------------------------------
-fact_messages = Table(
-    "fact_messages",
-    metadata,
-    Column("direction", String(3), nullable=False),  # in (buyer) | out (agent, bot, system)
-    Column("message_id", ID, nullable=False),
-    Column("event_id", ID, nullable=False),
-    Column("shop_id", ID, nullable=False),
-    Column("conversation_id", ID, nullable=False),
-    Column("buyer_id", ID, nullable=False),
-    Column("sender_kind", String(10), nullable=False),  # buyer | agent | bot | system
-    Column("responder", ID, nullable=True),  # agent id, "bot", or null
-    _ts("sent_at"),
-    PrimaryKeyConstraint("direction", "message_id"),
-    Index("ix_fact_messages_conversation", "conversation_id", "shop_id"),
-    Index("ix_fact_messages_shop_sent", "shop_id", "sent_at"),
-)
-fact_assignments = Table(
-    "fact_assignments",
-    metadata,
-    Column("event_id", ID, primary_key=True),
-    Column("shop_id", ID, nullable=False),
-    Column("conversation_id", ID, nullable=False),
-    Column("agent_id", ID, nullable=False),
-    _ts("assigned_at"),
-    Index("ix_fact_assignments_conversation", "conversation_id", "shop_id"),
-    Index("ix_fact_assignments_shop_at", "shop_id", "assigned_at"),
-)
-fact_csat = Table(
-    "fact_csat",
-    metadata,
-    Column("event_id", ID, primary_key=True),
-    Column("shop_id", ID, nullable=False),
-    Column("conversation_id", ID, nullable=False),
-    Column("buyer_id", ID, nullable=False),
-    Column("rating", SmallInteger, nullable=False),
-    _ts("submitted_at"),
-    Index("ix_fact_csat_conversation", "conversation_id", "shop_id"),
-)
-fact_order_events = Table(
-    "fact_order_events",
-    metadata,
-    Column("event_id", ID, primary_key=True),
-    Column("shop_id", ID, nullable=False),
-    Column("order_id", ID, nullable=False),
-    Column("buyer_id", ID, nullable=False),
-    Column("status", String(40), nullable=False),
-    Column("total_fee", BigInteger, nullable=False),
-    _ts("created_at"),
-    _ts("paid_at", nullable=True),
-    _ts("changed_at"),
-    Index("ix_fact_order_events_order", "order_id", "shop_id"),
-    Index("ix_fact_order_events_buyer", "buyer_id", "shop_id"),
-)
-fact_refund_events = Table(
-    "fact_refund_events",
-    metadata,
-    Column("event_id", ID, primary_key=True),
-    Column("shop_id", ID, nullable=False),
-    Column("refund_id", ID, nullable=False),
-    Column("order_id", ID, nullable=False),
-    Column("kind", String(10), nullable=False),  # requested | changed
-    Column("status", String(40), nullable=True),
-    Column("cs_status", SmallInteger, nullable=True),
-    _ts("at"),
-    Index("ix_fact_refund_events_refund", "refund_id", "shop_id"),
-)
-# One row per cs.refund.decided: did the shop's policy recognise the platform's reason text?
-# (served by refund_reasons.py; no KPI derives from it)
-fact_refund_decisions = Table(
-    "fact_refund_decisions",
-    metadata,
-    Column("event_id", ID, primary_key=True),
-    Column("shop_id", ID, nullable=False),
-    Column("refund_id", ID, nullable=False),
-    Column("rule_id", ID, nullable=False),
-    Column("refund_reason", String(100), nullable=True),
-    Column("recognised", Boolean, nullable=True),
-    _ts("decided_at"),
-    Index("ix_fact_refund_decisions_shop_decided", "shop_id", "decided_at"),
-)
-fact_reminders = Table(
-    "fact_reminders",
-    metadata,
-    # 催付 reminders insale asked the IM gateway to send (cs.reply.requested.v1, kind reminder).
-    Column("reply_request_id", ID, primary_key=True),  # insale derives it from order + number
-    Column("event_id", ID, nullable=False),
-    Column("shop_id", ID, nullable=False),
-    Column("order_id", ID, nullable=False),
-    _ts("sent_at"),  # requested_at
-    Index("ix_fact_reminders_shop_sent", "shop_id", "sent_at"),
-    Index("ix_fact_reminders_order", "order_id", "shop_id"),
-)
-# Quality inspection (质检): what the rules found in an agent's reply, at ingest — the rules
-# read the text, the fact keeps only the finding (no text, so no personal data).
-fact_quality_violations = Table(
-    "fact_quality_violations",
-    metadata,
-    Column("message_id", ID, nullable=False),
-    Column("rule_id", String(100), nullable=False),
-    Column("span_start", Integer, nullable=False),
-    Column("span_end", Integer, nullable=False),
-    Column("event_id", ID, nullable=False),
-    Column("shop_id", ID, nullable=False),
-    Column("conversation_id", ID, nullable=False),
-    Column("agent_id", ID, nullable=False),
-    Column("category", String(40), nullable=False),
-    Column("severity", String(10), nullable=False),
-    Column("suggestion", String(200), nullable=False),
-    Column("rules_version", String(100), nullable=False),
-    _ts("sent_at"),
-    PrimaryKeyConstraint("message_id", "rule_id", "span_start"),
-    Index("ix_fact_quality_violations_conversation", "conversation_id", "shop_id"),
-)
-# Buyer messages presale flagged (cs.message.classified.v1 with risk_flags): agents' exposure.
-fact_risk_messages = Table(
-    "fact_risk_messages",
-    metadata,
-    Column("message_id", ID, primary_key=True),
-    Column("event_id", ID, nullable=False),
-    Column("shop_id", ID, nullable=False),
-    Column("conversation_id", ID, nullable=False),
-    Column("scam_attempt", Boolean, nullable=False),
-    Column("abuse", Boolean, nullable=False),
-    Column("threat", Boolean, nullable=False),
-    _ts("sent_at"),
-    Index("ix_fact_risk_messages_conversation", "conversation_id", "shop_id"),
-)
-fact_questions = Table(
-    "fact_questions",
-    metadata,
-    Column("event_id", ID, primary_key=True),
-    Column("shop_id", ID, nullable=False),
-    Column("message_id", ID, nullable=False),
-    Column("item_id", ID, nullable=True),
-    Column("intent", String(40), nullable=False),
-    Column("stage", String(20), nullable=False),
-    Column("topic", String(60), nullable=False),
-    Column("question", Boolean, nullable=False),
-    Column("theme", String(20), nullable=True),
-    _ts("sent_at"),
-    Index("ix_fact_questions_shop_sent", "shop_id", "sent_at"),
-    Index("ix_fact_questions_message", "message_id"),
-)
-"""Every classified buyer message as labels (`question_facts`): hot questions, complaints."""
-fact_handoffs = Table(
-    "fact_handoffs",
-    metadata,
-    Column("reply_request_id", ID, primary_key=True),
-    Column("event_id", ID, nullable=False),
-    Column("shop_id", ID, nullable=False),
-    Column("message_id", ID, nullable=False),
-    _ts("requested_at"),
-    Index("ix_fact_handoffs_message", "message_id"),
-)
-"""Presale's hand-off notices: the buyer message (`message_id`) that went to a human."""
-
-FACTS = (
-    fact_messages,
-    fact_assignments,
-    fact_csat,
-    fact_order_events,
-    fact_refund_events,
-    fact_refund_decisions,
-    fact_reminders,
-    fact_quality_violations,
-    fact_risk_messages,
-    fact_questions,
-    fact_handoffs,
-)
-
-# -- derived ---------------------------------------------------------------------------------
-conv_sessions = Table(
-    "conv_sessions",
-    metadata,
-    Column("shop_id", ID, nullable=False),
-    Column("conversation_id", ID, nullable=False),
-    _ts("session_start"),
-    Column("buyer_id", ID, nullable=False),
-    _ts("last_at"),
-    Column("has_bot", Boolean, nullable=False),
-    Column("has_agent", Boolean, nullable=False),
-    Column("assignment_inside", Boolean, nullable=False),
-    PrimaryKeyConstraint("conversation_id", "shop_id", "session_start"),
-    Index("ix_conv_sessions_shop_start", "shop_id", "session_start"),
-)
-conv_rounds = Table(
-    "conv_rounds",
-    metadata,
-    Column("shop_id", ID, nullable=False),
-    Column("conversation_id", ID, nullable=False),
-    _ts("opened_at"),
-    _ts("session_start"),
-    _ts("session_last_at"),
-    Column("responder", ID, nullable=False),
-    Column("answered", Boolean, nullable=False),
-    _ts("closed_at", nullable=True),
-    Column("response_us", BigInteger, nullable=True),
-    PrimaryKeyConstraint("conversation_id", "shop_id", "opened_at"),
-    Index("ix_conv_rounds_shop_opened", "shop_id", "opened_at", "responder"),
-    Index("ix_conv_rounds_open", "shop_id", postgresql_where=text("NOT answered")),
-)
-conv_responders = Table(
-    "conv_responders",
-    metadata,
-    Column("shop_id", ID, nullable=False),
-    Column("conversation_id", ID, nullable=False),
-    _ts("session_start"),
-    Column("responder", ID, nullable=False),
-    Column("buyer_id", ID, nullable=False),
-    _ts("first_at"),
-    _ts("clock_start"),
-    Column("first_response_us", BigInteger, nullable=False),
-    Column("bot_resolved", Boolean, nullable=False),
-    PrimaryKeyConstraint("conversation_id", "shop_id", "session_start", "responder"),
-    Index("ix_conv_responders_shop_start", "shop_id", "session_start", "responder"),
-)
-conv_touches = Table(
-    "conv_touches",
-    metadata,
-    Column("shop_id", ID, nullable=False),
-    Column("conversation_id", ID, nullable=False),
-    Column("message_id", ID, nullable=False),
-    Column("buyer_id", ID, nullable=False),
-    _ts("at"),
-    Column("responder", ID, nullable=False),
-    _ts("session_start"),
-    PrimaryKeyConstraint("conversation_id", "shop_id", "message_id"),
-    Index("ix_conv_touches_buyer", "buyer_id", "shop_id", "at"),
-)
-csat_attributed = Table(
-    "csat_attributed",
-    metadata,
-    Column("event_id", ID, primary_key=True),
-    Column("shop_id", ID, nullable=False),
-    Column("conversation_id", ID, nullable=False),
-    _ts("submitted_at"),
-    Column("rating", SmallInteger, nullable=False),
-    Column("responder", ID, nullable=True),
-    Index("ix_csat_attributed_shop_at", "shop_id", "submitted_at"),
-    Index("ix_csat_attributed_conversation", "conversation_id", "shop_id"),
-)
-orders = Table(
-    "orders",
-    metadata,
-    Column("shop_id", ID, nullable=False),
-    Column("order_id", ID, nullable=False),
-    Column("buyer_id", ID, nullable=False),
-    _ts("created_at"),
-    _ts("paid_at", nullable=True),
-    Column("total_fee", BigInteger, nullable=False),
-    Column("responder", ID, nullable=True),
-    _ts("touch_session_start", nullable=True),
-    PrimaryKeyConstraint("order_id", "shop_id"),
-    Index("ix_orders_shop_touch", "shop_id", "touch_session_start"),
-    Index("ix_orders_shop_paid", "shop_id", "paid_at"),
-    Index("ix_orders_buyer", "buyer_id", "shop_id"),
-)
-refunds = Table(
-    "refunds",
-    metadata,
-    Column("shop_id", ID, nullable=False),
-    Column("refund_id", ID, nullable=False),
-    _ts("requested_at", nullable=True),
-    _ts("succeeded_at", nullable=True),
-    _ts("finished_at", nullable=True),
-    Column("disputed", Boolean, nullable=False),
-    PrimaryKeyConstraint("refund_id", "shop_id"),
-    Index("ix_refunds_shop_requested", "shop_id", "requested_at"),
-    Index("ix_refunds_shop_succeeded", "shop_id", "succeeded_at"),
-    Index("ix_refunds_shop_finished", "shop_id", "finished_at"),
-)
-# Every quality flag of a conversation: the rules' findings and slow replies (a round an agent
-# answered after more than 3 minutes). Flags appear here once; new ones are emitted as
-# cs.quality.flagged.v1 by the ingest (flag_id is deterministic).
-quality_flags = Table(
-    "quality_flags",
-    metadata,
-    Column("shop_id", ID, nullable=False),
-    Column("conversation_id", ID, nullable=False),
-    Column("flag_id", ID, nullable=False),
-    Column("agent_id", ID, nullable=False),
-    Column("message_id", ID, nullable=True),
-    Column("category", String(40), nullable=False),
-    Column("rule_id", String(100), nullable=False),
-    Column("severity", String(10), nullable=False),
-    Column("span_start", Integer, nullable=True),
-    Column("span_end", Integer, nullable=True),
-    Column("suggestion", String(200), nullable=False),
-    Column("rules_version", String(100), nullable=False),
-    Column("response_us", BigInteger, nullable=True),
-    _ts("at"),
-    _ts("session_start", nullable=True),
-    PrimaryKeyConstraint("conversation_id", "shop_id", "flag_id"),
-    Index("ix_quality_flags_shop_at", "shop_id", "at", "agent_id"),
-)
-# One agent's part in one session, scored: 100 minus weighted deductions; failed by any flag
-# of a failing category (off_platform, personal_data, review_inducement by default).
-quality_scores = Table(
-    "quality_scores",
-    metadata,
-    Column("shop_id", ID, nullable=False),
-    Column("conversation_id", ID, nullable=False),
-    _ts("session_start"),
-    Column("agent_id", ID, nullable=False),
-    Column("replies", Integer, nullable=False),
-    Column("flags", Integer, nullable=False),
-    Column("score", SmallInteger, nullable=False),
-    Column("failed", Boolean, nullable=False),
-    PrimaryKeyConstraint("conversation_id", "shop_id", "session_start", "agent_id"),
-    Index("ix_quality_scores_shop_start", "shop_id", "session_start", "agent_id"),
-)
-# Which agent faced which flagged buyer message (the wellbeing KPI).
-risk_exposures = Table(
-    "risk_exposures",
-    metadata,
-    Column("shop_id", ID, nullable=False),
-    Column("conversation_id", ID, nullable=False),
-    Column("message_id", ID, nullable=False),
-    Column("flag", String(20), nullable=False),
-    Column("agent_id", ID, nullable=False),
-    _ts("at"),
-    PrimaryKeyConstraint("conversation_id", "shop_id", "message_id", "flag"),
-    Index("ix_risk_exposures_shop_at", "shop_id", "at", "agent_id"),
-)
-DERIVED = (
-    conv_sessions,
-    conv_rounds,
+from services.metrics.store.derived_tables import (
+    DERIVED,
     conv_responders,
+    conv_rounds,
+    conv_sessions,
     conv_touches,
     csat_attributed,
+    kpi_snapshots,
     orders,
-    refunds,
     quality_flags,
     quality_scores,
+    refunds,
     risk_exposures,
+    snapshot_due,
 )
+from services.metrics.store.fact_tables import (
+    FACTS,
+    fact_assignments,
+    fact_csat,
+    fact_handoffs,
+    fact_messages,
+    fact_order_events,
+    fact_quality_violations,
+    fact_questions,
+    fact_refund_decisions,
+    fact_refund_events,
+    fact_reminders,
+    fact_risk_messages,
+)
+from services.metrics.store.schema import inbox, metadata, outbox, timers
 
-# -- what metrics emitted, and which hours to look at again --------------------------------------------------------------------
-kpi_snapshots = Table(
+__all__ = [
+    "DERIVED",
+    "FACTS",
+    "conv_responders",
+    "conv_rounds",
+    "conv_sessions",
+    "conv_touches",
+    "csat_attributed",
+    "fact_assignments",
+    "fact_csat",
+    "fact_handoffs",
+    "fact_messages",
+    "fact_order_events",
+    "fact_quality_violations",
+    "fact_questions",
+    "fact_refund_decisions",
+    "fact_refund_events",
+    "fact_reminders",
+    "fact_risk_messages",
+    "inbox",
     "kpi_snapshots",
-    metadata,
-    Column("shop_id", ID, nullable=False),
-    Column("agent_id", ID, nullable=False),
-    _ts("hour_start"),
-    Column("revision", Integer, nullable=False),
-    Column("kpis", JSONB, nullable=False),
-    _ts("computed_at"),
-    PrimaryKeyConstraint("shop_id", "agent_id", "hour_start"),
-)
-snapshot_due = Table(
+    "metadata",
+    "orders",
+    "outbox",
+    "quality_flags",
+    "quality_scores",
+    "refunds",
+    "risk_exposures",
     "snapshot_due",
-    metadata,
-    Column("shop_id", ID, nullable=False),
-    _ts("hour_start"),
-    _ts("due_at"),
-    PrimaryKeyConstraint("shop_id", "hour_start"),
-    Index("ix_snapshot_due_due_at", "due_at"),
-)
+    "timers",
+]

@@ -12,8 +12,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from services.metrics.store import quality as quality_queries
 from services.metrics.domain.quality.kpis import quality_kpis
+from services.metrics.store import quality as quality_queries
 from shared.contracts import ConversationAssigned, MessageClassified, MessageReceived, MessageSent
 from shared.db import create_engine
 from tests.metrics.helpers import metrics_api, operator
