@@ -25,6 +25,7 @@ from services.metrics.domain.hours import HOUR
 from services.metrics.domain.kpis import ResponderTotals, responder_kpis
 from services.metrics.domain.model import UNASSIGNED
 from services.metrics.store import kpis as queries
+from services.metrics.store import open_rounds
 from services.metrics.store import snapshots as store
 from shared.clock import Clock
 from shared.context import Context, Plumbing
@@ -109,7 +110,7 @@ class Snapshotter:
         if rows:
             await store.save(ctx.conn, rows)
             BUSINESS.labels("metrics", "kpi_snapshot").inc(len(rows))
-        pending = await queries.pending_rounds_last_at(ctx.conn, shop, hours, now, self.gap)
+        pending = await open_rounds.pending_rounds_last_at(ctx.conn, shop, hours, now, self.gap)
         # a buyer still waits: look again when that session ends
         await store.mark_due(ctx.conn, shop, {h: last + self.gap for h, last in pending.items()})
 

@@ -63,7 +63,8 @@ async def insert_new(
 
     The batch is COPYed into a temporary twin of the table, then moved over with one
     `INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING`: the fast path of PostgreSQL for
-    thousands of rows, and duplicates (known, or twice in the batch) fall out on the way.
+    thousands of rows, and known facts fall out on the way (a key twice in the batch is kept
+    once, the first: the same as when they arrive in two batches).
     """
     if not rows:
         return []
@@ -77,14 +78,15 @@ async def insert_new(
     await conn.exec_driver_sql(f'TRUNCATE "{staging}"')
     raw = (await conn.get_raw_connection()).driver_connection
     assert raw is not None
-    await raw.copy_records_to_table(
-        staging, records=[tuple(r[c] for c in columns) for r in rows], columns=columns
-    )
+    key = [columns.index(c.name) for c in table.primary_key.columns]
+    first: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for r in rows:  # a key twice in the batch: the first one counts, as across batches
+        record = tuple(r[c] for c in columns)
+        first.setdefault(tuple(record[i] for i in key), record)
+    await raw.copy_records_to_table(staging, records=list(first.values()), columns=columns)
     cols = ", ".join(f'"{c}"' for c in columns)
-    keys = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)
     records = await raw.fetch(
-        f'INSERT INTO "{table.name}" ({cols}) '
-        f'SELECT DISTINCT ON ({keys}) {cols} FROM "{staging}" '
+        f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM "{staging}" '
         f"ON CONFLICT DO NOTHING RETURNING {cols}"
     )
     return [dict(r) for r in records]
