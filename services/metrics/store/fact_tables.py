@@ -101,7 +101,7 @@ fact_refund_events = Table(
     Index("ix_fact_refund_events_refund", "refund_id", "shop_id"),
 )
 # One row per cs.refund.decided: did the shop's policy recognise the platform's reason text?
-# (served by refund_reasons.py; no KPI derives from it)
+# (served by api/refund_reasons.py; no KPI derives from it)
 fact_refund_decisions = Table(
     "fact_refund_decisions",
     metadata,
@@ -181,7 +181,7 @@ fact_questions = Table(
     Index("ix_fact_questions_shop_sent", "shop_id", "sent_at"),
     Index("ix_fact_questions_message", "message_id"),
 )
-"""Every classified buyer message as labels (`question_facts`): hot questions, complaints."""
+"""Every classified buyer message as labels (`handlers/questions.py`): hot questions, complaints."""
 fact_handoffs = Table(
     "fact_handoffs",
     metadata,
