@@ -6,13 +6,14 @@ its conversation on its own, a dozen statements per event, too slow for the KPI 
 the batch (bad input is dead-lettered exactly as the shared path does, once per record
 position through the inbox), reduces every event to a fact row (`facts.py`), inserts the
 facts with one `INSERT … ON CONFLICT DO NOTHING` per table (a fact's key is its dedupe: the
-fact tables are this service's inbox; an event's key is CloudEvents' source + id), refreshes what the new facts touched once
-(`projection.py`) and marks the snapshot hours that may have changed, all in one
-transaction. The shared runtime commits the offsets only after it. Transient database errors
-are retried with backoff, for ever, like the shared path. Any other failure (a fact the
-database rejects, a recomputation that raises) is bisected as the shared path does: each half
-of the batch is ingested on its own, down to the one record that fails alone, which is
-dead-lettered with the reason; every other record is ingested.
+fact tables are this service's inbox; an event's key is CloudEvents' source + id),
+refreshes what the new facts touched once (`projection.py`) and marks the snapshot hours
+that may have changed, all in one transaction. The shared runtime commits the offsets only
+after it. Transient database errors are retried with backoff, for ever, like the shared
+path. Any other failure (a fact the database rejects, a recomputation that raises) is
+bisected as the shared path does: each half of the batch is ingested on its own, down to
+the one record that fails alone, which is dead-lettered with the reason; every other record
+is ingested.
 """
 
 from __future__ import annotations
