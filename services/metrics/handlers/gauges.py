@@ -39,7 +39,9 @@ ROUNDS_PAST_3MIN = Gauge(
 OTHER_SHOPS = "other"
 
 
-async def refresh(engine: AsyncEngine, clock: Clock, gap, known_shops: Container[str] = ()) -> None:  # type: ignore[no-untyped-def]
+async def refresh(
+    engine: AsyncEngine, clock: Clock, gap: timedelta, known_shops: Container[str] = ()
+) -> None:
     async with engine.connect() as conn:
         waiting = await open_rounds.waiting_now(conn, clock.now(), gap)
     totals: dict[str, list[int]] = {}
