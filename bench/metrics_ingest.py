@@ -35,12 +35,12 @@ from sqlalchemy import func, select
 
 from devstack import LocalStack
 from devstack.config import isolated_config
-from services.metrics import store
 from services.metrics.app import build_runtime
-from services.metrics.handlers import FACT_OF, facts_of
-from services.metrics.projection import Projector
+from services.metrics.handlers.facts import FACT_OF, facts_of
+from services.metrics.handlers.projection import Projector
 from services.metrics.quality.rulebook import RuleBook
 from services.metrics.settings import MetricsSettings
+from services.metrics.store import tables as store
 from shared.cloudevents import Envelope, encode
 from shared.db import create_engine
 from shared.topics import topic_for_model

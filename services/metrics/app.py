@@ -1,23 +1,25 @@
-"""Metrics wiring: the topics it reads, its batch ingest, its API, dashboard and gauges."""
+"""Metrics wiring: the topics it reads, its batch ingest, its API, dashboard and gauges — the
+one place where concrete settings, rules, stores and the runtime meet."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 from opentelemetry.trace import TracerProvider
 
-from services.metrics import gauges, store
-from services.metrics.api import build_router
-from services.metrics.api_business import build_business_router
-from services.metrics.dashboard import build_dashboard
-from services.metrics.handlers import FACT_OF
-from services.metrics.ingest import FactIngest
-from services.metrics.insights import build_insights_router
-from services.metrics.projection import Projector
+from services.metrics.api.dashboard import build_dashboard
+from services.metrics.api.insights import build_insights_router
+from services.metrics.api.kpis import build_router
+from services.metrics.api.quality import build_quality_router
+from services.metrics.api.refund_reasons import build_reasons_router
+from services.metrics.api.reminders import build_business_router
+from services.metrics.handlers import gauges
+from services.metrics.handlers.facts import FACT_OF
+from services.metrics.handlers.ingest import FactIngest
+from services.metrics.handlers.projection import Projector
+from services.metrics.handlers.snapshots import Snapshotter
 from services.metrics.quality.rulebook import RuleBook
-from services.metrics.quality_api import build_quality_router
-from services.metrics.refund_reasons import build_reasons_router
 from services.metrics.settings import MetricsSettings
-from services.metrics.snapshots import Snapshotter
+from services.metrics.store.tables import metadata
 from shared.clock import Clock, clock_from_settings
 from shared.runtime import ServiceRuntime
 
@@ -46,7 +48,7 @@ def build_runtime(
 
     runtime = ServiceRuntime(
         settings,
-        store.metadata,
+        metadata,
         {},
         consume_path=fact_ingest,
         routers=[

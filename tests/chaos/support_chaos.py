@@ -32,8 +32,8 @@ from sqlalchemy import text
 from devstack import SERVICES, LocalStack
 from devstack.config import isolated_config
 from devstack.processes import ManagedProcess
+from ops.metrics_replay import compare, rebuild
 from services.insale.handlers import effect_id
-from services.metrics.replay import compare, rebuild
 from services.metrics.settings import MetricsSettings
 from shared.cloudevents import BadEvent, decode, normalize_headers
 from shared.contracts import (

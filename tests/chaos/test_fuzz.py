@@ -28,7 +28,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from devstack import LocalStack
-from services.metrics.handlers import FACT_OF
+from services.metrics.handlers.facts import FACT_OF
 from shared.topic_reader import read_to_end
 from shared.topics import BY_NAME, DLQ_SUFFIX
 from tests.chaos.fuzz_records import Mutator

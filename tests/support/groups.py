@@ -4,7 +4,7 @@ With the production group (`xiaoer-<service>`) shared by every test of a run, a 
 resumes where the previous test's copy stopped and first reads what other tests published on
 its topics since: which tests pass then depends on their order. A test group starts at the
 real end of its topics instead: its offsets are committed from outside (as
-`services.metrics.replay` does for the live group) before the service joins, so everything
+`ops.metrics_replay` does for the live group) before the service joins, so everything
 published after that is read, nothing before. A group that already has offsets (the same
 service restarted within a test, after a crash) keeps them.
 """

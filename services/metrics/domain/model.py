@@ -32,9 +32,22 @@ class Assignment:
     at: datetime
     agent_id: str
     event_id: str
+    event_source: str = ""  # with event_id, the event's identity (CloudEvents source + id)
 
-    def order_key(self) -> tuple[datetime, str]:
-        return (self.at, self.event_id)
+    def order_key(self) -> tuple[datetime, str, str]:
+        return (self.at, self.event_id, self.event_source)
+
+
+@dataclass(frozen=True)
+class Rating:
+    """A CSAT rating (its comment, free text, is not kept)."""
+
+    event_id: str
+    event_source: str
+    shop_id: str
+    conversation_id: str
+    submitted_at: datetime
+    rating: int
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 An order is *reminded* in the window that holds its first reminder (so each order counts once,
 in one day), and *recovered* when it was paid after a reminder and within `window` of the
 latest reminder sent before the payment. The recovered amount is the order's `total_fee`.
-`recovery_totals` is the plain-Python reference of what `recovery_queries.py` adds up in SQL.
+`recovery_totals` is the plain-Python reference of what `store/recovery.py` adds up in SQL.
 """
 
 from __future__ import annotations

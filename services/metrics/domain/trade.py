@@ -18,6 +18,7 @@ class OrderEvent:
     created_at: datetime
     paid_at: datetime | None
     changed_at: datetime
+    event_source: str = ""  # with event_id, the event's identity (CloudEvents source + id)
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Order:
 
 
 def fold_order(events: Iterable[OrderEvent]) -> Order:
-    ordered = sorted(events, key=lambda e: (e.changed_at, e.event_id))
+    ordered = sorted(events, key=lambda e: (e.changed_at, e.event_id, e.event_source))
     if not ordered:
         raise ValueError("an order needs at least one event")
     latest = ordered[-1]

@@ -1,4 +1,4 @@
-from services.metrics.store import metadata
+from services.metrics.store.tables import metadata
 from shared.alembic_env import run
 
 run(metadata, schema="metrics")

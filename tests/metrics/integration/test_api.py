@@ -120,7 +120,7 @@ async def test_buyers_waiting_now_and_final_flag(infra, shop_id: str) -> None:  
         assert live["rounds_past_3min"] == 1
         from prometheus_client import generate_latest
 
-        from services.metrics import gauges
+        from services.metrics.handlers import gauges
         from shared.observability import REGISTRY
 
         await gauges.refresh(rt.engine, clock, timedelta(minutes=30), {shop_id})

@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.metrics import store
+from services.metrics.store import tables as store
 from shared.cloudevents import encode
 from shared.db import create_engine
 from shared.topics import topic_for_model
@@ -362,7 +362,7 @@ async def test_hourly_snapshots_match_the_reference(loaded: Loaded, infra) -> No
 
 
 async def test_replay_equals_live(loaded: Loaded, infra) -> None:  # type: ignore[no-untyped-def]
-    args = [sys.executable, "-m", "services.metrics.replay"]
+    args = [sys.executable, "-m", "ops.metrics_replay"]
     for shop in loaded.shops:
         args += ["--shop", shop]
     proc = await asyncio.create_subprocess_exec(

@@ -12,8 +12,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from services.metrics import quality_queries
 from services.metrics.domain.quality.kpis import quality_kpis
+from services.metrics.store import quality as quality_queries
 from shared.contracts import ConversationAssigned, MessageClassified, MessageReceived, MessageSent
 from shared.db import create_engine
 from tests.metrics.helpers import metrics_api, operator
@@ -122,7 +122,7 @@ async def test_replies_are_flagged_scored_and_replayable(infra, shop_id: str) ->
 
         # The replay rebuilds facts and quality rows from the topics: they equal live.
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "services.metrics.replay", "--shop", shop_id,
+            sys.executable, "-m", "ops.metrics_replay", "--shop", shop_id,
             cwd=ROOT, env={**os.environ, **infra.env},
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )  # fmt: skip

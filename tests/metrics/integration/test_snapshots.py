@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from services.metrics import store
+from services.metrics.store import tables as store
 from shared.clock import FakeClock
 from shared.contracts import ConversationAssigned, MessageReceived, MessageSent
 from tests.metrics.helpers import metrics_api

@@ -21,12 +21,11 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.metrics import store
 from services.metrics.domain.themes import THEMES, complaint_theme
 from services.metrics.settings import MetricsSettings
+from services.metrics.store import insights as store
 from shared.clock import Clock
 from shared.http_auth import ShopCaller
 
@@ -82,55 +81,13 @@ def week_start(day: date, tz: ZoneInfo) -> datetime:
 async def weekly(
     engine: AsyncEngine, shop_id: str, start: datetime, max_items: int, max_topics: int
 ) -> WeeklyInsights:
-    prev, end = start - timedelta(days=7), start + timedelta(days=7)
-    q, h = store.fact_questions, store.fact_handoffs
-    handed = (
-        select(h.c.message_id)
-        .where(h.c.shop_id == shop_id, h.c.requested_at >= prev)
-        .distinct()
-        .subquery()
-    )
-    this = (q.c.sent_at >= start).label("this")
-    window = and_(q.c.shop_id == shop_id, q.c.sent_at >= prev, q.c.sent_at < end)
+    prev = start - timedelta(days=7)
     async with engine.connect() as conn:
-        asked = (
-            await conn.execute(
-                select(
-                    q.c.item_id,
-                    q.c.topic,
-                    this,
-                    func.count(distinct(q.c.message_id)).label("n"),
-                    func.count(distinct(handed.c.message_id)).label("handed"),
-                )
-                .select_from(q.outerjoin(handed, handed.c.message_id == q.c.message_id))
-                .where(window, q.c.question)
-                .group_by(q.c.item_id, q.c.topic, this)
-            )
-        ).all()
-        complained = (
-            await conn.execute(
-                select(q.c.item_id, q.c.theme, this, func.count(distinct(q.c.message_id)))
-                .where(window, q.c.theme.is_not(None))
-                .group_by(q.c.item_id, q.c.theme, this)
-            )
-        ).all()
-        d = store.fact_refund_decisions
-        reasons = (
-            await conn.execute(
-                select(d.c.refund_reason, (d.c.decided_at >= start).label("this"), func.count())
-                .where(
-                    d.c.shop_id == shop_id,
-                    d.c.decided_at >= prev,
-                    d.c.decided_at < end,
-                    d.c.refund_reason.is_not(None),
-                )
-                .group_by(d.c.refund_reason, "this")
-            )
-        ).all()
+        counts = await store.two_weeks(conn, shop_id, start)
     return WeeklyInsights(
         shop_id=shop_id, week_start=start, previous_week_start=prev,
-        items=_items(asked, complained, max_items, max_topics),
-        complaint_themes=_shop_themes(complained, reasons),
+        items=_items(counts.asked, counts.complained, max_items, max_topics),
+        complaint_themes=_shop_themes(counts.complained, counts.reasons),
     )  # fmt: skip
 
 

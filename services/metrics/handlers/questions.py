@@ -20,6 +20,7 @@ def question_row(m: MessageClassified, env: Envelope) -> dict[str, Any]:
     complaint = themes.is_complaint(m.intent, m.sentiment)
     return {
         "event_id": env.id,
+        "event_source": env.source,
         "shop_id": m.shop_id,
         "message_id": m.message_id,
         "item_id": m.item_id,

@@ -14,7 +14,6 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.metrics import queries
 from services.metrics.domain.kpis import (
     RESPONDER_FIELDS,
     ResponderTotals,
@@ -22,6 +21,9 @@ from services.metrics.domain.kpis import (
     shop_kpis,
 )
 from services.metrics.settings import MetricsSettings
+from services.metrics.store import kpis as queries
+from services.metrics.store import open_rounds
+from services.metrics.store.shop_kpis import shop_totals
 from shared.clock import Clock
 from shared.http_auth import API_PROBLEMS, CurrentCaller, ShopCaller
 
@@ -185,7 +187,7 @@ def build_router(
     async def shop(shop_id: ShopId, _: ShopCaller, start: From, end: To) -> dict[str, Any]:
         head = window(shop_id, start, end)
         async with engine().connect() as conn:
-            totals = await queries.shop_totals(conn, shop_id, start, end)
+            totals = await shop_totals(conn, shop_id, start, end)
         return {**head, **shop_kpis(totals)}
 
     @router.get(
@@ -237,7 +239,9 @@ def build_router(
     async def live(shop_id: ShopId, _: ShopCaller) -> Live:
         now = clock.now()
         async with engine().connect() as conn:
-            waiting = (await queries.waiting_now(conn, now, settings.session_gap, shop_id))[shop_id]
+            waiting = (await open_rounds.waiting_now(conn, now, settings.session_gap, shop_id))[
+                shop_id
+            ]
         return Live(
             shop_id=shop_id,
             at=now,

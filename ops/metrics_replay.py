@@ -1,8 +1,12 @@
-"""Rebuild every fact and KPI from the beginning of the topics; compare with live; swap.
+"""Metrics: rebuild every fact and KPI from the beginning of the topics; compare with live; swap.
 
-    python -m services.metrics.replay                  # rebuild into schema metrics_replay, compare
-    python -m services.metrics.replay --shop S --shop T  # compare only these shops
-    python -m services.metrics.replay --swap           # ... then make the rebuild the live state
+An operator's tool, run against a live deployment with the metrics service's configuration
+(it ships in the image with the rest of `ops/`: `docker run xiaoer ops.metrics_replay`). It
+uses the service's own fact mapping and projection, so a replay is exact by construction.
+
+    python -m ops.metrics_replay                  # rebuild into schema metrics_replay, compare
+    python -m ops.metrics_replay --shop S --shop T  # compare only these shops
+    python -m ops.metrics_replay --swap           # ... then make the rebuild the live state
 
 The rebuild reads each consumed topic from its first offset up to the end offsets seen when
 it starts (no consumer group, nothing committed), through the same fact mapping and
@@ -35,18 +39,18 @@ from aiokafka.structs import OffsetAndMetadata
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.metrics import store
-from services.metrics.handlers import FACT_OF, Fact, facts_of
-from services.metrics.projection import Projector
+from services.metrics.handlers.facts import FACT_OF, Fact, facts_of
+from services.metrics.handlers.projection import Projector
 from services.metrics.quality.rulebook import RuleBook
 from services.metrics.settings import MetricsSettings
+from services.metrics.store import tables
 from shared.cloudevents import BadEvent, decode, normalize_headers
 from shared.db import create_engine
 from shared.topics import BY_NAME
 
 REPLAY_SCHEMA = "metrics_replay"
 LIVE_SCHEMA = "metrics"
-TABLES = [*store.FACTS, *store.DERIVED]
+TABLES = [*tables.FACTS, *tables.DERIVED]
 
 
 @dataclass
@@ -61,7 +65,7 @@ async def create_schema(engine: AsyncEngine, schema: str) -> None:
     async with engine.begin() as conn:
         await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        await conn.run_sync(lambda c: store.metadata.create_all(c, tables=TABLES))
+        await conn.run_sync(lambda c: tables.metadata.create_all(c, tables=TABLES))
 
 
 async def rebuild(
@@ -171,10 +175,13 @@ async def swap(
             names = ", ".join(f'"{LIVE_SCHEMA}"."{t.name}"' for t in TABLES)
             await conn.execute(text(f"LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE NOWAIT"))
             for t in TABLES:
+                # Columns by name: a migration may have added a column where create_all did not.
+                cols = ", ".join(f'"{c.name}"' for c in t.c)
                 await conn.execute(text(f'TRUNCATE "{LIVE_SCHEMA}"."{t.name}"'))
                 await conn.execute(
                     text(
-                        f'INSERT INTO "{LIVE_SCHEMA}"."{t.name}" SELECT * FROM "{schema}"."{t.name}"'
+                        f'INSERT INTO "{LIVE_SCHEMA}"."{t.name}" ({cols}) '
+                        f'SELECT {cols} FROM "{schema}"."{t.name}"'
                     )
                 )
             await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -221,7 +228,7 @@ async def main_async(args: argparse.Namespace) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m services.metrics.replay",
+        prog="python -m ops.metrics_replay",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -16,7 +16,7 @@ from datetime import timedelta
 from prometheus_client import Gauge
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.metrics import queries
+from services.metrics.store import open_rounds
 from shared.clock import Clock
 from shared.observability import REGISTRY
 
@@ -39,9 +39,11 @@ ROUNDS_PAST_3MIN = Gauge(
 OTHER_SHOPS = "other"
 
 
-async def refresh(engine: AsyncEngine, clock: Clock, gap, known_shops: Container[str] = ()) -> None:  # type: ignore[no-untyped-def]
+async def refresh(
+    engine: AsyncEngine, clock: Clock, gap: timedelta, known_shops: Container[str] = ()
+) -> None:
     async with engine.connect() as conn:
-        waiting = await queries.waiting_now(conn, clock.now(), gap)
+        waiting = await open_rounds.waiting_now(conn, clock.now(), gap)
     totals: dict[str, list[int]] = {}
     for shop, w in waiting.items():
         label = shop if shop in known_shops else OTHER_SHOPS

@@ -14,10 +14,10 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.metrics.api import MAX_WINDOW
+from services.metrics.api.kpis import MAX_WINDOW
 from services.metrics.domain.recovery import RecoveryTotals, recovery_kpis
-from services.metrics.recovery_queries import recovery_by_day
 from services.metrics.settings import MetricsSettings
+from services.metrics.store.recovery import recovery_by_day
 from shared.http_auth import API_PROBLEMS, ShopCaller
 
 From = Annotated[

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Integer, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.metrics import store
 from services.metrics.domain.quality.kpis import QualityTotals
+from services.metrics.store import tables
 
 
 async def quality_totals(
@@ -23,7 +24,7 @@ async def quality_totals(
     def of(agent: str) -> QualityTotals:
         return out.setdefault(agent, QualityTotals(agent))
 
-    fm = store.fact_messages
+    fm = tables.fact_messages
     for r in await conn.execute(
         select(fm.c.responder, func.count())
         .where(
@@ -35,14 +36,14 @@ async def quality_totals(
         .group_by(fm.c.responder)
     ):
         of(r[0]).inspected = r[1]
-    qf = store.quality_flags
+    qf = tables.quality_flags
     for r in await conn.execute(
         select(qf.c.agent_id, qf.c.category, func.count())
         .where(qf.c.shop_id == shop_id, qf.c.at >= start, qf.c.at < end)
         .group_by(qf.c.agent_id, qf.c.category)
     ):
         of(r[0]).flags[r[1]] = r[2]
-    qs = store.quality_scores
+    qs = tables.quality_scores
     for r in await conn.execute(
         select(
             qs.c.agent_id, func.count(), func.sum(qs.c.score), func.sum(cast(qs.c.failed, Integer))
@@ -62,7 +63,7 @@ async def exposure_rows(
     conn: AsyncConnection, shop_id: str, start: datetime, end: datetime, timezone: str | None
 ) -> Iterable[tuple[str, date | None, str, int]]:
     """(agent, day in `timezone` or None, flag, count) of agents' exposures to risky buyers."""
-    e = store.risk_exposures
+    e = tables.risk_exposures
     day: Any = (
         func.date(func.timezone(timezone, e.c.at)) if timezone else literal(None, Integer)
     ).label("day")
@@ -75,14 +76,31 @@ async def exposure_rows(
     return [(r[0], r[1] if timezone else None, r[2], r[3]) for r in rows]
 
 
+@dataclass(frozen=True)
+class RecentFlag:
+    flag_id: str
+    conversation_id: str
+    agent_id: str
+    message_id: str | None
+    category: str
+    rule_id: str
+    severity: str
+    span_start: int | None
+    span_end: int | None
+    suggestion: str
+    response_us: int | None
+    at: datetime
+
+
 async def recent_flags(
     conn: AsyncConnection, shop_id: str, start: datetime, end: datetime, limit: int
-) -> list[Any]:
-    qf = store.quality_flags
+) -> list[RecentFlag]:
+    """The latest flags of a window, newest first."""
+    qf = tables.quality_flags
     result = await conn.execute(
-        select(qf)
+        select(*(qf.c[f.name] for f in fields(RecentFlag)))
         .where(qf.c.shop_id == shop_id, qf.c.at >= start, qf.c.at < end)
         .order_by(qf.c.at.desc(), qf.c.flag_id)
         .limit(limit)
     )
-    return list(result.all())
+    return [RecentFlag(*r) for r in result.all()]

@@ -15,11 +15,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import AwareDatetime, BaseModel, Field
-from sqlalchemy import and_, false, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.metrics import store
 from services.metrics.settings import MetricsSettings
+from services.metrics.store import refund_reasons as store
 from shared.http_auth import ShopCaller
 
 MAX_TEXTS = 50
@@ -46,33 +45,17 @@ class RefundReasons(BaseModel):
 async def refund_reasons(
     engine: AsyncEngine, shop_id: str, start: datetime, end: datetime
 ) -> RefundReasons:
-    t = store.fact_refund_decisions
-    in_window = and_(t.c.shop_id == shop_id, t.c.decided_at >= start, t.c.decided_at < end)
     async with engine.connect() as conn:
-        totals = (
-            await conn.execute(
-                select(
-                    func.count(),
-                    func.count().filter(t.c.recognised == false()),
-                ).where(in_window)
-            )
-        ).one()
-        texts = (
-            await conn.execute(
-                select(t.c.refund_reason, func.count().label("n"))
-                .where(in_window, t.c.recognised == false(), t.c.refund_reason.is_not(None))
-                .group_by(t.c.refund_reason)
-                .order_by(func.count().desc(), t.c.refund_reason)
-                .limit(MAX_TEXTS)
-            )
-        ).all()
+        counts = await store.refund_reasons(conn, shop_id, start, end, MAX_TEXTS)
     return RefundReasons(
         shop_id=shop_id,
         from_=start,
         to=end,
-        decisions=totals[0],
-        unrecognised=totals[1],
-        unrecognised_texts=[ReasonCount(refund_reason=r, decisions=n) for r, n in texts],
+        decisions=counts.decisions,
+        unrecognised=counts.unrecognised,
+        unrecognised_texts=[
+            ReasonCount(refund_reason=r, decisions=n) for r, n in counts.unrecognised_texts
+        ],
     )
 
 

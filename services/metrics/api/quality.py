@@ -19,10 +19,10 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.metrics import quality_queries
 from services.metrics.domain.quality.kpis import QUALITY_FIELDS, quality_kpis
 from services.metrics.quality.rulebook import RuleBook
 from services.metrics.settings import MetricsSettings
+from services.metrics.store import quality as quality_queries
 from shared.http_auth import API_PROBLEMS, ShopCaller
 
 MAX_CHECK_CHARS = 4000

@@ -8,7 +8,6 @@ the final ratios and units come from `domain.kpis`.
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,13 +16,12 @@ from typing import Any, Literal
 from sqlalchemy import ARRAY, ColumnElement, Float, and_, func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.metrics import store
 from services.metrics.domain.kpis import (
     RESPONSE_TARGET_US,
     SATISFIED_RATING,
     ResponderTotals,
-    ShopTotals,
 )
+from services.metrics.store import tables
 
 Bucket = Literal["hour", "day"]
 GroupKey = tuple[str, datetime | None]  # (responder, bucket start or None)
@@ -55,7 +53,7 @@ def _scope(w: Window, table: Any, when: Any, who: Any) -> list[ColumnElement[boo
 
 
 def _rounds_query(w: Window) -> Any:
-    r = store.conv_rounds
+    r = tables.conv_rounds
     b = _bucket(w, r.c.opened_at)
     ended = r.c.session_last_at + w.gap <= w.now
     return (
@@ -74,7 +72,7 @@ def _rounds_query(w: Window) -> Any:
 
 
 def _sessions_query(w: Window) -> Any:
-    s = store.conv_responders
+    s = tables.conv_responders
     b = _bucket(w, s.c.session_start)
     return (
         select(
@@ -92,7 +90,7 @@ def _sessions_query(w: Window) -> Any:
 
 def _buyers_query(w: Window) -> Any:
     """Distinct buyers per responder: a hash of (responder, buyer), not a sort."""
-    s = store.conv_responders
+    s = tables.conv_responders
     b = _bucket(w, s.c.session_start)
     pairs = (
         select(s.c.responder, b, s.c.buyer_id)
@@ -106,7 +104,7 @@ def _buyers_query(w: Window) -> Any:
 
 
 def _orders_query(w: Window) -> Any:
-    o = store.orders
+    o = tables.orders
     b = _bucket(w, o.c.touch_session_start)
     paid = o.c.paid_at.is_not(None)
     return (
@@ -122,7 +120,7 @@ def _orders_query(w: Window) -> Any:
 
 
 def _csat_query(w: Window) -> Any:
-    c = store.csat_attributed
+    c = tables.csat_attributed
     b = _bucket(w, c.c.submitted_at)
     return (
         select(
@@ -234,110 +232,3 @@ async def _concurrently(engine: AsyncEngine, statements: list[Any]) -> list[Sequ
 
 def _groups(who: Any, bucket: Any, w: Window) -> list[Any]:
     return [who, bucket.element] if w.bucket else [who]
-
-
-async def shop_totals(
-    conn: AsyncConnection, shop_id: str, start: datetime, end: datetime
-) -> ShopTotals:
-    def count(table: Any, when: Any, *extra: Any) -> Any:
-        return (
-            select(func.count())
-            .select_from(table)
-            .where(table.c.shop_id == shop_id, when >= start, when < end, *extra)
-            .scalar_subquery()
-        )
-
-    m, a, se, o, rf = (
-        store.fact_messages,
-        store.fact_assignments,
-        store.conv_sessions,
-        store.orders,
-        store.refunds,
-    )
-    duration = (
-        select(func.avg(func.extract("epoch", rf.c.finished_at - rf.c.requested_at) * 1_000_000))
-        .where(
-            rf.c.shop_id == shop_id,
-            rf.c.finished_at >= start,
-            rf.c.finished_at < end,
-            rf.c.requested_at.is_not(None),
-        )
-        .scalar_subquery()
-    )
-    row = (
-        await conn.execute(
-            select(
-                count(m, m.c.sent_at, m.c.direction == "in").label("buyer_messages"),
-                count(se, se.c.session_start).label("sessions"),
-                count(a, a.c.assigned_at).label("handoffs"),
-                count(o, o.c.paid_at).label("orders_paid"),
-                count(rf, rf.c.requested_at).label("refund_requests"),
-                count(rf, rf.c.succeeded_at).label("refunds_succeeded"),
-                count(rf, rf.c.requested_at, rf.c.disputed).label("disputed"),
-                duration.label("duration"),
-            )
-        )
-    ).one()
-    return ShopTotals(
-        buyer_messages=row.buyer_messages,
-        sessions=row.sessions,
-        handoffs=row.handoffs,
-        orders_paid=row.orders_paid,
-        refund_requests=row.refund_requests,
-        refunds_succeeded=row.refunds_succeeded,
-        disputed_requests=row.disputed,
-        refund_duration_avg_us=float(row.duration) if row.duration is not None else None,
-    )
-
-
-@dataclass(frozen=True)
-class Waiting:
-    buyers_waiting: int
-    rounds_past_3min: int
-    oldest_wait_s: float | None
-
-
-async def waiting_now(
-    conn: AsyncConnection, now: datetime, gap: timedelta, shop_id: str | None = None
-) -> dict[str, Waiting]:
-    """Open rounds whose session has not ended: buyers waiting for an answer right now."""
-    r = store.conv_rounds
-    waited = now - r.c.opened_at
-    q = (
-        select(
-            r.c.shop_id,
-            func.count(r.c.conversation_id.distinct()).label("buyers"),
-            func.count().filter(waited > timedelta(microseconds=RESPONSE_TARGET_US)).label("late"),
-            func.min(r.c.opened_at).label("oldest"),
-        )
-        .where(~r.c.answered, r.c.session_last_at + gap > now, r.c.opened_at <= now)
-        .group_by(r.c.shop_id)
-    )
-    if shop_id is not None:
-        q = q.where(r.c.shop_id == shop_id)
-    out: dict[str, Waiting] = defaultdict(lambda: Waiting(0, 0, None))
-    for row in (await conn.execute(q)).all():
-        out[row.shop_id] = Waiting(row.buyers, row.late, (now - row.oldest).total_seconds())
-    return out
-
-
-async def pending_rounds_last_at(
-    conn: AsyncConnection, shop_id: str, hours: set[datetime], now: datetime, gap: timedelta
-) -> dict[datetime, datetime]:
-    """Per hour: the latest session end among its rounds still waiting (not yet unanswered)."""
-    r = store.conv_rounds
-    hour = func.date_trunc("hour", r.c.opened_at, "UTC")
-    rows = (
-        await conn.execute(
-            select(hour.label("hour"), func.max(r.c.session_last_at).label("last"))
-            .where(
-                r.c.shop_id == shop_id,
-                r.c.opened_at >= min(hours),
-                r.c.opened_at < max(hours) + timedelta(hours=1),
-                ~r.c.answered,
-                r.c.session_last_at + gap > now,
-            )
-            .group_by(hour)
-        )
-    ).all()
-    return {row.hour: row.last for row in rows if row.hour in hours}

@@ -3,25 +3,24 @@
 Each function turns one event into one fact row (no free text: facts hold no personal data),
 or into none when the event is not one metrics counts (a reply request that is no reminder).
 The batch ingest (`ingest.py`) inserts a whole batch of facts at once, keyed by their
-identity so a redelivered event changes nothing, then recomputes what they touched
-(`projection.py`).
+identity — CloudEvents' `source` + `id` for a fact that is the event itself — so a
+redelivered event changes nothing, then recomputes what they touched (`projection.py`).
 
-Quality inspection happens here too: an agent's reply is checked by its shop's rules
-(`facts_of`), and each finding becomes a `fact_quality_violations` row — the rule, the span
-and the rule-set version, never the text.
+An agent's reply also yields what quality inspection finds in it (`inspection.py`); a
+classified buyer message its question labels (`questions.py`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table
-
-from services.metrics import question_facts, store
 from services.metrics.domain.model import BOT
+from services.metrics.handlers import questions
+from services.metrics.handlers.inspection import quality_violations
 from services.metrics.quality.rulebook import RuleBook
+from services.metrics.store import fact_tables as tables
+from services.metrics.store.facts import Fact
 from shared.cloudevents import Envelope
 from shared.contracts import (
     ConversationAssigned,
@@ -38,17 +37,13 @@ from shared.contracts import (
 )
 from shared.masking import mask
 
-
-@dataclass(frozen=True)
-class Fact:
-    table: Table
-    row: dict[str, Any]
+__all__ = ["FACT_OF", "Fact", "facts_of"]
 
 
 def message_received(m: MessageReceived, env: Envelope) -> Fact:
     """A buyer message: opens or joins a round, may start a session."""
     return Fact(
-        store.fact_messages,
+        tables.fact_messages,
         {
             "direction": "in",
             "message_id": m.message_id,
@@ -67,7 +62,7 @@ def message_sent(m: MessageSent, env: Envelope) -> Fact:
     """An agent or bot message answers; a system message is kept but counts for nobody."""
     responder = {"agent": m.sender_id, "bot": BOT}.get(m.sender_kind)
     return Fact(
-        store.fact_messages,
+        tables.fact_messages,
         {
             "direction": "out",
             "message_id": m.message_id,
@@ -84,9 +79,10 @@ def message_sent(m: MessageSent, env: Envelope) -> Fact:
 
 def conversation_assigned(a: ConversationAssigned, env: Envelope) -> Fact:
     return Fact(
-        store.fact_assignments,
+        tables.fact_assignments,
         {
             "event_id": env.id,
+            "event_source": env.source,
             "shop_id": a.shop_id,
             "conversation_id": a.conversation_id,
             "agent_id": a.agent_id,
@@ -98,9 +94,10 @@ def conversation_assigned(a: ConversationAssigned, env: Envelope) -> Fact:
 def csat_submitted(c: CsatSubmitted, env: Envelope) -> Fact:
     """A rating; the comment (free text) is not kept."""
     return Fact(
-        store.fact_csat,
+        tables.fact_csat,
         {
             "event_id": env.id,
+            "event_source": env.source,
             "shop_id": c.shop_id,
             "conversation_id": c.conversation_id,
             "buyer_id": c.buyer_id,
@@ -112,9 +109,10 @@ def csat_submitted(c: CsatSubmitted, env: Envelope) -> Fact:
 
 def order_changed(o: OrderChanged, env: Envelope) -> Fact:
     return Fact(
-        store.fact_order_events,
+        tables.fact_order_events,
         {
             "event_id": env.id,
+            "event_source": env.source,
             "shop_id": o.shop_id,
             "order_id": o.order_id,
             "buyer_id": o.buyer_id,
@@ -129,9 +127,10 @@ def order_changed(o: OrderChanged, env: Envelope) -> Fact:
 
 def refund_requested(r: RefundRequested, env: Envelope) -> Fact:
     return Fact(
-        store.fact_refund_events,
+        tables.fact_refund_events,
         {
             "event_id": env.id,
+            "event_source": env.source,
             "shop_id": r.shop_id,
             "refund_id": r.refund_id,
             "order_id": r.order_id,
@@ -145,9 +144,10 @@ def refund_requested(r: RefundRequested, env: Envelope) -> Fact:
 
 def refund_changed(r: RefundChanged, env: Envelope) -> Fact:
     return Fact(
-        store.fact_refund_events,
+        tables.fact_refund_events,
         {
             "event_id": env.id,
+            "event_source": env.source,
             "shop_id": r.shop_id,
             "refund_id": r.refund_id,
             "order_id": r.order_id,
@@ -160,11 +160,12 @@ def refund_changed(r: RefundChanged, env: Envelope) -> Fact:
 
 
 def refund_decided(d: RefundDecided, env: Envelope) -> Fact:
-    """Whether the shop's policy recognised the refund's reason (see refund_reasons.py)."""
+    """Whether the shop's policy recognised the refund's reason (see api/refund_reasons.py)."""
     return Fact(
-        store.fact_refund_decisions,
+        tables.fact_refund_decisions,
         {
             "event_id": env.id,
+            "event_source": env.source,
             "shop_id": d.shop_id,
             "refund_id": d.refund_id,
             "rule_id": d.rule_id,
@@ -177,14 +178,14 @@ def refund_decided(d: RefundDecided, env: Envelope) -> Fact:
 
 def reply_requested(r: ReplyRequested, env: Envelope) -> Fact | None:
     """A 催付 reminder (kind `reminder` with an order), or presale's hand-off notice to a
-    question (`question_facts`): the other replies are not facts."""
-    handoff = question_facts.handoff_row(r, env)
+    question (`questions`): the other replies are not facts."""
+    handoff = questions.handoff_row(r, env)
     if handoff is not None:
-        return Fact(store.fact_handoffs, handoff)
+        return Fact(tables.fact_handoffs, handoff)
     if r.kind != "reminder" or r.order_id is None:
         return None
     return Fact(
-        store.fact_reminders,
+        tables.fact_reminders,
         {
             "reply_request_id": r.reply_request_id,
             "event_id": env.id,
@@ -200,7 +201,7 @@ def message_classified(c: MessageClassified, env: Envelope) -> Fact | None:
     if not c.risk_flags:
         return None
     return Fact(
-        store.fact_risk_messages,
+        tables.fact_risk_messages,
         {
             "message_id": c.message_id,
             "event_id": env.id,
@@ -212,34 +213,6 @@ def message_classified(c: MessageClassified, env: Envelope) -> Fact | None:
             "sent_at": c.sent_at,
         },
     )
-
-
-def quality_violations(m: MessageSent, env: Envelope, rules: RuleBook) -> list[Fact]:
-    """What the shop's rules find in an agent's reply, one fact per finding."""
-    if m.sender_kind != "agent":
-        return []
-    ruleset = rules.for_shop(m.shop_id)
-    return [
-        Fact(
-            store.fact_quality_violations,
-            {
-                "message_id": m.message_id,
-                "rule_id": v.rule_id,
-                "span_start": v.start,
-                "span_end": v.end,
-                "event_id": env.id,
-                "shop_id": m.shop_id,
-                "conversation_id": m.conversation_id,
-                "agent_id": m.sender_id,
-                "category": v.category,
-                "severity": v.severity,
-                "suggestion": v.suggestion[:200],
-                "rules_version": ruleset.version[:100],
-                "sent_at": m.sent_at,
-            },
-        )
-        for v in ruleset.check(m.text).violations
-    ]
 
 
 FACT_OF: dict[str, Callable[[Any, Envelope], Fact | None]] = {
@@ -259,11 +232,11 @@ FACT_OF: dict[str, Callable[[Any, Envelope], Fact | None]] = {
 def facts_of(topic: str, payload: EventPayload, env: Envelope, rules: RuleBook) -> list[Fact]:
     """The event's facts: none for an event metrics reads but does not count; an agent's
     reply also yields what quality inspection found in it; a classified buyer message also
-    its question labels (`question_facts`: hot questions, complaint themes)."""
+    its question labels (`questions`: hot questions, complaint themes)."""
     fact = FACT_OF[topic](payload, env)
     out = [fact] if fact is not None else []
     if isinstance(payload, MessageSent):
         out += quality_violations(payload, env, rules)
     if isinstance(payload, MessageClassified):  # what buyers ask and complain about
-        out.append(Fact(store.fact_questions, question_facts.question_row(payload, env)))
+        out.append(Fact(tables.fact_questions, questions.question_row(payload, env)))
     return out

@@ -4,15 +4,16 @@ The shared `Dispatcher` calls one handler per event; each metrics handler would 
 its conversation on its own, a dozen statements per event, too slow for the KPI firehose.
 `FactIngest` takes the runtime's place behind the same `process(records)` call: it decodes
 the batch (bad input is dead-lettered exactly as the shared path does, once per record
-position through the inbox), reduces every event to a fact row (`handlers.py`), inserts the
+position through the inbox), reduces every event to a fact row (`facts.py`), inserts the
 facts with one `INSERT … ON CONFLICT DO NOTHING` per table (a fact's key is its dedupe: the
-fact tables are this service's inbox), refreshes what the new facts touched once
-(`projection.py`) and marks the snapshot hours that may have changed, all in one
-transaction. The shared runtime commits the offsets only after it. Transient database errors
-are retried with backoff, for ever, like the shared path. Any other failure (a fact the
-database rejects, a recomputation that raises) is bisected as the shared path does: each half
-of the batch is ingested on its own, down to the one record that fails alone, which is
-dead-lettered with the reason; every other record is ingested.
+fact tables are this service's inbox; an event's key is CloudEvents' source + id),
+refreshes what the new facts touched once (`projection.py`) and marks the snapshot hours
+that may have changed, all in one transaction. The shared runtime commits the offsets only
+after it. Transient database errors are retried with backoff, for ever, like the shared
+path. Any other failure (a fact the database rejects, a recomputation that raises) is
+bisected as the shared path does: each half of the batch is ingested on its own, down to
+the one record that fails alone, which is dead-lettered with the reason; every other record
+is ingested.
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ from datetime import datetime
 from opentelemetry import trace
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.metrics import store
-from services.metrics.handlers import Fact, facts_of
-from services.metrics.projection import Projector, flagged_event
+from services.metrics.handlers.facts import Fact, facts_of
+from services.metrics.handlers.projection import Projector, flagged_event
 from services.metrics.quality.rulebook import RuleBook
-from services.metrics.snapshots import mark_changed
+from services.metrics.store import fact_tables as tables
+from services.metrics.store.snapshots import mark_changed
 from shared import inbox
 from shared.clock import Clock
 from shared.consumer import RawRecord, consumer_now, dead_letter, decode_record, position_id
@@ -109,7 +110,7 @@ class FactIngest:
     async def _ingest(self, items: list[_Decoded]) -> None:
         started = time.perf_counter()
         facts = [f for i in items for f in i.facts]
-        events = sum(1 for f in facts if f.table is not store.fact_quality_violations)
+        events = sum(1 for f in facts if f.table is not tables.fact_quality_violations)
         bad = [i for i in items if i.bad is not None]
         with batch_span(tracer, self.consumer, [(i.raw, i.headers) for i in items]) as span:
             async with self._engine.begin() as conn:
@@ -119,7 +120,7 @@ class FactIngest:
                 if self.snapshots:
                     await mark_changed(conn, changes.cells, ctx.now(), self.projector.gap)
                 for flag in changes.new_flags:
-                    ctx.emit(flagged_event(flag, ctx.now()), event_id=flag["flag_id"])
+                    ctx.emit(flagged_event(flag, ctx.now()), event_id=flag.flag.flag_id)
                 await ctx.flush()
             span.set_attribute("xiaoer.fresh_facts", changes.fresh_facts)
         service = self._plumbing.service
