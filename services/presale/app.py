@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from opentelemetry.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.presale import gap_store, insight, order_store, store
+from services.presale import gap_store, insight, nlu_loader, order_store, store
 from services.presale.api import kb_router
 from services.presale.api_suggestions import suggestions_router
 from services.presale.buyer_orders import MessagesWithOrders
@@ -35,6 +35,7 @@ def build_runtime(
     tracer_provider: TracerProvider | None = None,
     clock: Clock | None = None,
 ) -> ServiceRuntime:
+    nlu_loader.install()  # the classifier's model, read once from the shipped file
     kbs = KbCache()
     h = Handlers(settings.session_gap, kbs)
     handlers: dict[str, Handler] = {

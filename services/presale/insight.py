@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.presale import gap_store
 from services.presale.domain.coverage import (
-    buyer_language,
     kb_answers,
     product_words,
     still_open,
@@ -31,6 +30,7 @@ from services.presale.domain.kb import KnowledgeBase
 from services.presale.domain.suggestions import Draft, Gap, suggest
 from services.presale.kb import repository
 from services.presale.kb.loading import KbInvalid, build
+from services.presale.nlu_loader import buyer_language
 from services.presale.settings import PresaleSettings
 from shared.clock import Clock
 

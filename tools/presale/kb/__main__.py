@@ -1,13 +1,13 @@
-"""`python -m services.presale.kb`: validate, load and inspect shop knowledge bases.
+"""`python -m tools.presale.kb`: validate, load and inspect shop knowledge bases.
 
-    python -m services.presale.kb validate services/presale/kb/shop-demo.yaml
-    python -m services.presale.kb load services/presale/kb/shop-demo.yaml --shop shop-demo
-    python -m services.presale.kb show --shop shop-demo [--version 3]
-    python -m services.presale.kb versions --shop shop-demo
-    python -m services.presale.kb suggestions list --shop shop-demo [--status all]
-    python -m services.presale.kb suggestions refresh --shop shop-demo
-    python -m services.presale.kb suggestions accept ID --shop shop-demo [--answer TEXT]
-    python -m services.presale.kb suggestions reject ID --shop shop-demo
+    python -m tools.presale.kb validate services/presale/kb/shop-demo.yaml
+    python -m tools.presale.kb load services/presale/kb/shop-demo.yaml --shop shop-demo
+    python -m tools.presale.kb show --shop shop-demo [--version 3]
+    python -m tools.presale.kb versions --shop shop-demo
+    python -m tools.presale.kb suggestions list --shop shop-demo [--status all]
+    python -m tools.presale.kb suggestions refresh --shop shop-demo
+    python -m tools.presale.kb suggestions accept ID --shop shop-demo [--answer TEXT]
+    python -m tools.presale.kb suggestions reject ID --shop shop-demo
 
 `load`, `show`, `versions` and `suggestions` use DATABASE_URL (the presale schema must be
 migrated).
@@ -35,7 +35,7 @@ from shared.db import create_engine
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.presale.kb", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m tools.presale.kb", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("validate", help="check a YAML/JSON file without loading it")
