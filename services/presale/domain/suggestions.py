@@ -24,7 +24,9 @@ import hashlib
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal
 
 from services.presale.domain.textsim import TfIdf, Vector, canonical, compact, cosine, normalised
 
@@ -463,3 +465,33 @@ def faq_entry(d: Draft, faq_id: str, answer: str | None = None) -> Mapping[str, 
         "item_id": d.item_id,
         "match": "keywords",
     }
+
+
+SuggestionStatus = Literal["pending", "accepted", "rejected"]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A draft as kept for review (`store.suggestions`): pending until a reviewer accepts it
+    (a new KB version) or rejects it (its `variants` keep the group from coming back)."""
+
+    suggestion_id: str
+    shop_id: str
+    status: SuggestionStatus
+    rank: int
+    draft: Draft
+    created_at: datetime
+    updated_at: datetime
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    kb_version: int | None = None
+    """the KB version an acceptance created"""
+
+
+def accepted_faq(
+    s: Suggestion, answer: str | None, keywords: Sequence[str] | None
+) -> Mapping[str, object]:
+    """The FAQ an accepted suggestion adds to the KB (`faq_id`: suggested-<id>), with the
+    reviewer's answer and keywords when given."""
+    d = replace(s.draft, keywords=tuple(keywords or s.draft.keywords))
+    return faq_entry(d, f"suggested-{s.suggestion_id[:12]}", answer)
