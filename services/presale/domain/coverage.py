@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from services.presale.domain.answers import Decision, Handoff, Memory, Reply, decide
+from services.presale.domain.answers import decide
+from services.presale.domain.decisions import Decision, Handoff, Memory, Reply
 from services.presale.domain.kb import KnowledgeBase
 from services.presale.domain.nlu import Understanding, understand
 from services.presale.domain.suggestions import Draft, Gap, answer_key

@@ -20,10 +20,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.presale.domain import replies, routing
-from services.presale.domain.answers import Handoff, Reply
 from services.presale.domain.buyer_context import OrderBook
 from services.presale.domain.conversation import Conversation, on_message
 from services.presale.domain.coverage import gap_reason
+from services.presale.domain.decisions import Handoff, Reply
 from services.presale.domain.gaps import Unanswered, unanswered
 from services.presale.domain.routing import Waiting
 from services.presale.handlers.effects import SESSION_IDLE, assigned, reply
