@@ -183,9 +183,8 @@ async def test_the_kb_cli_lists_accepts_and_rejects(
         )
     ]  # fmt: skip
     async with runtime.engine.begin() as conn:
-        await conn.execute(
-            tables.kb_gaps.insert(), rows
-        )  # answered gaps, as link_reply leaves them
+        # answered gaps, as link_reply leaves them
+        await conn.execute(tables.kb_gaps.insert(), rows)
     await runtime.engine.dispose()
 
     refreshed = await asyncio.to_thread(cli, "suggestions", "refresh", "--shop", shop_id)

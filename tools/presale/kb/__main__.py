@@ -25,7 +25,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.presale import insight
+from services.presale import insight, nlu_loader
 from services.presale.insight import SuggestConfig
 from services.presale.kb.loading import KbInvalid, dump, read_file
 from services.presale.settings import PresaleSettings
@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
 async def _with_database(args: argparse.Namespace) -> int:
     settings = PresaleSettings()
+    nlu_loader.install()  # `suggestions refresh` replays the bot's decisions on the questions
     engine = create_engine(settings.database_url, settings.db_schema, 2)
     try:
         async with engine.begin() as conn:
