@@ -4,7 +4,6 @@ could not answer (the insight loop's gap it links to, `store.gaps.link_reply`)."
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 
 from services.presale.handlers.effects import arm_idle
@@ -30,5 +29,5 @@ class AgentMessages:
         if conv is None or conv.state == "closed":
             return
         if m.sent_at > conv.last_activity_at:
-            await store.save_conversation(ctx.conn, replace(conv, last_activity_at=m.sent_at))
+            await store.mark_activity(ctx.conn, m.conversation_id, m.sent_at)
             await arm_idle(ctx, m.conversation_id, m.sent_at, self.session_gap)
