@@ -35,7 +35,6 @@ from typing import Any
 from services.presale.domain.answers import Handoff, Reply
 from services.presale.domain.conversation import Conversation, on_message
 from services.presale.domain.coverage import (
-    buyer_language,
     gap_reason,
     kb_answers,
     product_words,
@@ -46,12 +45,15 @@ from services.presale.domain.nlu.stages import stage_of
 from services.presale.domain.suggestions import Draft, Gap, answer_key, faq_entry, suggest
 from services.presale.domain.textsim import canonical
 from services.presale.kb.loading import read_file
+from services.presale.nlu_loader import buyer_language, install
 from shared.contracts import MessageReceived
 from shared.masking import mask
 from simulator import gaps as planted_gaps
 from simulator import texts
 from simulator.agents import human_delay
 from simulator.scenario import TZ, Planned, generate
+
+install()  # the classifier's shipped model (the domain reads no file)
 
 DEMO_KB = Path(__file__).resolve().parents[1] / "services" / "presale" / "kb" / "shop-demo.yaml"
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "insight.json"

@@ -5,7 +5,7 @@
 Prints per-intent precision/recall, accuracy, the accuracy–coverage curve over confidence
 thresholds, the auto-answer precision/coverage at each threshold, secondary-intent and entity
 accuracy, and p50/p99 latency per message; then the accuracy on the fresh hand-written set
-(`services/presale/data/fresh_written.py`, written before the issue-16 model and never used
+(`tools/presale/data/fresh_written.py`, written before the issue-16 model and never used
 for training), with and without the buyer's order context, by kind of message. Writes
 everything to bench/results/presale_nlu.json (the fresh set's misses are not written out:
 nobody should tune on them).
@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.presale.data.fresh_written import FRESH
 from services.presale.domain.nlu import (
     AUTO_ANSWERABLE,
     DEFAULT_AUTO_REPLY_THRESHOLD,
@@ -33,10 +32,12 @@ from services.presale.domain.nlu import (
 from services.presale.domain.nlu.features import core_of
 from services.presale.domain.nlu.normalize import normalize, split_emoji
 from services.presale.domain.nlu.stages import INTENTS, stage_of
+from services.presale.nlu_loader import install
+from tools.presale.data.fresh_written import FRESH
 
-HELDOUT_PATH = (
-    Path(__file__).resolve().parents[1] / "services" / "presale" / "data" / "heldout.jsonl"
-)
+install()  # the classifier's shipped model (the domain reads no file)
+
+HELDOUT_PATH = Path(__file__).resolve().parents[1] / "tools" / "presale" / "data" / "heldout.jsonl"
 TRAIN_PATH = HELDOUT_PATH.with_name("train.jsonl")
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "presale_nlu.json"
 THRESHOLDS = [round(t / 20, 2) for t in range(20)]

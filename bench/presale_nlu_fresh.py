@@ -3,7 +3,7 @@ held-out split (issue 16).
 
     uv run python -m bench.presale_nlu_fresh
 
-The third set (`services/presale/data/fresh_written_3.py`) is the fresh one: written after the
+The third set (`tools/presale/data/fresh_written_3.py`) is the fresh one: written after the
 model it measures was frozen, never tuned on. Sets 2 and 1 (`fresh_written_2.py`,
 `fresh_written.py`) have been looked at (their error classes guided the training data, never
 their texts) and are reported as seen. Each message is classified with what presale would know when it arrives — the buyer's
@@ -23,17 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from bench.presale_nlu import TRAIN_PATH, _core, load_heldout, score
-from services.presale.data.fresh_written import FRESH
-from services.presale.data.fresh_written_2 import FRESH_2, Fresh
-from services.presale.data.fresh_written_3 import FRESH_3
 from services.presale.domain.nlu import (
     AUTO_ANSWERABLE,
     DEFAULT_AUTO_REPLY_THRESHOLD,
     BuyerContext,
     understand,
 )
-from services.presale.domain.nlu.model import MODEL_PATH
 from services.presale.domain.nlu.stages import INTENTS, stage_of
+from services.presale.nlu_loader import MODEL_PATH
+from tools.presale.data.fresh_written import FRESH
+from tools.presale.data.fresh_written_2 import FRESH_2, Fresh
+from tools.presale.data.fresh_written_3 import FRESH_3
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "presale_nlu_fresh.json"
 HELDOUT_BEFORE_WIRING = 0.9656061908856406

@@ -1,4 +1,6 @@
-"""Presale wiring: which events go to which handler, which timers exist, the KB API."""
+"""Presale wiring — the only place concretes are put together: which events go to which
+handler (buyer messages and order changes on the batch pattern), which timers exist, the
+housekeeping, the suggestion job, the KB API, the classifier's model and the start-up KBs."""
 
 from __future__ import annotations
 
@@ -12,16 +14,16 @@ from fastapi import FastAPI
 from opentelemetry.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.presale import gap_store, insight, order_store, store
-from services.presale.api import kb_router
-from services.presale.api_suggestions import suggestions_router
-from services.presale.buyer_orders import MessagesWithOrders
+from services.presale import insight, nlu_loader
+from services.presale.api import kb_router, suggestions_router
 from services.presale.handlers import SESSION_IDLE, SESSION_RECHECK, Handlers
-from services.presale.kb import repository
+from services.presale.handlers.messages import MessageBatch
+from services.presale.handlers.order_feed import MessagesWithOrders
 from services.presale.kb.loading import KbInvalid, read_file
-from services.presale.kb.repository import KbCache
-from services.presale.messages import MessageBatch
 from services.presale.settings import PresaleSettings
+from services.presale.store import buyer_orders, gaps, metadata
+from services.presale.store import kb as kb_store
+from services.presale.store.kb import KbCache
 from shared.batch import BatchConsumer
 from shared.clock import Clock
 from shared.consumer import Handler
@@ -35,8 +37,9 @@ def build_runtime(
     tracer_provider: TracerProvider | None = None,
     clock: Clock | None = None,
 ) -> ServiceRuntime:
+    nlu_loader.install()  # the classifier's model, read once from the shipped file
     kbs = KbCache()
-    h = Handlers(settings.session_gap, kbs)
+    h = Handlers(settings.session_gap)
     handlers: dict[str, Handler] = {
         "cs.message.sent.v1": h.message_sent,
         "cs.agent.status.v1": h.agent_status,
@@ -58,17 +61,17 @@ def build_runtime(
         )
 
     async def prune_kb_versions(conn: AsyncConnection, _now: datetime) -> None:
-        await repository.prune(conn, settings.presale_kb_versions_kept)
+        await kb_store.prune(conn, settings.presale_kb_versions_kept)
 
     async def prune_buyer_orders(conn: AsyncConnection, now: datetime) -> None:
-        await order_store.prune(conn, now - settings.order_context_window)
+        await buyer_orders.prune(conn, now - settings.order_context_window)
 
     async def prune_gaps(conn: AsyncConnection, now: datetime) -> None:
-        await gap_store.prune_gaps(conn, now - timedelta(days=settings.presale_gap_retention_days))
+        await gaps.prune_gaps(conn, now - timedelta(days=settings.presale_gap_retention_days))
 
     runtime = ServiceRuntime(
         settings,
-        store.metadata,
+        metadata,
         handlers,
         consume_path=consume_path,
         timer_handlers={SESSION_IDLE: h.session_idle, SESSION_RECHECK: h.session_idle},
@@ -103,7 +106,7 @@ async def seed_kbs(engine: AsyncEngine, files: Sequence[Path]) -> None:
             log.error("PRESALE_KB_FILES: %s not loaded: %s", path, exc)
             continue
         async with engine.begin() as conn:
-            version = await repository.save(
+            version = await kb_store.save(
                 conn, kb, change=f"start-up load {path.name}", author="startup",
                 only_if_absent=True,
             )  # fmt: skip

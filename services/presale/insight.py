@@ -17,21 +17,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.presale import gap_store
 from services.presale.domain.coverage import (
-    buyer_language,
     kb_answers,
     product_words,
     still_open,
 )
 from services.presale.domain.kb import KnowledgeBase
-from services.presale.domain.suggestions import Draft, Gap, suggest
-from services.presale.kb import repository
+from services.presale.domain.suggestions import Draft, Gap, Suggestion, accepted_faq, suggest
 from services.presale.kb.loading import KbInvalid, build
+from services.presale.nlu_loader import buyer_language
 from services.presale.settings import PresaleSettings
+from services.presale.store import gaps as gap_store
+from services.presale.store import kb as kb_store
+from services.presale.store import suggestions as suggestion_store
 from shared.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -88,12 +89,12 @@ async def refresh(conn: AsyncConnection, shop_id: str, now: datetime, cfg: Sugge
         {"shop": shop_id},
     )
     gaps = await gap_store.gaps_since(conn, shop_id, now - cfg.window)
-    current = await repository.get(conn, shop_id)
-    rejected = await gap_store.rejected_variants(conn, shop_id)
+    current = await kb_store.get(conn, shop_id)
+    rejected = await suggestion_store.rejected_variants(conn, shop_id)
     drafts = await asyncio.to_thread(
         draft_all, gaps, current.kb if current else None, rejected, now, cfg
     )
-    await gap_store.replace_pending(conn, shop_id, drafts, now)
+    await suggestion_store.replace_pending(conn, shop_id, drafts, now)
     return len(drafts)
 
 
@@ -105,41 +106,44 @@ async def accept(
     now: datetime,
     answer: str | None = None,
     keywords: Sequence[str] | None = None,
-) -> tuple[Row[Any], int]:
-    """Add the suggestion to the KB (a new version); returns the decided row and the version."""
-    row = await _pending(conn, shop_id, sid)
-    await repository.lock_shop(conn, shop_id)
-    current = await repository.get(conn, shop_id)
+) -> tuple[Suggestion, int]:
+    """Add the suggestion to the KB (a new version); returns the decided suggestion and the
+    version."""
+    pending = await _pending(conn, shop_id, sid)
+    await kb_store.lock_shop(conn, shop_id)
+    current = await kb_store.get(conn, shop_id)
     doc: dict[str, Any] = current.kb.model_dump(mode="json") if current else {"shop_id": shop_id}
-    faq = gap_store.faq_for(row, answer.strip() if answer else None, keywords)
+    faq = dict(accepted_faq(pending, answer.strip() if answer else None, keywords))
     doc["faqs"] = [*(f for f in doc.get("faqs", []) if f["faq_id"] != faq["faq_id"]), faq]
     try:
         kb = build(doc, shop_id)
     except KbInvalid as exc:
         raise InvalidEntry(exc.errors) from None
-    version = await repository.save(conn, kb, change=f"accept suggestion {sid}", author=by)
+    version = await kb_store.save(conn, kb, change=f"accept suggestion {sid}", author=by)
     assert version is not None
-    await gap_store.decide(conn, sid, "accepted", by, now, version)
-    decided = await gap_store.suggestion(conn, shop_id, sid)
+    await suggestion_store.decide(conn, sid, "accepted", by, now, version)
+    decided = await suggestion_store.suggestion(conn, shop_id, sid)
     assert decided is not None
     return decided, version
 
 
-async def reject(conn: AsyncConnection, shop_id: str, sid: str, by: str, now: datetime) -> Row[Any]:
+async def reject(
+    conn: AsyncConnection, shop_id: str, sid: str, by: str, now: datetime
+) -> Suggestion:
     await _pending(conn, shop_id, sid)
-    await gap_store.decide(conn, sid, "rejected", by, now)
-    decided = await gap_store.suggestion(conn, shop_id, sid)
+    await suggestion_store.decide(conn, sid, "rejected", by, now)
+    decided = await suggestion_store.suggestion(conn, shop_id, sid)
     assert decided is not None
     return decided
 
 
-async def _pending(conn: AsyncConnection, shop_id: str, sid: str) -> Row[Any]:
-    row = await gap_store.suggestion(conn, shop_id, sid, lock=True)
-    if row is None:
+async def _pending(conn: AsyncConnection, shop_id: str, sid: str) -> Suggestion:
+    found = await suggestion_store.suggestion(conn, shop_id, sid, lock=True)
+    if found is None:
         raise NotFound(f"shop {shop_id} has no suggestion {sid}")
-    if row.status != "pending":
-        raise AlreadyDecided(f"suggestion {sid} is already {row.status}")
-    return row
+    if found.status != "pending":
+        raise AlreadyDecided(f"suggestion {sid} is already {found.status}")
+    return found
 
 
 async def run(engine: AsyncEngine, clock: Clock, settings: PresaleSettings) -> None:

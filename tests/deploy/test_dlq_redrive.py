@@ -20,7 +20,8 @@ from ops.dlq.__main__ import run
 from ops.dlq.records import read_all
 from services.presale import store
 from services.presale.handlers import SESSION_IDLE, Handlers
-from services.presale.messages import MessageBatch
+from services.presale.handlers.messages import MessageBatch
+from services.presale.nlu_loader import install
 from services.presale.settings import PresaleSettings
 from shared.batch import BatchConsumer
 from shared.cloudevents import Envelope, encode
@@ -53,6 +54,7 @@ class Buggy:
 
 
 def presale_with(settings: PresaleSettings, buggy: Buggy) -> ServiceRuntime:
+    install()  # the classifier's model, as build_runtime does
     h = Handlers(settings.session_gap)
     handlers = {
         "cs.message.sent.v1": h.message_sent,

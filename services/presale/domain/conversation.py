@@ -18,8 +18,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.presale.domain.answers import Decision, Handoff, Memory, Reply, Silent, decide
+from services.presale.domain.answers import decide
 from services.presale.domain.buyer_context import buyer_context, next_stage
+from services.presale.domain.decisions import Decision, Handoff, Memory, Reply, Silent
 from services.presale.domain.kb import KnowledgeBase
 from services.presale.domain.nlu import Understanding, understand
 from services.presale.domain.nlu.context import OrderPhase

@@ -8,17 +8,14 @@ suggestion must never duplicate an existing answer.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
-from functools import cache
-from pathlib import Path
 
-from services.presale.domain.answers import Decision, Handoff, Memory, Reply, decide
+from services.presale.domain.answers import decide
+from services.presale.domain.decisions import Decision, Handoff, Memory, Reply
 from services.presale.domain.kb import KnowledgeBase
 from services.presale.domain.nlu import Understanding, understand
 from services.presale.domain.suggestions import Draft, Gap, answer_key
-from services.presale.domain.textsim import canonical
 
 
 def kb_answers(kb: KnowledgeBase, draft: Draft, now: datetime) -> bool:
@@ -77,12 +74,3 @@ def product_words(kb: KnowledgeBase | None) -> list[str]:
     if kb is None:
         return []
     return [text for p in kb.products for text in (p.title, p.kind)]
-
-
-@cache
-def buyer_language() -> tuple[str, ...]:
-    """Buyers' messages in general (the classifier's training set, canonical): a suggested
-    keyword must be rare there (`suggestions.MAX_COMMON`)."""
-    path = Path(__file__).resolve().parents[1] / "data" / "train.jsonl"
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return tuple(c for line in lines if (c := canonical(json.loads(line)["text"])))

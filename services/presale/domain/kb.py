@@ -1,7 +1,7 @@
 """A shop's knowledge base: what the bot may say about products, shipping, promotions, invoices.
 
 Pure pydantic models. A KB is one document per shop; every change stores a new version of the
-whole document (see `services.presale.kb.repository`). Validation errors name the field path,
+whole document (see `services.presale.store.kb`). Validation errors name the field path,
 e.g. `products[1].skus[3].size: size 'XXL' is not in the size chart (S, M, L, XL)`.
 Money is integer fen; times are timezone-aware.
 """

@@ -1,5 +1,4 @@
-from services.presale import order_store  # noqa: F401  (its tables join the metadata)
-from services.presale.store import metadata
+from services.presale.store.tables import metadata
 from shared.alembic_env import run
 
 run(metadata, schema="presale")

@@ -14,9 +14,9 @@ from services.aftersale import store as aftersale_store
 from services.aftersale.app import build_runtime as aftersale_runtime
 from services.aftersale.settings import AftersaleSettings
 from services.presale.app import build_runtime as presale_runtime
-from services.presale.kb import repository
 from services.presale.kb.loading import read_file
 from services.presale.settings import PresaleSettings
+from services.presale.store import kb as repository
 from shared.clock import FakeClock
 
 NOW = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)

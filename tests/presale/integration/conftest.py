@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.presale import store
 from services.presale.app import build_runtime
 from services.presale.settings import PresaleSettings
+from services.presale.store import tables
 from shared.clock import FakeClock
 from shared.runtime import ServiceRuntime
 from tests.support.groups import new_group
@@ -81,7 +81,7 @@ async def count_rows(engine: AsyncEngine, table: Any, *where: Any) -> int:
 
 
 async def conversation_states(engine: AsyncEngine, shop_id: str) -> dict[str, str]:
-    c = store.conversations
+    c = tables.conversations
     async with engine.connect() as conn:
         rows = await conn.execute(
             select(c.c.conversation_id, c.c.state).where(c.c.shop_id == shop_id)

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from services.presale import order_store
 from services.presale.app import build_runtime
+from services.presale.store import tables
 from shared.clock import FakeClock
 from shared.contracts import HandoffRequested, MessageReceived, OrderChanged
 from shared.ids import new_id
@@ -53,7 +53,7 @@ def message(shop_id: str, buyer_id: str, text: str, at: datetime) -> MessageRece
 
 
 async def latest_order(rt: ServiceRuntime, shop_id: str, buyer_id: str) -> Any:
-    t = order_store.buyer_orders
+    t = tables.buyer_orders
     async with rt.engine.connect() as conn:
         return (
             await conn.execute(select(t).where(t.c.shop_id == shop_id, t.c.buyer_id == buyer_id))

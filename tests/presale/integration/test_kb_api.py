@@ -133,7 +133,7 @@ async def test_cli_loads_validates_and_lists(infra: Any, shop_id: str, tmp_path:
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "services.presale.kb", *args],
+            [sys.executable, "-m", "tools.presale.kb", *args],
             cwd=root, env=env, capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
 

@@ -17,8 +17,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from services.presale import store
 from services.presale.app import build_runtime
+from services.presale.store import tables
 from shared.clock import FakeClock
 from shared.contracts import MessageReceived, MessageSent
 from shared.ids import new_id
@@ -94,7 +94,7 @@ async def test_unanswered_questions_become_suggestions_to_accept_and_reject(
             await seen.wait_count("cs.reply.requested.v1", 1, conversation_id=f"conv-{shop_id}-{i}")
         for i, (_, answer) in enumerate(chats):
             await agent_says(pub, shop_id, f"conv-{shop_id}-{i}", f"buyer-{i}", answer, 60 + i)
-        g = store.kb_gaps
+        g = tables.kb_gaps
 
         async def answered() -> int:
             where = (g.c.shop_id == shop_id, g.c.answer_masked.is_not(None))
@@ -165,7 +165,7 @@ async def test_the_kb_cli_lists_accepts_and_rejects(
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "services.presale.kb", *args],
+            [sys.executable, "-m", "tools.presale.kb", *args],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
 
@@ -183,7 +183,8 @@ async def test_the_kb_cli_lists_accepts_and_rejects(
         )
     ]  # fmt: skip
     async with runtime.engine.begin() as conn:
-        await conn.execute(store.kb_gaps.insert(), rows)  # answered gaps, as link_reply leaves them
+        # answered gaps, as link_reply leaves them
+        await conn.execute(tables.kb_gaps.insert(), rows)
     await runtime.engine.dispose()
 
     refreshed = await asyncio.to_thread(cli, "suggestions", "refresh", "--shop", shop_id)

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from services.presale import store
 from services.presale.app import build_runtime
+from services.presale.domain.conversation import RECENT_TEXTS
+from services.presale.store import tables
 from shared.clock import FakeClock
 from shared.contracts import AgentStatusChanged, MessageReceived
 from shared.ids import new_id
@@ -79,11 +80,11 @@ async def test_a_buyers_chat(
         assert {r["kb_version"] for r in got.values()} == {1}
 
         async with presale_with_kb.engine.connect() as c:
-            row = (await c.execute(select(store.conversations).where(
-                store.conversations.c.conversation_id == conv))).one()  # fmt: skip
+            row = (await c.execute(select(tables.conversations).where(
+                tables.conversations.c.conversation_id == conv))).one()  # fmt: skip
         assert row.state == "queued"
         assert "13812345678" not in json.dumps(row.recent_texts, ensure_ascii=False)
-        assert len(row.recent_texts) == store.RECENT_TEXTS
+        assert len(row.recent_texts) == RECENT_TEXTS
 
         await pub.event(AgentStatusChanged(
             shop_id=shop_id, agent_id=f"agent-{new_id()}", status="online",
@@ -151,7 +152,7 @@ async def test_kb_is_loaded_at_start_up_only_when_absent(
     presale_with_kb: ServiceRuntime, shop_id: str
 ) -> None:
     from services.presale.app import seed_kbs
-    from services.presale.kb import repository
+    from services.presale.store import kb as repository
 
     async def loaded() -> bool:
         async with presale_with_kb.engine.connect() as c:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.presale import store
+from services.presale.store import tables
 from shared.clock import FakeClock
 from shared.contracts import AgentStatusChanged, MessageReceived
 from shared.ids import new_id
@@ -30,7 +30,7 @@ async def test_abusive_buyer_reaches_a_senior_agent(
                 shop_id=shop_id, agent_id=agent_id, status="online", skills=skills,  # type: ignore[arg-type]
                 max_concurrent=5, changed_at=clock.now()))  # fmt: skip
         await eventually(
-            lambda: count_rows(presale.engine, store.agents, store.agents.c.shop_id == shop_id),
+            lambda: count_rows(presale.engine, tables.agents, tables.agents.c.shop_id == shop_id),
             what="the roster",
             until=2,
         )

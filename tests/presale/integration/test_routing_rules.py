@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from services.presale import store
+from services.presale.store import tables
 from shared.clock import FakeClock
 from shared.contracts import AgentStatusChanged, HandoffRequested, MessageReceived
 from shared.ids import new_id
@@ -40,7 +40,7 @@ async def test_sticky_vip_offline_and_other_stages(
         await agent(s, "online", ["aftersale"])
         # topics are not ordered among each other: let the roster land before the buyers come
         await eventually(
-            lambda: count_rows(presale.engine, store.agents, store.agents.c.shop_id == shop_id),
+            lambda: count_rows(presale.engine, tables.agents, tables.agents.c.shop_id == shop_id),
             what="the roster",
             until=4,
         )

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from services.presale import store
+from services.presale.store import tables
 from shared.clock import FakeClock
 from shared.contracts import AgentStatusChanged, HandoffRequested, MessageReceived
 from shared.ids import new_id
@@ -47,14 +47,14 @@ async def _wait_assigned(seen: Collector, shop: str, n: int) -> float:
 
 
 async def _assigned_in_db(presale: ServiceRuntime, shop: str) -> int:
-    a = store.agents
+    a = tables.agents
     async with presale.engine.connect() as c:
         totals = (await c.execute(select(a.c.assigned_total).where(a.c.shop_id == shop))).scalars()
         return sum(totals)
 
 
 async def _check_capacity_in_db(presale: ServiceRuntime, shop: str) -> None:
-    c = store.conversations
+    c = tables.conversations
     async with presale.engine.connect() as conn:
         rows = await conn.execute(
             select(c.c.agent_id).where(c.c.shop_id == shop, c.c.state == "assigned")
@@ -81,7 +81,7 @@ async def test_rush_of_200_conversations_on_10_agents(
         for name in ROSTER:  # p4 starts late: its arrival is "capacity freeing" too
             await status(name, "offline" if name == "p4" else "online", START)
         await eventually(  # topics are not ordered among each other: roster first
-            lambda: count_rows(presale.engine, store.agents, store.agents.c.shop_id == shop),
+            lambda: count_rows(presale.engine, tables.agents, tables.agents.c.shop_id == shop),
             what="the roster",
             until=len(ROSTER),
         )

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from services.presale import store
 from services.presale.app import build_runtime
+from services.presale.store import tables
 from shared.clock import FakeClock
 from shared.contracts import AgentStatusChanged, MessageReceived
 from shared.ids import new_id
@@ -32,12 +32,12 @@ async def test_two_replicas_share_one_shops_agents(infra: Any, shop_id: str) -> 
                 shop_id=shop_id, agent_id=f"{shop_id}-a{a}", status="online",
                 skills=["presale"], max_concurrent=CAPACITY, changed_at=START,
             ))  # fmt: skip
-        c = store.conversations
+        c = tables.conversations
 
         async def agents_known() -> bool:
             async with one.engine.connect() as conn:
                 n = (await conn.execute(
-                    select(func.count()).where(store.agents.c.shop_id == shop_id)
+                    select(func.count()).where(tables.agents.c.shop_id == shop_id)
                 )).scalar_one()  # fmt: skip
             return n == AGENTS
 
@@ -67,7 +67,7 @@ async def test_two_replicas_share_one_shops_agents(infra: Any, shop_id: str) -> 
                 .where(c.c.shop_id == shop_id, c.c.state == "assigned").group_by(c.c.agent_id)
             )).all())  # fmt: skip
             totals = (await conn.execute(
-                select(store.agents.c.assigned_total).where(store.agents.c.shop_id == shop_id)
+                select(tables.agents.c.assigned_total).where(tables.agents.c.shop_id == shop_id)
             )).scalars().all()  # fmt: skip
     assert all(n <= CAPACITY for n in active.values()), active
     assert max(totals) - min(totals) <= 1, totals

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from opentelemetry.context import Context
 
-from services.presale.buyer_orders import MessagesWithOrders, OrderHeard
 from services.presale.domain.buyer_context import (
     LatestOrder,
     OrderBook,
@@ -18,7 +17,8 @@ from services.presale.domain.buyer_context import (
 )
 from services.presale.domain.conversation import Conversation, on_message
 from services.presale.domain.nlu import BuyerContext
-from services.presale.messages import Loaded, MessageBatch
+from services.presale.handlers.messages import Loaded, MessageBatch
+from services.presale.handlers.order_feed import MessagesWithOrders, OrderHeard
 from shared.batch import Item
 from shared.cloudevents import Envelope
 from shared.consumer import RawRecord

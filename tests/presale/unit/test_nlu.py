@@ -8,8 +8,8 @@ from typing import get_args
 import pytest
 
 from services.presale.domain.nlu import AUTO_ANSWERABLE, STAGE_OF, understand
-from services.presale.domain.nlu.model import MODEL_PATH, load
 from services.presale.domain.nlu.normalize import normalize
+from services.presale.nlu_loader import MODEL_PATH, load
 from shared.contracts.emitted import Intent
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from bench.presale_nlu import fresh_set
-from services.presale.data.fresh_written import FRESH
 from services.presale.domain.nlu import BuyerContext, understand
 from services.presale.domain.nlu.context import ORDER_PHASES, phase_of_status, resolve
 from services.presale.domain.nlu.normalize import normalize
+from tools.presale.data.fresh_written import FRESH
 
 
 @pytest.mark.parametrize(
@@ -107,9 +107,9 @@ def test_training_has_no_copy_of_a_fresh_message() -> None:
     import json
     from pathlib import Path
 
-    from services.presale.data.generate import _FORMULAIC_MAX, _core
+    from tools.presale.data.generate import _FORMULAIC_MAX, _core
 
-    train = Path(__file__).resolve().parents[3] / "services/presale/data/train.jsonl"
+    train = Path(__file__).resolve().parents[3] / "tools/presale/data/train.jsonl"
     cores = {_core(json.loads(line)["text"]) for line in train.read_text("utf-8").splitlines()}
     copies = [t for _, t, _, _ in FRESH if len(_core(t)) > _FORMULAIC_MAX and _core(t) in cores]
     assert not copies

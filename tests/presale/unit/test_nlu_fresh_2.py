@@ -10,10 +10,10 @@ from typing import Any, get_args
 import pytest
 
 from bench.presale_nlu_fresh import HELDOUT_BEFORE_WIRING, fresh_accuracy, heldout_accuracy
-from services.presale.data.fresh_written_2 import FRESH_2
 from services.presale.domain.nlu.context import ORDER_PHASES
 from services.presale.domain.nlu.stages import INTENTS
 from shared.contracts.emitted import Stage
+from tools.presale.data.fresh_written_2 import FRESH_2
 
 MEASURED_AT_FREEZE = 0.924
 """Accuracy with context on the model it was written for (354 of 383)."""

@@ -10,12 +10,12 @@ from typing import Any, get_args
 import pytest
 
 from bench.presale_nlu_fresh import FRESH_1, fresh_accuracy, model_sha256
-from services.presale.data.fresh_written_2 import FRESH_2
-from services.presale.data.fresh_written_3 import FRESH_3
-from services.presale.data.generate import _FORMULAIC_MAX, TRAIN_PATH, _core
 from services.presale.domain.nlu.context import ORDER_PHASES
 from services.presale.domain.nlu.stages import INTENTS
 from shared.contracts.emitted import Stage
+from tools.presale.data.fresh_written_2 import FRESH_2
+from tools.presale.data.fresh_written_3 import FRESH_3
+from tools.presale.data.generate import _FORMULAIC_MAX, TRAIN_PATH, _core
 
 FROZEN_MODEL = "2f26e41250ddf12c4fe292da4faebbe840a71d9800cb0760e6a98a8367091947"
 """The model set 3 was written for (its docstring names it): a new model needs a new set."""

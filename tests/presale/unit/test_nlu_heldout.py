@@ -12,10 +12,11 @@ import pytest
 
 from bench.presale_nlu import auto_answer, load_heldout, per_intent, score
 from services.presale.domain.nlu import DEFAULT_AUTO_REPLY_THRESHOLD, understand
+from services.presale.nlu_loader import BUYER_TEXTS_PATH
 from shared.contracts.emitted import Intent
 
-DATA = Path(__file__).resolve().parents[3] / "services" / "presale" / "data"
-TRAIN_SCRIPT = Path(__file__).resolve().parents[3] / "services/presale/domain/nlu/train.py"
+DATA = Path(__file__).resolve().parents[3] / "tools" / "presale" / "data"
+TRAIN_SCRIPT = Path(__file__).resolve().parents[3] / "tools/presale/train.py"
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +79,10 @@ def test_one_message_costs_well_under_two_milliseconds() -> None:
         costs.append((time.thread_time_ns() - start) / 1e6)
     costs.sort()
     assert costs[int(len(costs) * 0.99) - 1] <= 2.0
+
+
+def test_shipped_buyer_texts_are_the_training_texts() -> None:
+    """The insight loop's buyers' language (`nlu_loader.buyer_language`) ships with the service;
+    it must be what the model was trained on (`python -m tools.presale.train` writes both)."""
+    shipped = json.loads(BUYER_TEXTS_PATH.read_text(encoding="utf-8"))
+    assert shipped == [r["text"] for r in _records("train.jsonl")]

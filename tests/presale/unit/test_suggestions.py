@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from services.presale.domain.answers import Handoff, Memory, Reply, decide
-from services.presale.domain.coverage import buyer_language, gap_reason, kb_answers, still_open
+from services.presale.domain.coverage import gap_reason, kb_answers, still_open
 from services.presale.domain.kb import KnowledgeBase
 from services.presale.domain.nlu import understand
 from services.presale.domain.suggestions import (
@@ -19,6 +19,7 @@ from services.presale.domain.suggestions import (
 )
 from services.presale.domain.textsim import TfIdf, canonical, compact, cosine
 from services.presale.kb.loading import read_file
+from services.presale.nlu_loader import buyer_language
 
 NOW = datetime(2026, 12, 1, 4, tzinfo=UTC)
 DEMO = read_file(Path(__file__).parents[3] / "services/presale/kb/shop-demo.yaml")

@@ -9,7 +9,8 @@ meaning depends on it (今天发货吗 before and after paying; see `context.py`
 Pipeline: normalise (full-width, traditional characters, Chinese numerals) → entities →
 features (character n-grams, cue lexicon, entity flags, the previous message's intent for
 elliptic follow-ups) → a linear model shipped as `model.json` (trained offline by
-`python -m services.presale.domain.nlu.train`, calibrated by temperature scaling) → confidence.
+`python -m tools.presale.train`, calibrated by temperature scaling; read from the file by
+`services.presale.nlu_loader`, which installs it here with `use_model`) → confidence.
 Secondary intents come from classifying each clause of a multi-question message on its own.
 """
 
@@ -24,7 +25,7 @@ from typing import cast
 from services.presale.domain.nlu import entities as entity_extraction
 from services.presale.domain.nlu.context import BuyerContext, resolve
 from services.presale.domain.nlu.features import core_of, featurize, is_opener
-from services.presale.domain.nlu.model import LinearModel, load
+from services.presale.domain.nlu.model import LinearModel
 from services.presale.domain.nlu.normalize import emoji_moods, normalize, split_emoji
 from services.presale.domain.nlu.sentiment import sentiment_of
 from services.presale.domain.nlu.stages import (
@@ -43,6 +44,7 @@ __all__ = [
     "BuyerContext",
     "Understanding",
     "understand",
+    "use_model",
 ]
 
 # Auto-reply only at or above this confidence. Chosen on the held-out split (bench/presale_nlu.py)
@@ -67,9 +69,23 @@ class Understanding:
     entities: Entities = field(default_factory=Entities)
 
 
-@lru_cache(maxsize=1)
+_MODEL: list[LinearModel] = []
+"""The installed model (none until `use_model`): the domain reads no file."""
+
+
+def use_model(model: LinearModel) -> None:
+    """Install the classifier's model (`services.presale.nlu_loader.install` reads the shipped
+    file); memoised intents of a previous model are forgotten."""
+    _MODEL[:] = [model]
+    _intent_of.cache_clear()
+
+
 def _model() -> LinearModel:
-    return load()
+    if not _MODEL:
+        raise RuntimeError(
+            "no NLU model installed: call services.presale.nlu_loader.install() at start-up"
+        )
+    return _MODEL[0]
 
 
 def _classify(

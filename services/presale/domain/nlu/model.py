@@ -1,19 +1,16 @@
 """A multinomial logistic-regression model over sparse named features, in pure Python.
 
-The model file is JSON: classes, bias, temperature, and per feature the non-zero weights as
-`[[class_index, weight], ...]`. Scores are `bias + Σ weights`; probabilities are the softmax of
+The model file (`model.json` next to this module, read by `services.presale.nlu_loader`, written
+by `python -m tools.presale.train`) is JSON: classes, bias, temperature, and per feature the
+non-zero weights as `[[class_index, weight], ...]`. Scores are `bias + Σ weights`; probabilities are the softmax of
 scores / temperature (temperature fitted on a calibration split so confidence is honest).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
-
-MODEL_PATH = Path(__file__).with_name("model.json")
 
 
 @dataclass(frozen=True)
@@ -58,14 +55,3 @@ def softmax(scores: list[float], temperature: float = 1.0) -> list[float]:
     exps = [math.exp((s - top) / temperature) for s in scores]
     total = sum(exps)
     return [e / total for e in exps]
-
-
-def load(path: Path = MODEL_PATH) -> LinearModel:
-    """Load the shipped model (a local file; nothing is downloaded)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise RuntimeError(
-            f"NLU model file {path} is missing: run `uv run python -m services.presale.domain.nlu.train`"
-        ) from exc
-    return LinearModel.from_json(data)

@@ -1,13 +1,13 @@
-"""`python -m services.presale.kb`: validate, load and inspect shop knowledge bases.
+"""`python -m tools.presale.kb`: validate, load and inspect shop knowledge bases.
 
-    python -m services.presale.kb validate services/presale/kb/shop-demo.yaml
-    python -m services.presale.kb load services/presale/kb/shop-demo.yaml --shop shop-demo
-    python -m services.presale.kb show --shop shop-demo [--version 3]
-    python -m services.presale.kb versions --shop shop-demo
-    python -m services.presale.kb suggestions list --shop shop-demo [--status all]
-    python -m services.presale.kb suggestions refresh --shop shop-demo
-    python -m services.presale.kb suggestions accept ID --shop shop-demo [--answer TEXT]
-    python -m services.presale.kb suggestions reject ID --shop shop-demo
+    python -m tools.presale.kb validate services/presale/kb/shop-demo.yaml
+    python -m tools.presale.kb load services/presale/kb/shop-demo.yaml --shop shop-demo
+    python -m tools.presale.kb show --shop shop-demo [--version 3]
+    python -m tools.presale.kb versions --shop shop-demo
+    python -m tools.presale.kb suggestions list --shop shop-demo [--status all]
+    python -m tools.presale.kb suggestions refresh --shop shop-demo
+    python -m tools.presale.kb suggestions accept ID --shop shop-demo [--answer TEXT]
+    python -m tools.presale.kb suggestions reject ID --shop shop-demo
 
 `load`, `show`, `versions` and `suggestions` use DATABASE_URL (the presale schema must be
 migrated).
@@ -25,17 +25,18 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.presale import gap_store, insight
+from services.presale import insight, nlu_loader
 from services.presale.insight import SuggestConfig
-from services.presale.kb import repository
 from services.presale.kb.loading import KbInvalid, dump, read_file
 from services.presale.settings import PresaleSettings
+from services.presale.store import kb as kb_store
+from services.presale.store import suggestions as suggestion_store
 from shared.clock import clock_from_settings
 from shared.db import create_engine
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.presale.kb", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m tools.presale.kb", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("validate", help="check a YAML/JSON file without loading it")
@@ -80,12 +81,13 @@ def main(argv: list[str] | None = None) -> int:
 
 async def _with_database(args: argparse.Namespace) -> int:
     settings = PresaleSettings()
+    nlu_loader.install()  # `suggestions refresh` replays the bot's decisions on the questions
     engine = create_engine(settings.database_url, settings.db_schema, 2)
     try:
         async with engine.begin() as conn:
             if args.command == "load":
                 kb = read_file(args.file, args.shop)
-                version = await repository.save(
+                version = await kb_store.save(
                     conn, kb, change=f"load {args.file.name}", author=args.author,
                     only_if_absent=args.if_absent,
                 )  # fmt: skip
@@ -95,7 +97,7 @@ async def _with_database(args: argparse.Namespace) -> int:
                     print(f"loaded {args.file} as {kb.shop_id} KB version {version}")
                 return 0
             if args.command == "show":
-                found = await repository.get(conn, args.shop, args.version)
+                found = await kb_store.get(conn, args.shop, args.version)
                 if found is None:
                     print(f"no KB for {args.shop}", file=sys.stderr)
                     return 2
@@ -104,7 +106,7 @@ async def _with_database(args: argparse.Namespace) -> int:
                 return 0
             if args.command == "suggestions":
                 return await suggestions_command(conn, args)
-            for v in await repository.history(conn, args.shop):
+            for v in await kb_store.history(conn, args.shop):
                 print(f"{v.version}\t{v.created_at.isoformat()}\t{v.author}\t{v.change}")
             return 0
     except OSError as exc:
@@ -122,20 +124,20 @@ async def suggestions_command(conn: AsyncConnection, args: argparse.Namespace) -
             n = await insight.refresh(conn, args.shop, now, SuggestConfig.of(settings))
             print(f"{n} pending suggestions for {args.shop}")
         elif args.action == "accept":
-            row, version = await insight.accept(conn, args.shop, args.id, args.author, now,
-                                                args.answer, args.keyword)  # fmt: skip
-            print(f"accepted {row.suggestion_id}: {args.shop} KB version {version}")
+            decided, version = await insight.accept(conn, args.shop, args.id, args.author, now,
+                                                    args.answer, args.keyword)  # fmt: skip
+            print(f"accepted {decided.suggestion_id}: {args.shop} KB version {version}")
         elif args.action == "reject":
-            row = await insight.reject(conn, args.shop, args.id, args.author, now)
-            print(f"rejected {row.suggestion_id}: it will not be suggested again")
+            decided = await insight.reject(conn, args.shop, args.id, args.author, now)
+            print(f"rejected {decided.suggestion_id}: it will not be suggested again")
         else:
             status = None if args.status == "all" else args.status
-            for row in await gap_store.suggestions(conn, args.shop, status):
-                d = row.draft
-                asked = " / ".join(e["text"] for e in d["examples"][:3])
-                print(f"{row.rank}\t{row.suggestion_id}\t{row.status}\t{d['buyers']} buyers, "
-                      f"{d['handoffs']} hand-offs\t{d['item_id'] or '*'}\t{asked}\t→ {d['answer']}"
-                      f"\t[{', '.join(d['keywords'])}]")  # fmt: skip
+            for s in await suggestion_store.suggestions(conn, args.shop, status):
+                d = s.draft
+                asked = " / ".join(text for text, _ in d.examples[:3])
+                print(f"{s.rank}\t{s.suggestion_id}\t{s.status}\t{d.buyers} buyers, "
+                      f"{d.handoffs} hand-offs\t{d.item_id or '*'}\t{asked}\t→ {d.answer}"
+                      f"\t[{', '.join(d.keywords)}]")  # fmt: skip
     except (insight.NotFound, insight.AlreadyDecided) as exc:
         print(str(exc), file=sys.stderr)
         return 3

@@ -1,4 +1,5 @@
-"""KB versions in the `kb_versions` table: every change is a new row holding the whole document."""
+"""Shop knowledge bases: versions in the `kb_versions` table, loaded as `KbVersion` (a
+validated `domain.kb.KnowledgeBase`); every change is a new row holding the whole document."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ARRAY, Text, any_, bindparam, delete, func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.presale.domain.kb import KnowledgeBase
-from services.presale.kb.loading import dump
-from services.presale.store import kb_versions
+from services.presale.store.sql import any_of
+from services.presale.store.tables import kb_versions
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ async def save(
     version = (current or 0) + 1
     await conn.execute(
         kb_versions.insert().values(
-            shop_id=kb.shop_id, version=version, document=dump(kb), change=change[:500],
+            shop_id=kb.shop_id, version=version, document=kb.model_dump(mode="json"), change=change[:500],
             author=author[:100],
         )
     )  # fmt: skip
@@ -132,7 +133,7 @@ class KbCache:
             return {}
         rows = await conn.execute(
             select(kb_versions.c.shop_id, func.max(kb_versions.c.version))
-            .where(kb_versions.c.shop_id == any_(bindparam(None, shops, type_=ARRAY(Text))))
+            .where(kb_versions.c.shop_id == any_of(shops))
             .group_by(kb_versions.c.shop_id)
         )
         latest = {shop: version for shop, version in rows}

@@ -7,56 +7,26 @@ token (API_TOKENS) reaches its own shop only; the operator token (OPERATOR_TOKEN
 
 # No `from __future__ import annotations`: FastAPI must see the per-section body models.
 
-from collections.abc import AsyncIterator, Callable
-from datetime import datetime
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, HTTPException, Request, status
+from fastapi import APIRouter, Body, HTTPException, Request, status
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.presale.api.deps import Conn, IfMatch, Who
+from services.presale.api.schemas import KbDocument, Saved, Settings, VersionOut
 from services.presale.domain.kb import (
     Faq,
     InvoicePolicy,
     KnowledgeBase,
     Product,
     Promotion,
-    ReplyTone,
     ShippingPolicy,
 )
-from services.presale.kb import repository
 from services.presale.kb.loading import Format, KbInvalid, build, parse
-from shared.http_auth import Caller, ShopCaller
-
-
-class KbDocument(BaseModel):
-    shop_id: str
-    version: int
-    change: str
-    author: str
-    created_at: datetime
-    kb: KnowledgeBase
-
-
-class VersionOut(BaseModel):
-    version: int
-    change: str
-    author: str
-    created_at: datetime
-
-
-class Saved(BaseModel):
-    shop_id: str
-    version: int
-
-
-class Settings(BaseModel):
-    """The shop-wide knobs: name, reply tone, auto-reply threshold."""
-
-    shop_name: str | None = None
-    tone: ReplyTone | None = None
-    auto_reply_threshold: float | None = None
-
+from services.presale.store import kb as kb_store
+from shared.http_auth import Caller
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "missing or unknown bearer token"},
@@ -67,18 +37,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    async with request.app.state.runtime.engine.begin() as conn:
-        yield conn
-
-
-Conn = Annotated[AsyncConnection, Depends(connection)]
-Who = ShopCaller
-IfMatch = Annotated[int | None, Header(alias="If-Match", description="expected current version")]
-
-
-async def _current(conn: AsyncConnection, shop_id: str) -> repository.KbVersion:
-    found = await repository.get(conn, shop_id)
+async def _current(conn: AsyncConnection, shop_id: str) -> kb_store.KbVersion:
+    found = await kb_store.get(conn, shop_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"shop {shop_id} has no knowledge base")
     return found
@@ -96,8 +56,8 @@ async def _write(
 ) -> Saved:
     """Apply `edit` to the current document (an empty KB when the shop has none), validate the
     whole result, store it as the next version."""
-    await repository.lock_shop(conn, shop_id)
-    current = await repository.get(conn, shop_id)
+    await kb_store.lock_shop(conn, shop_id)
+    current = await kb_store.get(conn, shop_id)
     if current is None and not create:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"shop {shop_id} has no knowledge base")
     if if_match is not None and if_match != (current.version if current else 0):
@@ -110,7 +70,7 @@ async def _write(
         kb = build(edit(base), shop_id)
     except KbInvalid as exc:
         raise HTTPException(422, {"errors": exc.errors}) from None
-    version = await repository.save(conn, kb, change=change, author=who.name)
+    version = await kb_store.save(conn, kb, change=change, author=who.name)
     assert version is not None
     return Saved(shop_id=shop_id, version=version)
 
@@ -184,11 +144,11 @@ def kb_router() -> APIRouter:
 
     @r.get("/versions", response_model=list[VersionOut], summary="Every version, newest first")
     async def versions(shop_id: str, who: Who, conn: Conn) -> list[VersionOut]:
-        return [VersionOut(**v.__dict__) for v in await repository.history(conn, shop_id)]
+        return [VersionOut(**v.__dict__) for v in await kb_store.history(conn, shop_id)]
 
     @r.get("/versions/{version}", response_model=KbDocument, summary="One past version")
     async def one_version(shop_id: str, version: int, who: Who, conn: Conn) -> KbDocument:
-        found = await repository.get(conn, shop_id, version)
+        found = await kb_store.get(conn, shop_id, version)
         if found is None:
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND, f"shop {shop_id} has no version {version}"

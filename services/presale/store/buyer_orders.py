@@ -1,53 +1,19 @@
-"""Presale's projection of `trade.order.changed.v1`: each buyer's latest order per shop, and
-since when each shop's orders have been followed (schema `presale`). One statement per table
-per batch."""
+"""Buyers' latest orders: presale's projection of `trade.order.changed.v1` — each buyer's
+latest order per shop, and since when each shop's orders have been followed — loaded and saved
+as a `domain.buyer_context.OrderBook`. One statement per table per batch."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import (
-    ARRAY,
-    Column,
-    DateTime,
-    PrimaryKeyConstraint,
-    String,
-    Table,
-    Text,
-    and_,
-    any_,
-    bindparam,
-    delete,
-    func,
-    select,
-)
+from sqlalchemy import ARRAY, Text, and_, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.presale.domain.buyer_context import BuyerKey, LatestOrder, OrderBook
-from services.presale.store import metadata
-
-buyer_orders = Table(
-    "buyer_orders",
-    metadata,
-    Column("shop_id", String(100), nullable=False),
-    Column("buyer_id", String(200), nullable=False),
-    Column("order_id", String(100), nullable=False),
-    Column("status", String(40), nullable=False),
-    Column("changed_at", DateTime(timezone=True), nullable=False, index=True),
-    PrimaryKeyConstraint("shop_id", "buyer_id", name="pk_buyer_orders"),
-)
-"""The latest order (by `changed_at`) of each buyer of each shop; older ones are pruned."""
-
-order_feed = Table(
-    "order_feed",
-    metadata,
-    Column("shop_id", String(100), primary_key=True),
-    Column("followed_since", DateTime(timezone=True), nullable=False),
-)
-"""When presale first heard of an order of the shop: before a whole window has passed, a
-buyer without a row may still have an order presale never heard of."""
+from services.presale.store.sql import any_of
+from services.presale.store.tables import buyer_orders, order_feed
 
 
 async def load(conn: AsyncConnection, buyers: Collection[BuyerKey], window: timedelta) -> OrderBook:
@@ -72,11 +38,7 @@ async def load(conn: AsyncConnection, buyers: Collection[BuyerKey], window: time
     )
     for r in rows:
         book.latest[(r.shop_id, r.buyer_id)] = LatestOrder(r.order_id, r.status, r.changed_at)
-    feeds = await conn.execute(
-        select(order_feed).where(
-            order_feed.c.shop_id == any_(bindparam(None, shops, type_=ARRAY(Text)))
-        )
-    )
+    feeds = await conn.execute(select(order_feed).where(order_feed.c.shop_id == any_of(shops)))
     book.followed_since.update({r.shop_id: r.followed_since for r in feeds})
     return book
 

@@ -1,9 +1,12 @@
-"""Train the intent model offline and write `model.json` next to this file.
+"""Train the intent model offline and write the service's `domain/nlu/model.json`.
 
-    uv run python -m services.presale.data.generate      # (re)build the dataset
-    uv run python -m services.presale.domain.nlu.train   # train, calibrate, write model.json
+    uv run python -m tools.presale.data.generate   # (re)build the dataset
+    uv run python -m tools.presale.train           # train, calibrate, write model.json
 
-Reads ONLY services/presale/data/train.jsonl — never the held-out file. Pure Python:
+Also writes `domain/nlu/buyer_texts.json` (the training texts: the insight loop's buyers'
+language in general), the other runtime file `services.presale.nlu_loader` reads.
+
+Reads ONLY tools/presale/data/train.jsonl — never the held-out file. Pure Python:
 multinomial logistic regression by SGD with L2, over the features of features.py. Confidence is
 calibrated by temperature scaling on a calibration split made of whole templates the fitting
 run did not see (so the temperature reflects unseen phrasings), then the model is refit on
@@ -21,11 +24,12 @@ from typing import Any
 
 from services.presale.domain.nlu import entities as entity_extraction
 from services.presale.domain.nlu.features import featurize
-from services.presale.domain.nlu.model import MODEL_PATH, LinearModel, softmax
+from services.presale.domain.nlu.model import LinearModel, softmax
 from services.presale.domain.nlu.normalize import emoji_moods, normalize, split_emoji
 from services.presale.domain.nlu.stages import INTENTS
+from services.presale.nlu_loader import BUYER_TEXTS_PATH, MODEL_PATH
 
-TRAIN_PATH = Path(__file__).resolve().parents[2] / "data" / "train.jsonl"
+TRAIN_PATH = Path(__file__).resolve().parent / "data" / "train.jsonl"
 EPOCHS = 14
 L2 = 2e-5
 MIN_FEATURE_COUNT = 2
@@ -146,6 +150,9 @@ def main() -> None:
     )
     print(f"train accuracy {_accuracy(model, examples):.3f}; {len(model.weights)} features")
     print(f"wrote {MODEL_PATH} ({MODEL_PATH.stat().st_size // 1024} KiB)")
+    texts = [r["text"] for r in records]
+    BUYER_TEXTS_PATH.write_text(json.dumps(texts, ensure_ascii=False, indent=0) + "\n", "utf-8")
+    print(f"wrote {BUYER_TEXTS_PATH} ({len(texts)} texts)")
 
 
 if __name__ == "__main__":

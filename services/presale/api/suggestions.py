@@ -12,75 +12,34 @@ Accepting writes a new KB version (the bot uses it from the next batch of messag
 # No `from __future__ import annotations`: FastAPI must see the body models.
 
 from collections.abc import Callable
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request, status
-from pydantic import BaseModel, Field
-from sqlalchemy import Row
 
-from services.presale import gap_store, insight
-from services.presale.api import Conn, Who
+from services.presale import insight
+from services.presale.api.deps import Conn, Who
+from services.presale.api.schemas import (
+    Acceptance,
+    Accepted,
+    Example,
+    Refreshed,
+    SuggestionList,
+    SuggestionOut,
+)
+from services.presale.domain.suggestions import Suggestion
 from services.presale.insight import SuggestConfig
+from services.presale.store import suggestions as suggestion_store
 from shared.clock import Clock
 
 
-class Example(BaseModel):
-    text: str = Field(description="the buyer's question as written, masked")
-    count: int
-
-
-class SuggestionOut(BaseModel):
-    suggestion_id: str
-    status: Literal["pending", "accepted", "rejected"]
-    rank: int = Field(description="1 = asked by the most buyers, then caused the most hand-offs")
-    item_id: str | None = Field(description="the item the questions are about, if one")
-    answer: str = Field(description="the answer agents gave most often, masked, without 亲")
-    answer_share: float = Field(description="share of the agents' replies that said it")
-    keywords: list[str] = Field(description="what the bot will match once accepted")
-    examples: list[Example]
-    asked: int = Field(description="questions in the group")
-    buyers: int = Field(description="distinct buyers who asked")
-    handoffs: int = Field(description="of the questions, those that sent the chat to a human")
-    created_at: datetime
-    updated_at: datetime
-    decided_at: datetime | None
-    decided_by: str | None
-    kb_version: int | None = Field(description="the KB version an acceptance created")
-
-
-class SuggestionList(BaseModel):
-    shop_id: str
-    counts: dict[str, int] = Field(description="suggestions by status")
-    suggestions: list[SuggestionOut]
-
-
-class Refreshed(BaseModel):
-    shop_id: str
-    pending: int
-
-
-class Acceptance(BaseModel):
-    answer: str | None = Field(None, min_length=1, max_length=2000,
-                               description="the answer as edited by the reviewer")  # fmt: skip
-    keywords: list[Annotated[str, Field(min_length=1, max_length=50)]] | None = Field(
-        None, min_length=1, max_length=20, description="replace the drafted keywords"
-    )
-
-
-class Accepted(BaseModel):
-    suggestion: SuggestionOut
-    kb_version: int
-
-
-def out(row: Row[Any]) -> SuggestionOut:
-    d = row.draft
+def out(s: Suggestion) -> SuggestionOut:
+    d = s.draft
     return SuggestionOut(
-        suggestion_id=row.suggestion_id, status=row.status, rank=row.rank, item_id=d["item_id"],
-        answer=d["answer"], answer_share=d["answer_share"], keywords=d["keywords"],
-        examples=[Example(**e) for e in d["examples"]], asked=d["asked"], buyers=d["buyers"],
-        handoffs=d["handoffs"], created_at=row.created_at, updated_at=row.updated_at,
-        decided_at=row.decided_at, decided_by=row.decided_by, kb_version=row.kb_version,
+        suggestion_id=s.suggestion_id, status=s.status, rank=s.rank, item_id=d.item_id,
+        answer=d.answer, answer_share=d.answer_share, keywords=list(d.keywords),
+        examples=[Example(text=t, count=n) for t, n in d.examples], asked=d.asked,
+        buyers=d.buyers, handoffs=d.handoffs, created_at=s.created_at, updated_at=s.updated_at,
+        decided_at=s.decided_at, decided_by=s.decided_by, kb_version=s.kb_version,
     )  # fmt: skip
 
 
@@ -106,9 +65,12 @@ def suggestions_router(cfg: SuggestConfig, clock: Callable[[], Clock]) -> APIRou
             Literal["pending", "accepted", "rejected", "all"], Query(alias="status")
         ] = "pending",
     ) -> SuggestionList:
-        rows = await gap_store.suggestions(conn, shop_id, None if status_ == "all" else status_)
-        return SuggestionList(shop_id=shop_id, counts=await gap_store.counts(conn, shop_id),
-                              suggestions=[out(x) for x in rows])  # fmt: skip
+        found = await suggestion_store.suggestions(
+            conn, shop_id, None if status_ == "all" else status_
+        )
+        return SuggestionList(shop_id=shop_id,
+                              counts=await suggestion_store.counts(conn, shop_id),
+                              suggestions=[out(x) for x in found])  # fmt: skip
 
     @r.post("/refresh", response_model=Refreshed, summary="Recompute the suggestions now")
     async def refresh(shop_id: str, who: Who, conn: Conn) -> Refreshed:
@@ -127,7 +89,7 @@ def suggestions_router(cfg: SuggestConfig, clock: Callable[[], Clock]) -> APIRou
     ) -> Accepted:
         body = body or Acceptance()
         try:
-            row, version = await insight.accept(
+            decided, version = await insight.accept(
                 conn, shop_id, suggestion_id, who.name, clock().now(), body.answer, body.keywords
             )
         except insight.InvalidEntry as exc:
@@ -136,17 +98,17 @@ def suggestions_router(cfg: SuggestConfig, clock: Callable[[], Clock]) -> APIRou
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
         except insight.AlreadyDecided as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-        return Accepted(suggestion=out(row), kb_version=version)
+        return Accepted(suggestion=out(decided), kb_version=version)
 
     @r.post("/{suggestion_id}/reject", response_model=SuggestionOut,
             summary="Never suggest this group again")  # fmt: skip
     async def reject(shop_id: str, suggestion_id: str, who: Who, conn: Conn) -> SuggestionOut:
         try:
-            row = await insight.reject(conn, shop_id, suggestion_id, who.name, clock().now())
+            decided = await insight.reject(conn, shop_id, suggestion_id, who.name, clock().now())
         except insight.NotFound as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
         except insight.AlreadyDecided as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-        return out(row)
+        return out(decided)
 
     return r

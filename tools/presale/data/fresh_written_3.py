@@ -25,7 +25,7 @@ known, "none" = no order, "unpaid", "paid" = waiting to be shipped, "shipped", "
 
 from __future__ import annotations
 
-from services.presale.data.fresh_written_2 import Fresh
+from tools.presale.data.fresh_written_2 import Fresh
 
 F = Fresh
 FRESH_3: list[Fresh] = [

@@ -1,5 +1,5 @@
 """Buyer messages and order changes in one batch: the order events keep presale's view of each
-buyer's latest order (`order_store`), which the messages after them are classified with.
+buyer's latest order (`store.buyer_orders`), which the messages after them are classified with.
 
 `MessagesWithOrders` wraps `messages.MessageBatch` as one `BatchLogic` over both topics:
 - load: the batch's buyers' latest orders and their shops' feed start (one query per table),
@@ -21,9 +21,9 @@ from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.presale import order_store
 from services.presale.domain.buyer_context import LatestOrder
-from services.presale.messages import Loaded, MessageBatch, MessageChanges
+from services.presale.handlers.messages import Loaded, MessageBatch, MessageChanges
+from services.presale.store import buyer_orders
 from shared.batch import Decided, Decision, Item
 from shared.contracts import OrderChanged
 
@@ -53,7 +53,7 @@ class MessagesWithOrders:
 
     async def load(self, conn: AsyncConnection, items: Sequence[Item]) -> Loaded:
         buyers = {(i.payload.shop_id, _buyer(i)) for i in items}
-        orders = await order_store.load(conn, buyers, self.window)
+        orders = await buyer_orders.load(conn, buyers, self.window)
         state = await self.messages.load(conn, [i for i in items if i.topic != ORDER_TOPIC])
         state.orders = orders
         return state
@@ -87,7 +87,7 @@ class MessagesWithOrders:
 
     async def save(self, conn: AsyncConnection, state: Loaded) -> None:
         await self.messages.save(conn, state)
-        await order_store.save(conn, state.orders)
+        await buyer_orders.save(conn, state.orders)
 
 
 def _buyer(item: Item) -> str:

@@ -7,7 +7,7 @@
   the batch assigned by priority then arrival, nobody over capacity — and the buyer told
   whether an agent has it or it waits;
 - save: the changed conversations in one statement, new assignment totals in one, and the
-  questions the bot did not answer (the insight loop's gaps, `gap_store`) in one.
+  questions the bot did not answer (the insight loop's gaps, `store.gaps`) in one.
 """
 
 from __future__ import annotations
@@ -16,29 +16,22 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.presale import gap_store, store
 from services.presale.domain import replies, routing
-from services.presale.domain.answers import Handoff, Reply
 from services.presale.domain.buyer_context import OrderBook
 from services.presale.domain.conversation import Conversation, on_message
 from services.presale.domain.coverage import gap_reason
-from services.presale.domain.routing import PRIORITY_NAME, Waiting
-from services.presale.handlers import SESSION_IDLE
-from services.presale.kb.repository import KbCache, KbVersion
+from services.presale.domain.decisions import Handoff, Reply
+from services.presale.domain.gaps import Unanswered, unanswered
+from services.presale.domain.routing import Waiting
+from services.presale.handlers.effects import SESSION_IDLE, assigned, reply
+from services.presale.store import agents, conversations, gaps
+from services.presale.store.kb import KbCache, KbVersion
 from shared.batch import Decided, Decision, Item
-from shared.contracts import (
-    ConversationAssigned,
-    MessageClassified,
-    MessageReceived,
-    ReplyRequested,
-)
-from shared.contracts.emitted import ReplyKind
+from shared.contracts import MessageClassified, MessageReceived
 from shared.effects import Effects
-from shared.ids import derived_id
 
 
 @dataclass
@@ -50,9 +43,9 @@ class Loaded:
     changed: set[str] = field(default_factory=set)
     assignments: Counter[str] = field(default_factory=Counter)
     orders: OrderBook = field(default_factory=OrderBook)
-    """The buyers' latest orders, when order events are consumed (`buyer_orders`)."""
-    gaps: list[dict[str, Any]] = field(default_factory=list)
-    """Questions the bot did not answer (the insight loop's gaps, `gap_store`)."""
+    """The buyers' latest orders, when order events are consumed (`order_feed`)."""
+    gaps: list[Unanswered] = field(default_factory=list)
+    """Questions the bot did not answer (the insight loop's gaps, `store.gaps`)."""
 
 
 @dataclass(frozen=True)
@@ -64,8 +57,8 @@ class Pending:
     event_id: str
 
 
-MessageChanges = tuple[Conversation, Pending | None, dict[str, Any] | None]
-"""The conversation, its hand-off waiting for routing, its gap row (a question not answered)."""
+MessageChanges = tuple[Conversation, Pending | None, Unanswered | None]
+"""The conversation, its hand-off waiting for routing, its gap (a question not answered)."""
 
 
 class MessageBatch:
@@ -79,9 +72,9 @@ class MessageBatch:
 
     async def load(self, conn: AsyncConnection, items: Sequence[Item]) -> Loaded:
         messages = [_message(i) for i in items]
-        conversations = await store.load_conversations(conn, {m.conversation_id for m in messages})
+        loaded = await conversations.load_conversations(conn, {m.conversation_id for m in messages})
         kbs = await self.kbs.current_many(conn, {m.shop_id for m in messages})
-        return Loaded(conversations, kbs)
+        return Loaded(loaded, kbs)
 
     def decide(self, state: Loaded, item: Item, now: datetime) -> Decision[MessageChanges]:
         m = _message(item)
@@ -110,9 +103,9 @@ class MessageBatch:
             effects.count(f"risk_{flag}")
         pending = None
         reason = gap_reason(u, out.decision)
-        gap = gap_store.gap_row(m, u, reason, out.text_masked) if reason else None
+        gap = unanswered(m, u, reason, out.text_masked) if reason else None
         if isinstance(out.decision, Reply):
-            effects.emit(_reply(conv, m.message_id, item.envelope.id, out.decision.text,
+            effects.emit(reply(conv, m.message_id, item.envelope.id, out.decision.text,
                                 out.decision.kind, kb.version if kb else None, now))  # fmt: skip
             effects.count("auto_reply")
         elif isinstance(out.decision, Handoff):
@@ -142,7 +135,7 @@ class MessageBatch:
         by_shop: dict[str, list[Decided[MessageChanges]]] = {}
         for x in handoffs:
             by_shop.setdefault(x.decision.changes[0].shop_id, []).append(x)
-        loads = await store.lock_agent_loads(conn, by_shop)
+        loads = await agents.lock_agent_loads(conn, by_shop)
         for shop, group in by_shop.items():
             waiting = []
             for x in group:
@@ -166,7 +159,7 @@ class MessageBatch:
                 else:
                     effects.count("queued")
                     notice = replies.QUEUED_NOTICE
-                effects.emit(_reply(conv, pending.message_id, pending.event_id,
+                effects.emit(reply(conv, pending.message_id, pending.event_id,
                                     replies.render(tone, notice), "handoff_notice",
                                     kb.version if kb else None, now))  # fmt: skip
 
@@ -183,47 +176,20 @@ class MessageBatch:
         effects.arm(SESSION_IDLE, conv.conversation_id, active_from + self.session_gap,
                     replace=True)  # fmt: skip
         effects.emit(
-            ConversationAssigned(
-                shop_id=conv.shop_id, conversation_id=conv.conversation_id,
-                buyer_id=conv.buyer_id, agent_id=agent_id, assigned_at=now,
-                reason=conv.reason or "presale", priority=PRIORITY_NAME[conv.priority],
-                skill=conv.skill or "presale", queued_for_s=0.0,
-            )
+            assigned(conv, agent_id, now, skill=conv.skill or "presale", priority=conv.priority,
+                     reason=conv.reason or "presale")
         )  # fmt: skip
         effects.count("assigned")
         return conv
 
     async def save(self, conn: AsyncConnection, state: Loaded) -> None:
-        await store.save_conversations(
+        await conversations.save_conversations(
             conn, [state.conversations[c] for c in sorted(state.changed)]
         )
-        await store.count_assignments(conn, state.assignments)
-        await gap_store.save_gaps(conn, state.gaps)
+        await agents.count_assignments(conn, state.assignments)
+        await gaps.save_gaps(conn, state.gaps)
 
 
 def _message(item: Item) -> MessageReceived:
     assert isinstance(item.payload, MessageReceived)
     return item.payload
-
-
-def _reply(
-    conv: Conversation,
-    in_reply_to: str,
-    event_id: str,
-    text: str,
-    kind: ReplyKind,
-    kb_version: int | None,
-    now: datetime,
-) -> ReplyRequested:
-    return ReplyRequested(
-        shop_id=conv.shop_id,
-        reply_request_id=derived_id(event_id, "reply", kind),
-        conversation_id=conv.conversation_id,
-        buyer_id=conv.buyer_id,
-        in_reply_to=in_reply_to,
-        text=text,
-        kind=kind,
-        requested_by="presale",
-        kb_version=kb_version,
-        requested_at=now,
-    )

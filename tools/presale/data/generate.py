@@ -1,6 +1,6 @@
 """Build the labelled buyer-message dataset: `train.jsonl` and the held-out `heldout.jsonl`.
 
-    uv run python -m services.presale.data.generate
+    uv run python -m tools.presale.data.generate
 
 Deterministic (fixed seeds). Training messages come from templates_train.py; held-out messages
 from different templates (templates_heldout.py) plus hand-written natural messages
@@ -19,15 +19,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from services.presale.data.fresh_written import FRESH
-from services.presale.data.fresh_written_2 import FRESH_2
-from services.presale.data.natural_heldout import NATURAL, NATURAL_CONTEXT, NATURAL_FRESH
-from services.presale.data.templates_broad import BROAD, BROAD_CONTEXT
-from services.presale.data.templates_heldout import HELDOUT, HELDOUT_CONTEXT
-from services.presale.data.templates_train import CONTEXT, TRAIN
 from services.presale.domain.nlu.features import core_of
 from services.presale.domain.nlu.normalize import SIMP_TO_TRAD, normalize, split_emoji
 from services.presale.domain.nlu.stages import AUTO_ANSWERABLE
+from tools.presale.data.fresh_written import FRESH
+from tools.presale.data.fresh_written_2 import FRESH_2
+from tools.presale.data.natural_heldout import NATURAL, NATURAL_CONTEXT, NATURAL_FRESH
+from tools.presale.data.templates_broad import BROAD, BROAD_CONTEXT
+from tools.presale.data.templates_heldout import HELDOUT, HELDOUT_CONTEXT
+from tools.presale.data.templates_train import CONTEXT, TRAIN
 
 DATA_DIR = Path(__file__).parent
 TRAIN_PATH = DATA_DIR / "train.jsonl"

@@ -1,0 +1,49 @@
+"""A buyer question the bot did not answer (the insight loop's gap), as it is kept: masked,
+no personal data. Pure: built from the message and its understanding in the batch's decision;
+saved in the batch's bulk save (`store.gaps`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.presale.domain.nlu import Understanding
+from shared.contracts import MessageReceived
+from shared.masking import mask
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    message_id: str
+    shop_id: str
+    conversation_id: str
+    buyer_id: str
+    item_id: str | None
+    intent: str
+    confidence: float
+    reason: str
+    """low_confidence | no_kb_answer | no_kb | no_progress | with_agent (`coverage.gap_reason`)"""
+    entities: Mapping[str, object]
+    text_masked: str
+    asked_at: datetime
+
+
+def unanswered(
+    m: MessageReceived, u: Understanding, reason: str, text_masked: str | None = None
+) -> Unanswered:
+    """The gap of a buyer message: masked text (`text_masked` when the caller has already
+    masked it), no personal data."""
+    return Unanswered(
+        message_id=m.message_id,
+        shop_id=m.shop_id,
+        conversation_id=m.conversation_id,
+        buyer_id=m.buyer_id,
+        item_id=m.item_id,
+        intent=u.intent,
+        confidence=u.confidence,
+        reason=reason,
+        entities=u.entities.model_dump(mode="json", exclude_none=True),
+        text_masked=text_masked if text_masked is not None else mask(m.text),
+        asked_at=m.sent_at,
+    )
