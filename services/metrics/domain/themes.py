@@ -9,7 +9,7 @@ stored, never the text.
 
 from __future__ import annotations
 
-import unicodedata
+from shared.text import fold
 
 THEMES = ("quality", "size", "colour", "logistics", "other")
 COMPLAINT_INTENTS = frozenset(
@@ -42,7 +42,7 @@ _THEME_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 def _norm(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).lower()
+    return fold(text)
 
 
 def is_question(intent: str, stage: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.presale.domain.kb import ReplyTone
+from shared import money
 
 DEFAULT_TONE = ReplyTone()
 GREETING_REPLY = "亲，" + DEFAULT_TONE.greeting
@@ -29,7 +30,4 @@ def render(tone: ReplyTone, body: str) -> str:
 
 def yuan(fen: int) -> str:
     """Integer fen as a buyer reads it: 19900 → 199元, 1250 → 12.5元."""
-    whole, cents = divmod(fen, 100)
-    if cents == 0:
-        return f"{whole}元"
-    return f"{whole}.{cents:02d}".rstrip("0") + "元"
+    return money.yuan(fen, trim=True) + "元"

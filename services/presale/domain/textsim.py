@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+
+from shared.text import fold
 
 Vector = dict[str, float]
 
@@ -34,7 +35,7 @@ _LEADING = ("请问一下", "请问", "问一下", "你好", "您好", "在吗",
 
 def normalize(text: str) -> str:
     """Full-width to half-width, lower case, traditional to simplified for the words we match."""
-    return unicodedata.normalize("NFKC", text).lower().translate(_TRAD)
+    return fold(text).translate(_TRAD)
 
 
 def compact(text: str) -> str:

@@ -17,6 +17,7 @@ from services.presale.store import conversations as store
 from shared.cloudevents import Envelope
 from shared.context import Context
 from shared.contracts import AgentStatusChanged, HandoffRequested
+from shared.conversations import fallback_conversation
 from shared.observability import BUSINESS
 
 
@@ -45,7 +46,7 @@ class Routing:
 
     async def handoff_requested(self, ctx: Context, h: HandoffRequested, env: Envelope) -> None:
         """Insale or aftersale asks for a human: routed like presale's own hand-offs."""
-        conversation_id = h.conversation_id or f"{h.shop_id}:{h.buyer_id}"
+        conversation_id = h.conversation_id or fallback_conversation(h.shop_id, h.buyer_id)
         await store.touch_conversation(
             ctx.conn,
             conversation_id=conversation_id,

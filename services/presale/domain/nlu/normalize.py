@@ -8,7 +8,8 @@ they are numbers (一米六五 → 1米65, 一百一十斤 → 110斤, 两件 �
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from shared.text import fold
 
 # Traditional → simplified for the characters that matter in shop chats (no network, no lib).
 _TRAD = (
@@ -146,7 +147,7 @@ def to_simplified(text: str) -> str:
 
 def normalize(text: str) -> str:
     """Canonical text (emoji kept) for features and entity extraction."""
-    text = unicodedata.normalize("NFKC", text).lower()
+    text = fold(text)
     if _MAY_BE_PASTED.search(text):
         text = _SHARE.sub(" ", _URL.sub(" 链接 ", text))
     text = to_simplified(text)

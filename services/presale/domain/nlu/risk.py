@@ -15,10 +15,10 @@ An abusive or threatening conversation is routed to a senior agent (`conversatio
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Literal
 
 from services.presale.domain.nlu.normalize import TRAD_TO_SIMP, to_simplified
+from shared.text import fold
 
 RISK_FLAGS = ("scam_attempt", "abuse", "threat")
 _TRADITIONAL = frozenset(TRAD_TO_SIMP)
@@ -58,7 +58,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 def buyer_risks(text: str) -> tuple[str, ...]:
     """The risk flags of one buyer message, in `RISK_FLAGS` order (empty when none)."""
-    folded = unicodedata.normalize("NFKC", text).lower()
+    folded = fold(text)
     if not _TRADITIONAL.isdisjoint(folded):  # translating costs more than the patterns
         folded = to_simplified(folded)
     return tuple(flag for flag, pattern in _PATTERNS if pattern.search(folded))
