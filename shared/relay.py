@@ -36,6 +36,7 @@ from shared.outbox import OutboxRelay
 from shared.plumbing import plumbing_tables
 from shared.publishing import KafkaPublisher
 from shared.settings import CommonSettings
+from shared.startup import connect_with_retry
 
 log = logging.getLogger(__name__)
 
@@ -117,20 +118,7 @@ class RelayProcess:
         self._tasks: list[asyncio.Task[Any]] = []
 
     async def start(self) -> None:
-        backoff = 0.5
-        while True:
-            try:
-                await ping(self.engine)
-                await self.broker.start()
-                break
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("relay start failed (%r); retrying in %.1fs", exc, backoff)
-                with contextlib.suppress(Exception):
-                    await self.broker.stop()
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10)
+        await connect_with_retry(self.engine, self.broker, "relay")
         self._tasks += [
             asyncio.create_task(self._listen(), name="outbox-listen"),
             asyncio.create_task(self.relay.run(), name="outbox-relay"),

@@ -51,6 +51,7 @@ from shared.outbox import OutboxRelay
 from shared.publishing import KafkaPublisher
 from shared.relay import CommitNotifier
 from shared.settings import CommonSettings
+from shared.startup import connect_with_retry
 from shared.timer_runner import TimerHandler, TimerRunner
 
 log = logging.getLogger(__name__)
@@ -298,20 +299,7 @@ class ServiceRuntime:
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
         """Connect to database and broker (retrying), then start consuming and relaying."""
-        backoff = 0.5
-        while True:
-            try:
-                await ping(self.engine)
-                await self.broker.start()
-                break
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("start failed (%r); retrying in %.1fs", exc, backoff)
-                with contextlib.suppress(Exception):
-                    await self.broker.stop()
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10)
+        await connect_with_retry(self.engine, self.broker, "service")
         for hook in self.on_ready:
             result = hook()
             if asyncio.iscoroutine(result):
