@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
@@ -34,6 +33,7 @@ from shared.cloudevents import Record, read_headers
 from shared.consumer import Dispatcher, Handler, RawRecord, dead_letter
 from shared.context import Plumbing
 from shared.db import create_engine, ping
+from shared.faststream_parsing import skip_body_decoding, tolerant_headers
 from shared.http_auth import AuthMiddleware, TokenAuth
 from shared.http_limits import BodyLimitMiddleware
 from shared.observability import (
@@ -62,45 +62,6 @@ BATCH_ATTEMPTS = 3
 def _batch_key(batch: Sequence[RawRecord]) -> tuple[str, int, int]:
     first = batch[0]
     return first.topic, first.partition, first.offset
-
-
-async def _undecoded(msg: Any) -> None:
-    """Skip FastStream's body decoding: the dispatcher decodes and validates every record
-    itself, so that malformed JSON is dead-lettered instead of failing the whole batch."""
-    return None
-
-
-async def _tolerant_headers(msg: Any, original: Callable[[Any], Awaitable[Any]]) -> Any:
-    """FastStream decodes every header value as UTF-8 while parsing a batch, before any handler
-    runs: one record with a null or non-UTF-8 header value would fail every batch it is in,
-    for ever. FastStream parses copies whose header values decode; the raw records it hands
-    on stay untouched, and the dispatcher dead-letters such a record like any bad input."""
-    records = msg if isinstance(msg, tuple) else (msg,)
-    if all(_headers_decode(r.headers) for r in records):
-        return await original(msg)  # the usual case: no copy (copying cost ~3% of the CPU)
-    copies = tuple(
-        r
-        if _headers_decode(r.headers)
-        else dataclasses.replace(r, headers=[(k, _decodable(v)) for k, v in r.headers])
-        for r in records
-    )
-    parsed = await original(copies if isinstance(msg, tuple) else copies[0])
-    parsed.raw_message = msg
-    return parsed
-
-
-def _headers_decode(headers: Sequence[tuple[str, bytes | None]]) -> bool:
-    """Every header value is bytes that decode as UTF-8."""
-    try:
-        for _, value in headers:
-            value.decode()  # type: ignore[union-attr]
-    except (AttributeError, UnicodeDecodeError):
-        return False
-    return True
-
-
-def _decodable(value: bytes | None) -> bytes:
-    return (value or b"").decode(errors="replace").encode()
 
 
 class ConsumePath(Protocol):
@@ -223,8 +184,8 @@ class ServiceRuntime:
             heartbeat_interval_ms=s.kafka_heartbeat_interval_ms,
             max_records=s.kafka_max_poll_records,
             batch_timeout_ms=s.kafka_batch_timeout_ms,
-            decoder=_undecoded,
-            parser=_tolerant_headers,
+            decoder=skip_body_decoding,
+            parser=tolerant_headers,
             title=f"{self.name} consumer",
             fetch_max_wait_ms=s.kafka_fetch_max_wait_ms,
         )

@@ -40,6 +40,11 @@ from shared.masking import mask
 __all__ = ["FACT_OF", "Fact", "facts_of"]
 
 
+def identity(env: Envelope) -> dict[str, str]:
+    """A fact's key where the event itself is the fact: CloudEvents `source` + `id`."""
+    return {"event_id": env.id, "event_source": env.source}
+
+
 def message_received(m: MessageReceived, env: Envelope) -> Fact:
     """A buyer message: opens or joins a round, may start a session."""
     return Fact(
@@ -81,8 +86,7 @@ def conversation_assigned(a: ConversationAssigned, env: Envelope) -> Fact:
     return Fact(
         tables.fact_assignments,
         {
-            "event_id": env.id,
-            "event_source": env.source,
+            **identity(env),
             "shop_id": a.shop_id,
             "conversation_id": a.conversation_id,
             "agent_id": a.agent_id,
@@ -96,8 +100,7 @@ def csat_submitted(c: CsatSubmitted, env: Envelope) -> Fact:
     return Fact(
         tables.fact_csat,
         {
-            "event_id": env.id,
-            "event_source": env.source,
+            **identity(env),
             "shop_id": c.shop_id,
             "conversation_id": c.conversation_id,
             "buyer_id": c.buyer_id,
@@ -111,8 +114,7 @@ def order_changed(o: OrderChanged, env: Envelope) -> Fact:
     return Fact(
         tables.fact_order_events,
         {
-            "event_id": env.id,
-            "event_source": env.source,
+            **identity(env),
             "shop_id": o.shop_id,
             "order_id": o.order_id,
             "buyer_id": o.buyer_id,
@@ -129,8 +131,7 @@ def refund_requested(r: RefundRequested, env: Envelope) -> Fact:
     return Fact(
         tables.fact_refund_events,
         {
-            "event_id": env.id,
-            "event_source": env.source,
+            **identity(env),
             "shop_id": r.shop_id,
             "refund_id": r.refund_id,
             "order_id": r.order_id,
@@ -146,8 +147,7 @@ def refund_changed(r: RefundChanged, env: Envelope) -> Fact:
     return Fact(
         tables.fact_refund_events,
         {
-            "event_id": env.id,
-            "event_source": env.source,
+            **identity(env),
             "shop_id": r.shop_id,
             "refund_id": r.refund_id,
             "order_id": r.order_id,
@@ -164,8 +164,7 @@ def refund_decided(d: RefundDecided, env: Envelope) -> Fact:
     return Fact(
         tables.fact_refund_decisions,
         {
-            "event_id": env.id,
-            "event_source": env.source,
+            **identity(env),
             "shop_id": d.shop_id,
             "refund_id": d.refund_id,
             "rule_id": d.rule_id,
