@@ -260,10 +260,11 @@ class BatchConsumer(Generic[S, C]):
     # -- per-event handlers and dead letters -----------------------------------------------
     async def _handle(self, ctx: Context, d: Decoded) -> str:
         """An ordinary per-event handler in its own savepoint (rare, stateful topics)."""
-        assert d.envelope is not None
+        assert d.envelope is not None  # bad records are dead-lettered before
+        assert d.payload is not None
         handler = self._handlers[d.raw.topic]
         started = time.perf_counter()
-        item = Item(d.raw, d.headers, d.envelope, d.payload, record_context(d.headers))  # type: ignore[arg-type]
+        item = Item(d.raw, d.headers, d.envelope, d.payload, record_context(d.headers))
         with record_span(tracer, d.raw, d.headers, d.envelope.id, d.payload, self.consumer) as span:
             emitted_before = len(ctx.records)
             held = pending_counts()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import Callable
+from typing import TypeVar
 
 import uvicorn
 from fastapi import FastAPI
@@ -31,9 +32,12 @@ def quiet_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+S = TypeVar("S", bound=CommonSettings)
+
+
 def serve(
-    settings: CommonSettings,
-    build_app: Callable[[CommonSettings, TracerProvider], FastAPI],
+    settings: S,
+    build_app: Callable[[S, TracerProvider], FastAPI],
     *,
     fast_loop: bool = False,
 ) -> None:

@@ -3,4 +3,4 @@ from services.aftersale.settings import AftersaleSettings
 from shared.serve import serve
 
 if __name__ == "__main__":
-    serve(AftersaleSettings(), build_app, fast_loop=True)  # type: ignore[arg-type]
+    serve(AftersaleSettings(), build_app, fast_loop=True)

@@ -3,4 +3,4 @@ from services.insale.settings import InsaleSettings
 from shared.serve import serve
 
 if __name__ == "__main__":
-    serve(InsaleSettings(), build_app, fast_loop=True)  # type: ignore[arg-type]
+    serve(InsaleSettings(), build_app, fast_loop=True)

@@ -3,4 +3,4 @@ from services.metrics.settings import MetricsSettings
 from shared.serve import serve
 
 if __name__ == "__main__":
-    serve(MetricsSettings(), build_app)  # type: ignore[arg-type]
+    serve(MetricsSettings(), build_app)

@@ -3,4 +3,4 @@ from services.presale.settings import PresaleSettings
 from shared.serve import serve
 
 if __name__ == "__main__":
-    serve(PresaleSettings(), build_app, fast_loop=True)  # type: ignore[arg-type]
+    serve(PresaleSettings(), build_app, fast_loop=True)
