@@ -39,7 +39,7 @@ from services.metrics.domain.quality.rules import (
     Rule,
     RuleSet,
     Severity,
-    fold,
+    normalize,
 )
 from services.metrics.domain.quality.scorer import NgramScorer
 from shared import safe_yaml
@@ -204,7 +204,7 @@ def _compile(doc: RuleDoc, macros: Mapping[str, str], errors: list[str]) -> Rule
 
 
 def _fold_terms(terms: list[str]) -> tuple[str, ...]:
-    return tuple(sorted({fold(t) for t in terms if t}, key=lambda t: (-len(t), t)))
+    return tuple(sorted({normalize(t).text for t in terms if t}, key=lambda t: (-len(t), t)))
 
 
 def load_defaults(raw: str | bytes | None = None, source: str = "default-rules.yaml") -> RuleSet:

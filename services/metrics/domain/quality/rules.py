@@ -6,8 +6,10 @@ suggested fix. Exceptions keep harmless uses quiet: `unless_before` looks at the
 characters before a span in the same sentence (negations such as 请勿添加微信, warnings),
 `unless_after` at the ones right after it, `unless_match` at the span itself (a Taobao link
 is no off-platform link). Allowed terms (brand names such as 最生活) are blanked before any
-rule runs, so nothing inside them fires. Matching is on a folded copy of the text (full-width
-ASCII to half-width, lower case) of the same length, so spans index the original text.
+rule runs, so nothing inside them fires. Matching is on a normalised copy of the text
+(`normalize.py`: full-width to half-width, lower case, spaces and inserted separators dropped,
+spelled-out numbers to digits, variant spellings of contact words unified); every span found
+there is mapped back, so violations index the original text.
 
 Precision matters more than recall: a rule should only fire on wording that is wrong in a
 shop agent's mouth whatever the context.
@@ -19,6 +21,9 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
+
+from services.metrics.domain.quality.normalize import fold as fold
+from services.metrics.domain.quality.normalize import normalize as normalize
 
 Category = Literal[
     "ad_law", "off_platform", "personal_data", "rude", "over_promise", "review_inducement"
@@ -36,17 +41,6 @@ Detector = Callable[[str], Iterable[tuple[int, int]]]
 MAX_VIOLATIONS = 50
 _SENTENCE_END = re.compile(r"[。！？!?\n，,；;]")
 _BLANK = "\u25a1"  # □: an allowed term is blanked with it, which no rule matches
-
-# Full-width ASCII (！ to ～) and the ideographic space fold to their half-width forms.
-_FOLD = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
-
-
-def fold(text: str) -> str:
-    """Full-width to half-width, lower case: one character for one (spans stay valid)."""
-    folded = text.translate(_FOLD)
-    lowered = folded.lower()
-    return lowered if len(lowered) == len(folded) else folded
-
 
 @dataclass(frozen=True)
 class Violation:
@@ -121,10 +115,12 @@ class RuleSet:
 
     def check(self, text: str) -> Check:
         """Every violation in the text, by position; the verdict is the worst severity."""
-        folded = self._blank_allowed(fold(text))
+        normal = normalize(text)
+        folded = self._blank_allowed(normal.text)
         found: list[Violation] = []
         for rule in self.rules:
             for start, end in rule.spans(folded):
+                start, end = normal.span(start, end)
                 found.append(
                     Violation(
                         rule.category, rule.rule_id, rule.severity, start, end, rule.suggestion

@@ -1,0 +1,141 @@
+"""The text the rules match: an agent's reply normalised against evasions and variants. Pure.
+
+Agents (and the people who write rules) spell the same thing many ways: 微 信, 薇信, ＶＸ, 一三八…,
+1-3-8-…, 好 评 返 现, 號. Rules written for one spelling miss the others, so every rule, detector
+and scorer reads one normalised copy of the reply:
+
+1. **Character folding** (one character for one): full-width and compatibility forms to their
+   plain form where NFKC gives one character (Ｖ → v, ① → 1, ❼ → 7, 𝐯 → v), lower case, a few
+   traditional characters to simplified (號 → 号, 評 → 评), star emoji to 星, ➕ to +.
+2. **Dropped characters**: zero-width and decorative characters (❤, ♥, ✨…); spaces, except
+   between two Latin letters (wei xin keeps its word break); separators inserted between single
+   characters (加.微.信, 1-3-8-0…, 好/评/返/现).
+3. **Chinese numerals in a run of six or more** (一三八一二三四五六七八, 幺三五…, 零 and 〇) to
+   digits, so a phone, ID or QQ number spelled out is a number; shorter runs (一二天, 五六件)
+   stay words.
+4. **Variant spellings** of contact words to one form (薇信/威信/徽信/维信/v信 → 微信).
+
+Every step keeps a map from each character of the normalised text to its character in the
+original, so a span found in the normalised text is reported on the original text
+(`Normalized.span`). Cost: a few `str.translate`/regex passes; the per-character map is only
+built when a character is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_TRAD_FROM = (
+    "號評現價轉賬買賣戶話電機碼圖禮紅讓會絕對證遠療藥費發貨補給錢關聯係絡線銀額寶裡這個們說問"
+    "壞煩滾腦殘癡級頂領導極優網國無條換準滿賠贈質運點縮顏開專順豐遞幾時間體謝見貼親單訂過鏈裝"
+    "實驗檢險惠劵臉膚癢醫藥應該證頭髮減肥訊聊拍標識權"
+)
+_TRAD_TO = (
+    "号评现价转账买卖户话电机码图礼红让会绝对证远疗药费发货补给钱关联系络线银额宝里这个们说问"
+    "坏烦滚脑残痴级顶领导极优网国无条换准满赔赠质运点缩颜开专顺丰递几时间体谢见贴亲单订过链装"
+    "实验检险惠券脸肤痒医药应该证头发减肥讯聊拍标识权"
+)
+
+
+def _table() -> dict[int, int]:
+    table: dict[int, int] = {}
+    ranges = [
+        (0xFF01, 0xFF5F),  # full-width ASCII
+        (0x2460, 0x2469),  # ① … ⑨ (⑩ and up become two characters: left alone)
+        (0x24B6, 0x24EA),  # Ⓐ … ⓩ, ⓪
+        (0x2776, 0x277F),  # ❶ … ❾
+        (0x2780, 0x2789),  # ➀ … ➈
+        (0x278A, 0x2793),  # ➊ … ➒
+        (0x2F00, 0x2FD6),  # Kangxi radicals that look like characters (⼀ → 一)
+        (0x1D400, 0x1D7FF),  # mathematical letters and digits (𝐯 → v)
+    ]
+    for lo, hi in ranges:
+        for code in range(lo, hi):
+            plain = unicodedata.normalize("NFKC", chr(code)).lower()
+            if len(plain) == 1 and plain != chr(code):
+                table[code] = ord(plain)
+    table[0x3000] = 0x20  # ideographic space
+    for a, b in zip(_TRAD_FROM, _TRAD_TO, strict=True):
+        table[ord(a)] = ord(b)
+    for star in "⭐★🌟✩✰":
+        table[ord(star)] = ord("星")
+    table[ord("➕")] = ord("+")
+    table[ord("﹢")] = ord("+")
+    return table
+
+
+_FOLD = _table()
+
+# Characters that carry nothing: zero-width ones, soft hyphen, decorative symbols (not the
+# sentence punctuation the rules use for context).
+_DECOR = "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad❤♥♡❥💕💖💗💓✨❀✿♪♫"
+_DROP = re.compile(
+    rf"[{_DECOR}]+"
+    r"|(?<![a-z])[ \t\xa0]+|[ \t\xa0]+(?![a-z \t\xa0])"  # spaces, except between two Latin letters
+)
+# A separator inserted between single characters, three or more in a row: 加.微.信, 1-3-8-0.
+_SPACED = re.compile(r"(?:[\u4e00-\u9fffa-z0-9][.\-_·~/|—–])+[\u4e00-\u9fffa-z0-9]")
+_SEPARATOR = re.compile(r"[.\-_·~/|—–]")
+_CN_DIGITS = re.compile(r"[零〇一二三四五六七八九幺两]{6,}")
+_CN_TO_DIGIT = str.maketrans("零〇一二三四五六七八九幺两", "0012345678912")
+_VARIANTS = re.compile(r"[薇威徽维唯卫v]信|微芯")
+
+
+@dataclass(frozen=True)
+class Normalized:
+    text: str
+    positions: tuple[int, ...] | None  # original index of each character; None: the identity
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The span of the original text that `text[start:end]` came from."""
+        if self.positions is None or start >= end:
+            return start, end
+        return self.positions[start], self.positions[end - 1] + 1
+
+
+def fold(text: str) -> str:
+    """Step 1 only: one character for one (spans stay valid)."""
+    folded = text.translate(_FOLD)
+    lowered = folded.lower()
+    return lowered if len(lowered) == len(folded) else folded
+
+
+def _drop(
+    text: str, positions: list[int] | range, spans: list[tuple[int, int]]
+) -> tuple[str, list[int]]:
+    parts: list[str] = []
+    kept: list[int] = []
+    last = 0
+    for a, b in spans:
+        parts.append(text[last:a])
+        kept.extend(positions[last:a])
+        last = b
+    parts.append(text[last:])
+    kept.extend(positions[last:])
+    return "".join(parts), kept
+
+
+def _inner_separators(text: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    for m in _SPACED.finditer(text):
+        if len(m.group()) >= 5:  # three characters and two separators at least
+            spans += [(m.start() + s.start(), m.start() + s.end()) for s in _SEPARATOR.finditer(m.group())]
+    return spans
+
+
+def normalize(text: str) -> Normalized:
+    folded = fold(text)
+    positions: list[int] | range = range(len(folded))
+    dropped = [m.span() for m in _DROP.finditer(folded)]
+    if dropped:
+        folded, positions = _drop(folded, positions, dropped)
+    inner = _inner_separators(folded)
+    if inner:
+        folded, positions = _drop(folded, positions, inner)
+    if _CN_DIGITS.search(folded):
+        folded = _CN_DIGITS.sub(lambda m: m.group().translate(_CN_TO_DIGIT), folded)
+    if _VARIANTS.search(folded):
+        folded = _VARIANTS.sub("微信", folded)
+    return Normalized(folded, None if isinstance(positions, range) else tuple(positions))
