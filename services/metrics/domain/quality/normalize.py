@@ -70,13 +70,13 @@ _FOLD = _table()
 
 # Characters that carry nothing: zero-width ones, soft hyphen, decorative symbols (not the
 # sentence punctuation the rules use for context).
-_DECOR = "\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad❤♥♡❥💕💖💗💓✨❀✿♪♫"
+_DECOR = "\ufe0e\ufe0f\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\u00ad❤♥♡❥💕💖💗💓✨❀✿♪♫"
 _DROP = re.compile(
     rf"[{_DECOR}]+"
     r"|(?<![a-z])[ \t\xa0]+|[ \t\xa0]+(?![a-z \t\xa0])"  # spaces, except between two Latin letters
 )
 # A separator inserted between single characters, three or more in a row: 加.微.信, 1-3-8-0.
-_SPACED = re.compile(r"(?:[\u4e00-\u9fffa-z0-9][.\-_·~/|—–])+[\u4e00-\u9fffa-z0-9]")
+_SPACED = re.compile(r"(?:[\u4e00-\u9fff0-9][.\-_·~/|—–])+[\u4e00-\u9fff0-9]")
 _SEPARATOR = re.compile(r"[.\-_·~/|—–]")
 _CN_DIGITS = re.compile(r"[零〇一二三四五六七八九幺两]{6,}")
 _CN_TO_DIGIT = str.maketrans("零〇一二三四五六七八九幺两", "0012345678912")
