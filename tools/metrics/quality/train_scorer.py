@@ -1,4 +1,4 @@
-"""Train the learned scorers (rude, over-promise) and write services/metrics/quality/scorers.json.
+"""Train the learned scorers (every category but personal_data) and write services/metrics/quality/scorers.json.
 
     uv run python -m tools.metrics.quality.train_scorer          # train, choose thresholds, write
     uv run python -m tools.metrics.quality.train_scorer --check  # figures only, nothing written
@@ -19,13 +19,14 @@ import math
 import random
 from collections import Counter
 
-from services.metrics.domain.quality.rules import fold
+from services.metrics.domain.quality.normalize import normalize
 from services.metrics.domain.quality.scorer import NgramScorer, grams
 from services.metrics.quality.rulebook import SCORERS_FILE
 from tools.metrics.quality.evaluate import Example, read_set
 
-TRAINING_SETS = ("train", "heldout", "heldout2", "heldout3", "heldout4", "heldout5")
-CATEGORIES = ("rude", "over_promise")
+TRAINING_SETS = ("train", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6")
+# personal_data is numbers and addresses: the detectors, not n-grams.
+CATEGORIES = ("ad_law", "off_platform", "rude", "over_promise", "review_inducement")
 EPOCHS = 30
 L2 = 1e-4
 RATE = 0.3
@@ -39,7 +40,7 @@ FLOOR = 0.9
 
 
 def features(text: str) -> list[str]:
-    return [g for g, _ in grams(fold(text))]
+    return [g for g, _ in grams(normalize(text).text)]
 
 
 def fit(
@@ -83,7 +84,9 @@ def out_of_fold(examples: list[Example], category: str) -> list[tuple[float, boo
         rest = [ex for i, (_, ex) in enumerate(indexed) if i % FOLDS != k]
         bias, weights = fit([(features(ex.text), int(category in ex.labels)) for ex in rest], 1)
         scorer = NgramScorer(category, bias, weights, 1.0)
-        probs += [(scorer.probability(fold(ex.text)), category in ex.labels) for ex in held]
+        probs += [
+            (scorer.probability(normalize(ex.text).text), category in ex.labels) for ex in held
+        ]
     return probs
 
 
