@@ -43,11 +43,13 @@ def test_it_explains_with_the_ngrams_that_raised_the_score() -> None:
 
 def test_the_shipped_scorers_load_and_sit_behind_rules() -> None:
     scorers = load_scorers()
-    assert set(scorers) == {"rude", "over_promise"}
+    trained = {"ad_law", "off_platform", "rude", "over_promise", "review_inducement"}
+    assert set(scorers) == trained  # personal_data is left to the detectors
     assert all(0.9 <= s.threshold <= 0.99 for s in scorers.values())
     rules = load_defaults()
     ids = {r.rule_id for r in rules.rules}
-    assert {"rude.model", "over_promise.model"} <= ids
+    assert {f"{c}.model" for c in trained} <= ids
+    assert all(r.severity == "warn" for r in rules.rules if r.rule_id.endswith(".model"))
     clean = "亲，这款有现货，今天下单明天发"
     assert scorers["rude"].probability(fold(clean)) < scorers["rude"].threshold
 
@@ -64,11 +66,11 @@ def test_a_scorer_rule_needs_a_trained_category() -> None:
             load_defaults(),
             "s",
             "version: '1'\nrules:\n"
-            "  - {id: ad_law.model, category: ad_law, severity: warn, detector: scorer,"
-            " suggestion: s}\n",
+            "  - {id: personal_data.model, category: personal_data, severity: warn,"
+            " detector: scorer, suggestion: s}\n",
             "test",
         )
-    assert any("ad_law.model.detector" in e for e in err.value.errors)
+    assert any("personal_data.model.detector" in e for e in err.value.errors)
 
 
 def test_the_scorer_is_linear_on_the_longest_reply() -> None:

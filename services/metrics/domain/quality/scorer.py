@@ -20,6 +20,8 @@ from itertools import repeat
 
 NGRAMS = (1, 2, 3)
 REACH = 12
+# Every digit is the same feature: 返5元 and 返3元, q123456 and q987654 share their n-grams.
+_DIGITS = str.maketrans("123456789", "000000000")
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,9 @@ class Contribution:
 
 
 def grams(folded: str) -> Iterator[tuple[str, int]]:
-    """Every character n-gram of the text with its start (spaces are not features)."""
+    """Every character n-gram of the text with its start (spaces are not features; every
+    digit reads as 0)."""
+    folded = folded.translate(_DIGITS)
     length = len(folded)
     for start in range(length):
         for n in NGRAMS:
@@ -52,7 +56,8 @@ def ngram_list(folded: str) -> tuple[str, ...]:
     same folded string, so the last one is kept (a one-entry memo; same input, same output)."""
     if _LAST and _LAST[0][0] is folded:
         return _LAST[0][1]
-    found = tuple(folded[i : i + n] for n in NGRAMS for i in range(len(folded) - n + 1))
+    text = folded.translate(_DIGITS)
+    found = tuple(text[i : i + n] for n in NGRAMS for i in range(len(text) - n + 1))
     _LAST[:] = [(folded, found)]
     return found
 
