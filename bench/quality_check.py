@@ -33,7 +33,9 @@ from services.metrics.settings import MetricsSettings
 from tools.metrics.quality.evaluate import evaluate, read_set
 
 OUT = Path(__file__).resolve().parent / "results" / "quality.json"
-SETS = ("train", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6")
+SETS = (
+    "train", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7"
+)  # fmt: skip
 TOKEN = "bench-shop-token"
 
 

@@ -44,7 +44,12 @@ def test_fold_keeps_one_character_for_one() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["加 个 微 信：ab 12 34", "好\u200b评\u200b返\u200b现", "电话 1-3-8-0-0-1-3-8-0-0-0 收件", "ＶＸ：ｋｆ８８"],
+    [
+        "加 个 微 信：ab 12 34",
+        "好\u200b评\u200b返\u200b现",
+        "电话 1-3-8-0-0-1-3-8-0-0-0 收件",
+        "ＶＸ：ｋｆ８８",
+    ],
 )
 def test_spans_index_the_original_text(text: str) -> None:
     normal = normalize(text)
@@ -53,7 +58,9 @@ def test_spans_index_the_original_text(text: str) -> None:
             a, b = normal.span(start, end)
             assert 0 <= a < b <= len(text)
             # every normalised character comes from the original span
-            assert all(normal.positions is None or a <= normal.positions[i] < b for i in range(start, end))
+            assert all(
+                normal.positions is None or a <= normal.positions[i] < b for i in range(start, end)
+            )
 
 
 @pytest.mark.parametrize(
@@ -76,7 +83,13 @@ def test_evasions_are_caught_and_reported_on_the_original(
 
 @pytest.mark.parametrize(
     "text",
-    ["微信支付的话淘宝这边没有这个选项", "这是Q弹的果冻口感", "这款V领的更显脸小", "手机尾号5678的收件人", "2026-12-03 发货"],
+    [
+        "微信支付的话淘宝这边没有这个选项",
+        "这是Q弹的果冻口感",
+        "这款V领的更显脸小",
+        "手机尾号5678的收件人",
+        "2026-12-03 发货",
+    ],
 )
 def test_normalisation_does_not_make_harmless_replies_fire(text: str) -> None:
     assert RULES.check(text).violations == ()

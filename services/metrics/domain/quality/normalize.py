@@ -121,7 +121,9 @@ def _inner_separators(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for m in _SPACED.finditer(text):
         if len(m.group()) >= 5:  # three characters and two separators at least
-            spans += [(m.start() + s.start(), m.start() + s.end()) for s in _SEPARATOR.finditer(m.group())]
+            spans += [
+                (m.start() + s.start(), m.start() + s.end()) for s in _SEPARATOR.finditer(m.group())
+            ]
     return spans
 
 

@@ -42,6 +42,7 @@ MAX_VIOLATIONS = 50
 _SENTENCE_END = re.compile(r"[。！？!?\n，,；;]")
 _BLANK = "\u25a1"  # □: an allowed term is blanked with it, which no rule matches
 
+
 @dataclass(frozen=True)
 class Violation:
     category: str
