@@ -14,23 +14,23 @@ from tools.metrics.quality.evaluate import evaluate, read_set
 RULES = load_defaults()
 PRECISION, RECALL = 0.95, 0.90
 
-# heldout6.tsv is the only held-out set no rule was ever tuned after: written after heldout5's
-# single evaluation and before round 6 changed any rule, evaluated once with the frozen rules
-# 2026.12-3 and scorers (each earlier set led to a round of tuning; see docs/quality.md). On it
-# the rules miss phrasings no rule has seen and fire on a few replies they should not: recorded
-# here, not hidden. Each marker is strict: the test fails once a target is met, and the marker
-# must go; the measured value is asserted as a floor (test_the_shortfalls_are_recorded...).
-UNTOUCHED = "heldout6"
-EARLIER = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5")
+# heldout7.tsv is the only held-out set no rule was ever tuned after: written in round 7 by a
+# different author before any rule, normaliser or scorer changed (commit "heldout7.tsv: seventh
+# held-out set"), evaluated once with the frozen rules 2026.12-4 and scorers; heldout6 was used
+# to tune round 7 and joins the earlier sets. On heldout7 the rules miss phrasings no rule has
+# seen and fire on a few replies they should not: recorded here, not hidden. Each marker is
+# strict: the test fails once a target is met, and the marker must go; the measured value is
+# asserted as a floor (test_the_shortfalls_are_recorded...).
+UNTOUCHED = "heldout7"
+EARLIER = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6")
 PRECISION_SHORTFALL = {
-    "ad_law": 0.917,  # 这款一定能帮您瘦，包有效: labelled over_promise only, a slimming claim
+    "ad_law": 0.833,  # 最+adjective fires on 最低价格/最安全/卖得最好的; 不能治疗 (negation bug)
+    "personal_data": 0.935,  # the shop's own return address; account numbers of the agent
+    "over_promise": 0.932,  # 不能保证一定不褪色 (negation too far back); 百分百防 for ad_law
 }
 RECALL_SHORTFALL = {
-    "ad_law": 0.407,
-    "off_platform": 0.600,
-    "rude": 0.692,
-    "over_promise": 0.577,
-    "review_inducement": 0.760,
+    "ad_law": 0.778,
+    "off_platform": 0.884,
 }
 
 
@@ -130,9 +130,10 @@ def test_a_violation_names_rule_span_and_fix() -> None:
 
 def test_full_width_text_keeps_its_spans() -> None:
     text = "加我ＶＸ：ｓｈｏｐ"
-    [v] = RULES.check(text).violations
-    assert v.category == "off_platform"
-    assert text[v.start : v.end].lower() in ("ｖｘ", "加ｖ")
+    found = RULES.check(text).violations
+    assert {v.category for v in found} == {"off_platform"}
+    [rule] = [v for v in found if v.rule_id == "off_platform.wechat"]
+    assert "ｖｘ" in text[rule.start : rule.end].lower()  # the original full-width characters
 
 
 def test_a_shop_override_allows_brands_disables_and_reweighs() -> None:
