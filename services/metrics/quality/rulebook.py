@@ -199,6 +199,7 @@ def _compile(doc: RuleDoc, macros: Mapping[str, str], errors: list[str]) -> Rule
         unless_after=_pattern(doc.unless_after, macros, f"{doc.id}.unless_after", errors),
         unless_match=_pattern(doc.unless_match, macros, f"{doc.id}.unless_match", errors),
         window=doc.window,
+        fallback=doc.detector == "scorer",
     )
     return rule if len(errors) == before else None
 

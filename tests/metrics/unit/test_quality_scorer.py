@@ -80,3 +80,14 @@ def test_the_scorer_is_linear_on_the_longest_reply() -> None:
     scorer.probability(text)
     list(scorer.spans(text))
     assert time.thread_time() - started < 0.25
+
+
+def test_the_scorer_is_a_second_opinion_only() -> None:
+    """A scorer's violation is dropped when a rule found the same category in the reply."""
+    rules = load_defaults()
+    text = "加我微信详聊"
+    ids = [v.rule_id for v in rules.check(text).violations]
+    assert "off_platform.wechat" in ids
+    assert "off_platform.model" not in ids
+    without = apply_override(rules, "s", "version: '1'\ndisable: [off_platform.wechat]\n", "t")
+    assert [v.category for v in without.check(text).violations] == ["off_platform"]

@@ -65,6 +65,9 @@ class Rule:
     unless_after: re.Pattern[str] | None = None
     unless_match: re.Pattern[str] | None = None
     window: int = 8
+    # A second opinion (the learned scorers): reported only when no other rule found the
+    # same category in the reply, so a reply is not flagged twice for one thing.
+    fallback: bool = False
 
     def spans(self, folded: str) -> Iterator[tuple[int, int]]:
         """Where this rule fires in the folded text, exceptions applied."""
@@ -127,6 +130,9 @@ class RuleSet:
                         rule.category, rule.rule_id, rule.severity, start, end, rule.suggestion
                     )
                 )
+        if fallbacks := {r.rule_id for r in self.rules if r.fallback}:
+            firm = {v.category for v in found if v.rule_id not in fallbacks}
+            found = [v for v in found if v.rule_id not in fallbacks or v.category not in firm]
         found.sort(key=lambda v: (v.start, v.end, v.rule_id))
         found = found[:MAX_VIOLATIONS]
         worst = max((SEVERITY_RANK[v.severity] for v in found), default=0)
