@@ -65,6 +65,10 @@ def _batch_key(batch: Sequence[RawRecord]) -> tuple[str, int, int]:
     return first.topic, first.partition, first.offset
 
 
+def _topic_of(record: RawRecord) -> str:
+    return record.topic
+
+
 def _kafka_consumer(msg: KafkaMessage) -> AIOKafkaConsumer | None:
     consumer = getattr(msg, "consumer", None)
     return consumer if isinstance(consumer, AIOKafkaConsumer) else None
@@ -207,7 +211,7 @@ class ServiceRuntime:
                 for r in records
             ]
             done = 0
-            for chunk in self._pacer.chunks(batch):
+            for chunk in self._pacer.chunks(batch, _topic_of):
                 started = time.perf_counter()
                 try:
                     await self.dispatcher.process(chunk)
@@ -228,7 +232,7 @@ class ServiceRuntime:
                             await msg.nack()
                         return
                     break  # the rest is dead-lettered
-                self._pacer.observe(time.perf_counter() - started, len(chunk))
+                self._pacer.observe(time.perf_counter() - started, [r.topic for r in chunk])
                 done += len(chunk)
                 if done < len(batch):
                     await self._commit_done(msg, batch[:done])

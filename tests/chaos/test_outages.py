@@ -91,8 +91,9 @@ async def test_database_outage_under_load_loses_nothing(
 async def nothing_lost_or_doubled(stack: LocalStack, what: str) -> None:
     """The oracle over the topics, no dead letter at all (nothing bad was sent: any would be
     the outage mistaken for bad data), KPIs equal to a replay, every outbox drained."""
+    started = time.monotonic()
     verdict = await settled_verdict(stack.bootstrap, stall_timeout=60)
-    print(f"oracle: {verdict.describe()}", file=sys.stderr)
+    print(f"oracle ({time.monotonic() - started:.0f}s): {verdict.describe()}", file=sys.stderr)
     assert verdict.messages > 0
     assert verdict.lost_count == 0, verdict.describe()
     assert verdict.doubled_count == 0, verdict.describe()
@@ -102,7 +103,9 @@ async def nothing_lost_or_doubled(stack: LocalStack, what: str) -> None:
 
     for name in ("presale", "insale", "aftersale"):
         stack.stop_service(name)
+    started = time.monotonic()
     diff = await kpis_equal_replay(stack, timeout=90)
+    print(f"KPI replay compared in {time.monotonic() - started:.0f}s", file=sys.stderr)
     assert all(a == b == 0 for a, b in diff.values()), f"live vs replay: {diff}"
     assert set((await outbox_backlogs(stack, parked=True)).values()) == {0}
 
@@ -141,7 +144,9 @@ async def test_broker_killed_under_load_loses_and_doubles_nothing(
             return set((await readiness(stack)).values()) == {200}
 
         await poll(all_ready, 60, "every /readyz to answer 200 once the broker is back")
+        print(f"ready again {time.monotonic() - down_at:.0f}s after the kill", file=sys.stderr)
         await simulator_done(sim, timeout=BROKER_HOURS * 3600 / SPEED + 120)
+        print(f"simulator done {time.monotonic() - down_at:.0f}s after the kill", file=sys.stderr)
         assert not stack.failures(), stack.failures()
 
         await nothing_lost_or_doubled(stack, "broker outage")
