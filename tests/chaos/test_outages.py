@@ -10,10 +10,15 @@ sends no bad input here, so any dead letter would be an outage mistaken for bad 
 
 The broker killed (SIGKILL) and started again on its storage: the durable dev broker (Tansu on
 S3, a local s3rver: devstack/object_store.py) keeps topics, records and committed offsets, so
-the services, the relays and the simulator reconnect and carry on where they were. Opt-in
-(CHAOS_BROKER_OUTAGE=1): a kill in the middle of the broker's write of a committed offset can
-leave an empty object in s3rver, which this Tansu build then cannot parse ("EOF while parsing a
-value" for a group's offsets), so the run is not yet repeatable (docs/operations.md).
+the services, the relays and the simulator reconnect and carry on where they were. Still opt-in
+(CHAOS_BROKER_OUTAGE=1), for two reasons (docs/operations.md has the runs):
+- s3rver wrote objects in place, so a kill mid-PUT left an empty offsets object ("EOF while
+  parsing a value"); it now writes atomically (devstack/s3rver_atomic.cjs), but one of three
+  runs since still found a reminder for an order missing from `trade.order.changed.v1` as read
+  back after the restart (a record the broker had served, apparently gone), so the run is not
+  yet repeatable;
+- it takes 3.8-6.6 minutes on the shared 2-core machine (the oracle alone 4 minutes: reading
+  and catching up through Tansu's S3 engine is slow), against the suite's ~90 s for it.
 """
 
 from __future__ import annotations
