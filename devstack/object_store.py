@@ -4,7 +4,10 @@ This Tansu build has no PostgreSQL storage (`postgres://` fails with FeatureNotE
 tests/devstack/test_broker_storage.py), but it has S3 storage (`s3://bucket/`). The store is
 s3rver (npm, installed by `npm ci` from package.json), a small Node server that keeps objects as
 files under the stack's state dir: the broker can be killed and started again on the same
-bucket and keeps its topics, records and committed offsets.
+bucket and keeps its topics, records and committed offsets. s3rver itself writes an object in
+place (truncate, then stream the body), so a broker killed mid-PUT left an empty or cut-short
+object (an offsets object Tansu could not parse after the restart); it runs through
+`s3rver_atomic.cjs`, which writes every file of an object to a temporary file and renames it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ BUCKET = "tansu"
 ACCESS_KEY = "S3RVER"
 SECRET_KEY = "S3RVER"
 REPO = Path(__file__).resolve().parents[1]
+ATOMIC_WRAPPER = Path(__file__).resolve().parent / "s3rver_atomic.cjs"
 
 
 class ObjectStoreError(RuntimeError):
@@ -69,7 +73,12 @@ class ObjectStore:
         if procs.port_in_use(self.port):
             raise ObjectStoreError(f"port {self.port} for the object store is already in use")
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        argv = [str(s3rver_bin()), "--directory", str(self.data_dir), "--address", "127.0.0.1"]
+        s3rver_bin()  # Node.js and the npm package are there
+        node = shutil.which("node") or "node"
+        # s3rver through a wrapper that writes objects atomically (see s3rver_atomic.cjs): a
+        # broker killed mid-PUT must leave the previous object, not an empty one.
+        argv = [node, str(ATOMIC_WRAPPER), "--directory", str(self.data_dir)]
+        argv += ["--address", "127.0.0.1"]
         argv += ["--port", str(self.port), "--configure-bucket", BUCKET, "--silent"]
         # s3rver hashes with MD5, which Node 17+ refuses without the legacy provider.
         env = {**os.environ, "NODE_OPTIONS": "--openssl-legacy-provider"}

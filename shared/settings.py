@@ -34,6 +34,9 @@ class CommonSettings(BaseSettings):
     kafka_batch_timeout_ms: int = 25
     # How long the broker may hold an empty fetch: the floor of a hop's latency when idle.
     kafka_fetch_max_wait_ms: int = 50
+    # A consumed batch whose records are slow to handle is committed in chunks of about this
+    # many seconds each, so its group's offsets keep moving (0: one commit per batch).
+    consume_commit_budget_s: float = Field(1.0, ge=0)
     # Concurrent transactions per consumed batch (split by key; per-key order kept).
     consumer_lanes: int = Field(1, ge=1, le=32)
     # Broker security (e.g. Strimzi KafkaUser credentials): PLAINTEXT, SSL, SASL_PLAINTEXT or

@@ -9,6 +9,7 @@ against the `dead_lettered` counts.
 Counts (records per topic): `FUZZ_RECORDS` sets every topic (the soak of `make chaos`);
 by default CI sends 10,000 on the two topics of the incident (`cs.message.received.v1`,
 `trade.order.changed.v1`) and `FUZZ_OTHER_RECORDS` (1,000) on each other consumed topic.
+`FUZZ_SERVICES` (e.g. `presale`) limits the run to the topics those services consume.
 `FUZZ_SEED` replays a run (the seed is printed either way).
 """
 
@@ -51,17 +52,24 @@ CONSUMES: dict[str, tuple[str, ...]] = {
     "metrics": tuple(FACT_OF),
 }
 INCIDENT_TOPICS = ("cs.message.received.v1", "trade.order.changed.v1")
-# A group that does not move for this long is stuck (the incident's groups never moved again).
-# It is not a latency target: one batch of hostile records, bisected down to the offenders,
-# takes a few seconds on a quiet machine (4-6 s measured) and several times that when the
-# machine is shared; the longest stall per group is printed either way.
-MAX_STALL_S = float(os.environ.get("FUZZ_MAX_STALL_S", "30"))
+# No group may stand still longer than this (issue #10). A polled batch of records that are
+# each slow to handle (presale's roster and hand-off events, ~25-90 ms each under the fuzz on a
+# shared machine) used to hold a group's offsets for the whole batch (3.8-8.1 s measured); the
+# runtime now commits such a batch in chunks of about CONSUME_COMMIT_BUDGET_S (1 s, see
+# shared/commit_pacing.py). What is left near the bound: a deadlock between a service's consume
+# path and its own timer runner (each detected only after PostgreSQL's 1 s deadlock_timeout,
+# then retried), seen behind presale's 5.1 s in one soak and insale's 3.9 s in one bounded run.
+# The longest stall per group is printed either way.
+MAX_STALL_S = float(os.environ.get("FUZZ_MAX_STALL_S", "5"))
 SOAK = bool(os.environ.get("FUZZ_RECORDS"))
 SETTLE_TIMEOUT_S = float(os.environ.get("FUZZ_SETTLE_TIMEOUT_S", "3000" if SOAK else "600"))
 
 
 def _counts() -> dict[str, int]:
     topics = sorted({t for ts in CONSUMES.values() for t in ts})
+    chosen = os.environ.get("FUZZ_SERVICES")  # e.g. "presale": only the topics it consumes
+    if chosen:
+        topics = sorted({t for s in chosen.split(",") for t in CONSUMES[s.strip()]})
     every = os.environ.get("FUZZ_RECORDS")
     if every:
         return dict.fromkeys(topics, int(every))

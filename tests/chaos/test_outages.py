@@ -10,10 +10,15 @@ sends no bad input here, so any dead letter would be an outage mistaken for bad 
 
 The broker killed (SIGKILL) and started again on its storage: the durable dev broker (Tansu on
 S3, a local s3rver: devstack/object_store.py) keeps topics, records and committed offsets, so
-the services, the relays and the simulator reconnect and carry on where they were. Opt-in
-(CHAOS_BROKER_OUTAGE=1): a kill in the middle of the broker's write of a committed offset can
-leave an empty object in s3rver, which this Tansu build then cannot parse ("EOF while parsing a
-value" for a group's offsets), so the run is not yet repeatable (docs/operations.md).
+the services, the relays and the simulator reconnect and carry on where they were. Still opt-in
+(CHAOS_BROKER_OUTAGE=1), for two reasons (docs/operations.md has the runs):
+- s3rver wrote objects in place, so a kill mid-PUT left an empty offsets object ("EOF while
+  parsing a value"); it now writes atomically (devstack/s3rver_atomic.cjs), but one of three
+  runs since still found a reminder for an order missing from `trade.order.changed.v1` as read
+  back after the restart (a record the broker had served, apparently gone), so the run is not
+  yet repeatable;
+- it takes 3.8-6.6 minutes on the shared 2-core machine (the oracle alone 4 minutes: reading
+  and catching up through Tansu's S3 engine is slow), against the suite's ~90 s for it.
 """
 
 from __future__ import annotations
@@ -91,8 +96,9 @@ async def test_database_outage_under_load_loses_nothing(
 async def nothing_lost_or_doubled(stack: LocalStack, what: str) -> None:
     """The oracle over the topics, no dead letter at all (nothing bad was sent: any would be
     the outage mistaken for bad data), KPIs equal to a replay, every outbox drained."""
+    started = time.monotonic()
     verdict = await settled_verdict(stack.bootstrap, stall_timeout=60)
-    print(f"oracle: {verdict.describe()}", file=sys.stderr)
+    print(f"oracle ({time.monotonic() - started:.0f}s): {verdict.describe()}", file=sys.stderr)
     assert verdict.messages > 0
     assert verdict.lost_count == 0, verdict.describe()
     assert verdict.doubled_count == 0, verdict.describe()
@@ -102,7 +108,9 @@ async def nothing_lost_or_doubled(stack: LocalStack, what: str) -> None:
 
     for name in ("presale", "insale", "aftersale"):
         stack.stop_service(name)
+    started = time.monotonic()
     diff = await kpis_equal_replay(stack, timeout=90)
+    print(f"KPI replay compared in {time.monotonic() - started:.0f}s", file=sys.stderr)
     assert all(a == b == 0 for a, b in diff.values()), f"live vs replay: {diff}"
     assert set((await outbox_backlogs(stack, parked=True)).values()) == {0}
 
@@ -141,7 +149,9 @@ async def test_broker_killed_under_load_loses_and_doubles_nothing(
             return set((await readiness(stack)).values()) == {200}
 
         await poll(all_ready, 60, "every /readyz to answer 200 once the broker is back")
+        print(f"ready again {time.monotonic() - down_at:.0f}s after the kill", file=sys.stderr)
         await simulator_done(sim, timeout=BROKER_HOURS * 3600 / SPEED + 120)
+        print(f"simulator done {time.monotonic() - down_at:.0f}s after the kill", file=sys.stderr)
         assert not stack.failures(), stack.failures()
 
         await nothing_lost_or_doubled(stack, "broker outage")

@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+'use strict';
+/*
+ * s3rver (npm, 3.7) with atomic object writes, for the durable dev broker (object_store.py).
+ *
+ * s3rver's filesystem store writes an object in place: it truncates the object's file, then
+ * streams the request body into it, and answers without waiting for the write to finish. So
+ * (1) a client killed in the middle of a PUT (the broker, kill -9) leaves the object empty or
+ * cut short, for good, and (2) a GET right after a PUT can read a file still being written; its
+ * metadata.json and .md5 files are rewritten in place the same way. Tansu then reads an empty
+ * offsets object ("EOF while parsing a value"). Here every file of an object is written to a
+ * temporary file, completely, then renamed over the old one (rename is atomic on POSIX): a
+ * reader sees the old object or the new one, and an interrupted PUT leaves the old one.
+ *
+ * Usage: node s3rver_atomic.cjs <the s3rver command-line options>
+ */
+const crypto = require('crypto');
+const path = require('path');
+const { Transform, pipeline } = require('stream');
+const fs = require('fs-extra');
+const FilesystemStore = require('s3rver/lib/stores/filesystem');
+const S3Object = require('s3rver/lib/models/object');
+const { pick, pickBy } = require('lodash');
+
+function tempPath(target) {
+  return `${target}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`;
+}
+
+async function writeAtomically(target, data) {
+  const tmp = tempPath(target);
+  try {
+    await fs.writeFile(tmp, data);
+    await fs.rename(tmp, target);
+  } catch (err) {
+    await fs.remove(tmp).catch(() => {});
+    throw err;
+  }
+}
+
+function expectedLength(metadata) {
+  const encoding = String(metadata['content-encoding'] || '');
+  if (metadata['x-amz-decoded-content-length'] !== undefined) {
+    return Number(metadata['x-amz-decoded-content-length']);
+  }
+  if (encoding.includes('aws-chunked') || metadata['content-length'] === undefined) {
+    return undefined;
+  }
+  return Number(metadata['content-length']);
+}
+
+FilesystemStore.prototype.putMetadata = async function putMetadata(bucket, key, metadata, md5) {
+  const json = {
+    ...pick(metadata, S3Object.ALLOWED_METADATA),
+    ...pickBy(metadata, (value, name) => name.startsWith('x-amz-meta-')),
+  };
+  if (md5) await writeAtomically(this.getResourcePath(bucket, key, 'object.md5'), md5);
+  await writeAtomically(
+    this.getResourcePath(bucket, key, 'metadata.json'),
+    JSON.stringify(json, null, 2),
+  );
+};
+
+FilesystemStore.prototype.putObject = async function putObject(object) {
+  const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
+  await fs.mkdirp(path.dirname(objectPath));
+  const tmp = tempPath(objectPath);
+  const md5Context = crypto.createHash('md5');
+  let size = 0;
+  try {
+    if (Buffer.isBuffer(object.content)) {
+      md5Context.update(object.content);
+      size = object.content.length;
+      await fs.writeFile(tmp, object.content);
+    } else {
+      await new Promise((resolve, reject) => {
+        pipeline(
+          object.content,
+          new Transform({
+            transform(chunk, encoding, callback) {
+              md5Context.update(chunk, encoding);
+              size += chunk.length;
+              callback(null, chunk);
+            },
+          }),
+          fs.createWriteStream(tmp),
+          err => (err ? reject(err) : resolve()),
+        );
+      });
+      const expected = expectedLength(object.metadata || {});
+      if (expected !== undefined && expected !== size) {
+        throw new Error(`incomplete body: ${size} of ${expected} bytes`);
+      }
+    }
+  } catch (err) {
+    await fs.remove(tmp).catch(() => {});
+    throw err;
+  }
+  const md5 = md5Context.digest('hex');
+  // The object first: a reader between the renames sees the new bytes with the old etag (s3rver
+  // checks no If-Match on PUT, so nothing relies on it), never bytes that are not all there.
+  await fs.rename(tmp, objectPath);
+  await this.putMetadata(object.bucket, object.key, object.metadata, md5);
+  return { size, md5 };
+};
+
+require('s3rver/bin/s3rver.js');
