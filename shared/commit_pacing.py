@@ -18,6 +18,9 @@ from aiokafka import TopicPartition
 
 T = TypeVar("T")
 
+CHUNK_OVERHEAD_S = 0.05
+"""A chunk's fixed cost on the dev stack (about twenty statements and a commit)."""
+
 
 class ChunkPacer:
     """Chunk sizes from the recent cost per record of each topic (seconds).
@@ -29,9 +32,14 @@ class ChunkPacer:
     yet is assumed as dear as the dearest one seen.
     """
 
-    def __init__(self, budget_s: float, smoothing: float = 0.3) -> None:
+    def __init__(self, budget_s: float, smoothing: float = 0.3, overhead_s: float = 0.0) -> None:
         self.budget_s = budget_s
         self.smoothing = smoothing
+        self.overhead_s = overhead_s
+        """What a chunk costs whatever its size (the transaction, its load and save statements):
+        not charged to its records. Charged, a small chunk of cheap records looked dear per
+        record, so the next chunks were small too and never grew back (aftersale's mixed
+        workload ran at half its throughput)."""
         self.cost_s: dict[str, float] = {}
 
     def _cost(self, topic: str) -> float:
@@ -55,7 +63,7 @@ class ChunkPacer:
         """A chunk of records of these topics took `seconds`, shared evenly among them."""
         if not topics:
             return
-        cost = seconds / len(topics)
+        cost = max(seconds - self.overhead_s, 0.0) / len(topics)
         for topic in set(topics):
             old = self.cost_s.get(topic)
             if old is None or cost > old:

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.broker import make_broker
 from shared.clock import Clock, clock_from_settings
 from shared.cloudevents import Record, read_headers
-from shared.commit_pacing import ChunkPacer, first_offsets, next_offsets
+from shared.commit_pacing import CHUNK_OVERHEAD_S, ChunkPacer, first_offsets, next_offsets
 from shared.consumer import Dispatcher, Handler, RawRecord, dead_letter
 from shared.context import Plumbing
 from shared.db import create_engine, ping
@@ -166,7 +166,7 @@ class ServiceRuntime:
             )
         )
         self._failed_batches: dict[tuple[str, int, int], int] = {}
-        self._pacer = ChunkPacer(settings.consume_commit_budget_s)
+        self._pacer = ChunkPacer(settings.consume_commit_budget_s, overhead_s=CHUNK_OVERHEAD_S)
         self._subscriber = self._subscribe() if self.dispatcher.topics else None
         self._routers = routers
         self._title = title or f"xiaoer {self.name}"

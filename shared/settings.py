@@ -36,7 +36,9 @@ class CommonSettings(BaseSettings):
     kafka_fetch_max_wait_ms: int = 50
     # A consumed batch whose records are slow to handle is committed in chunks of about this
     # many seconds each, so its group's offsets keep moving (0: one commit per batch).
-    consume_commit_budget_s: float = Field(1.0, ge=0)
+    # Off by default: with 1.0 s, aftersale's mixed workload ran at 335-491 events/s against
+    # 1,046-1,151 with it off (bench.pipeline --service aftersale, same hour): see README.
+    consume_commit_budget_s: float = Field(0.0, ge=0)
     # Concurrent transactions per consumed batch (split by key; per-key order kept).
     consumer_lanes: int = Field(1, ge=1, le=32)
     # Broker security (e.g. Strimzi KafkaUser credentials): PLAINTEXT, SSL, SASL_PLAINTEXT or

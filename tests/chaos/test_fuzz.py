@@ -55,7 +55,7 @@ INCIDENT_TOPICS = ("cs.message.received.v1", "trade.order.changed.v1")
 # No group may stand still longer than this (issue #10). A polled batch of records that are
 # each slow to handle (presale's roster and hand-off events, ~25-90 ms each under the fuzz on a
 # shared machine) used to hold a group's offsets for the whole batch (3.8-8.1 s measured); the
-# runtime now commits such a batch in chunks of about CONSUME_COMMIT_BUDGET_S (1 s, see
+# runtime can commit such a batch in chunks of about CONSUME_COMMIT_BUDGET_S (off by default, see
 # shared/commit_pacing.py). What is left near the bound: a deadlock between a service's consume
 # path and its own timer runner (each detected only after PostgreSQL's 1 s deadlock_timeout,
 # then retried), seen behind presale's 5.1 s in one soak and insale's 3.9 s in one bounded run.

@@ -61,3 +61,16 @@ def test_offsets_per_partition() -> None:
     records = [RawRecord("t", p, o, None, b"", []) for p, o in [(0, 5), (1, 9), (0, 6), (1, 10)]]
     assert next_offsets(records[:3]) == {TopicPartition("t", 0): 7, TopicPartition("t", 1): 10}
     assert first_offsets(records[2:]) == {TopicPartition("t", 0): 6, TopicPartition("t", 1): 10}
+
+
+def test_a_small_chunk_of_cheap_records_does_not_keep_the_chunks_small() -> None:
+    """The chunk's fixed cost is not charged to its records: after one chunk of a single cheap
+    record (60 ms, nearly all of it the transaction), the chunks grow back to whole batches."""
+    pacer = ChunkPacer(1.0, overhead_s=0.05)
+    pacer.observe(0.06, ["t"])
+    sizes = [pacer.size(["t"] * 500)]
+    for _ in range(10):
+        pacer.observe(0.05 + sizes[-1] * 0.0002, ["t"] * sizes[-1])
+        sizes.append(pacer.size(["t"] * 500))
+    assert sizes[0] == 100
+    assert sizes[-1] == 500
