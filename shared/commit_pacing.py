@@ -11,12 +11,20 @@ chunk (the bulk fast path is unchanged); an expensive one commits every `budget_
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol, TypeVar
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import TypeVar
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from faststream.kafka.annotations import KafkaMessage
+
+from shared.tracing import ConsumedRecord
 
 T = TypeVar("T")
+R = TypeVar("R", bound=ConsumedRecord)
+log = logging.getLogger("shared.runtime")
 
 CHUNK_OVERHEAD_S = 0.05
 """A chunk's fixed cost on the dev stack (about twenty statements and a commit)."""
@@ -80,16 +88,7 @@ class ChunkPacer:
             start = end
 
 
-class _Positioned(Protocol):  # the parts of a consumed record the offsets need (RawRecord)
-    @property
-    def topic(self) -> str: ...
-    @property
-    def partition(self) -> int: ...
-    @property
-    def offset(self) -> int: ...
-
-
-def next_offsets(records: Sequence[_Positioned]) -> dict[TopicPartition, int]:
+def next_offsets(records: Sequence[ConsumedRecord]) -> dict[TopicPartition, int]:
     """Per partition, the offset after the last of `records` (what a commit stores)."""
     out: dict[TopicPartition, int] = {}
     for r in records:
@@ -98,10 +97,70 @@ def next_offsets(records: Sequence[_Positioned]) -> dict[TopicPartition, int]:
     return out
 
 
-def first_offsets(records: Sequence[_Positioned]) -> dict[TopicPartition, int]:
+def first_offsets(records: Sequence[ConsumedRecord]) -> dict[TopicPartition, int]:
     """Per partition, the earliest offset of `records` (where a rewind seeks to)."""
     out: dict[TopicPartition, int] = {}
     for r in records:
         tp = TopicPartition(r.topic, r.partition)
         out[tp] = min(out.get(tp, r.offset), r.offset)
     return out
+
+
+def _topic_of(record: ConsumedRecord) -> str:
+    return record.topic
+
+
+def _kafka_consumer(msg: KafkaMessage) -> AIOKafkaConsumer | None:
+    consumer = getattr(msg, "consumer", None)
+    return consumer if isinstance(consumer, AIOKafkaConsumer) else None
+
+
+async def run_in_chunks(
+    pacer: ChunkPacer,
+    batch: Sequence[R],
+    process: Callable[[Sequence[R]], Awaitable[None]],
+    msg: KafkaMessage,
+) -> tuple[int, Exception | None]:
+    """Process `batch` in the pacer's chunks, committing the offsets of every chunk but the last
+    (the batch's ack commits that one). Returns how many records were processed and the
+    failure that stopped the rest, if any."""
+    done = 0
+    for chunk in pacer.chunks(batch, _topic_of):
+        started = time.perf_counter()
+        try:
+            await process(chunk)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            return done, exc
+        pacer.observe(time.perf_counter() - started, [r.topic for r in chunk])
+        done += len(chunk)
+        if done < len(batch):
+            await _commit_offsets(msg, batch[:done])
+    return done, None
+
+
+async def _commit_offsets(msg: KafkaMessage, done: Sequence[ConsumedRecord]) -> None:
+    """Commit the offsets of the chunks of a batch already committed to the database (the
+    rest of the batch is still to come). A failed commit (a rebalance) is only logged: the
+    records are redelivered and the inbox absorbs them, as after any lost commit."""
+    consumer = _kafka_consumer(msg)
+    if consumer is None:
+        return  # a test broker's fake consumer: the batch's ack commits
+    try:
+        await consumer.commit(next_offsets(done))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.warning("could not commit a chunk's offsets (%r); the batch's ack will", exc)
+
+
+def rewind(msg: KafkaMessage, rest: Sequence[ConsumedRecord]) -> bool:
+    """Seek back to the first of `rest` (the records after the committed chunks), so the next
+    poll returns them again; False when the consumer cannot seek (a test broker's)."""
+    consumer = _kafka_consumer(msg)
+    if consumer is None:
+        return False
+    for tp, offset in first_offsets(rest).items():
+        consumer.seek(tp, offset)
+    return True

@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from fastapi import APIRouter, FastAPI, Response
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.broker import make_broker
 from shared.clock import Clock, clock_from_settings
 from shared.cloudevents import Record, read_headers
-from shared.commit_pacing import CHUNK_OVERHEAD_S, ChunkPacer, first_offsets, next_offsets
+from shared.commit_pacing import CHUNK_OVERHEAD_S, ChunkPacer, rewind, run_in_chunks
 from shared.consumer import Dispatcher, Handler, RawRecord, dead_letter
 from shared.context import Plumbing
 from shared.db import create_engine, ping
@@ -63,15 +63,6 @@ BATCH_ATTEMPTS = 3
 def _batch_key(batch: Sequence[RawRecord]) -> tuple[str, int, int]:
     first = batch[0]
     return first.topic, first.partition, first.offset
-
-
-def _topic_of(record: RawRecord) -> str:
-    return record.topic
-
-
-def _kafka_consumer(msg: KafkaMessage) -> AIOKafkaConsumer | None:
-    consumer = getattr(msg, "consumer", None)
-    return consumer if isinstance(consumer, AIOKafkaConsumer) else None
 
 
 class ConsumePath(Protocol):
@@ -210,51 +201,22 @@ class ServiceRuntime:
                 RawRecord(r.topic, r.partition, r.offset, r.key, r.value, r.headers)
                 for r in records
             ]
-            done = 0
-            for chunk in self._pacer.chunks(batch, _topic_of):
-                started = time.perf_counter()
-                try:
-                    await self.dispatcher.process(chunk)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    # Not transient and not bad input: a bug in the consume path itself. Rewind
-                    # and retry a few times; then the rest of the batch goes to the dead-letter
-                    # topics as it is, so that no bug can hold a partition for ever (a re-drive
-                    # replays it once fixed). Chunks already committed are not run again.
-                    rest = batch[done:]
-                    if not await self._give_up_on(rest, exc):
-                        consumer = _kafka_consumer(msg)
-                        if done and consumer is not None:
-                            for tp, offset in first_offsets(rest).items():
-                                consumer.seek(tp, offset)
-                        else:
-                            await msg.nack()
-                        return
-                    break  # the rest is dead-lettered
-                self._pacer.observe(time.perf_counter() - started, [r.topic for r in chunk])
-                done += len(chunk)
-                if done < len(batch):
-                    await self._commit_done(msg, batch[:done])
+            done, exc = await run_in_chunks(self._pacer, batch, self.dispatcher.process, msg)
+            if exc is not None:
+                # Not transient and not bad input: a bug in the consume path itself. Rewind and
+                # retry a few times; then the rest of the batch goes to the dead-letter topics
+                # as it is, so that no bug can hold a partition for ever (a re-drive replays it
+                # once fixed). Chunks already committed are not run again.
+                rest = batch[done:]
+                if not await self._give_up_on(rest, exc):
+                    if not (done and rewind(msg, rest)):
+                        await msg.nack()
+                    return
             self._failed_batches.pop(_batch_key(batch), None)
             await msg.ack()
 
         subscriber(on_batch)
         return subscriber
-
-    async def _commit_done(self, msg: KafkaMessage, done: Sequence[RawRecord]) -> None:
-        """Commit the offsets of the chunks of a batch already committed to the database (the
-        rest of the batch is still to come). A failed commit (a rebalance) is only logged: the
-        records are redelivered and the inbox absorbs them, as after any lost commit."""
-        consumer = _kafka_consumer(msg)
-        if consumer is None:
-            return  # a test broker's fake consumer: the batch's ack commits
-        try:
-            await consumer.commit(next_offsets(done))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("could not commit a chunk's offsets (%r); the batch's ack will", exc)
 
     async def _give_up_on(self, batch: list[RawRecord], exc: Exception) -> bool:
         """After `BATCH_ATTEMPTS` failures of the same batch, publish every record of it to its
