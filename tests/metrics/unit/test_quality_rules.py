@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 
 import pytest
@@ -205,8 +206,15 @@ def test_score_deducts_per_flag_and_fails_on_fail_categories() -> None:
 )  # fmt: skip
 def test_adversarial_long_replies_stay_linear(text: str) -> None:
     """Every pattern is bounded: the longest reply a contract allows checks in milliseconds
-    (measured 3–8 ms of CPU), never the seconds of a backtracking pattern."""
-    started = time.thread_time()
-    check = RULES.check(text)
-    assert time.thread_time() - started < 0.25
+    (measured 3–80 ms of CPU), never the seconds of a backtracking pattern. The collector is
+    held off meanwhile: a full collection of the test session's heap landing inside the check
+    (0.4 s of CPU in one CI run) is not the patterns' cost."""
+    gc.disable()
+    try:
+        started = time.thread_time()
+        check = RULES.check(text)
+        spent = time.thread_time() - started
+    finally:
+        gc.enable()
+    assert spent < 0.25
     assert len(check.violations) <= 50
