@@ -16,7 +16,6 @@ from typing import Any, Generic
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Status, StatusCode
-from sqlalchemy import tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared import inbox
@@ -43,6 +42,7 @@ from shared.observability import (
     pending_counts,
     topic_label,
 )
+from shared.sql_arrays import pairs_among
 from shared.timer_writes import write_timers
 from shared.tracing import batch_span, record_context, record_span
 from shared.transient import is_transient, settle_bisecting
@@ -300,8 +300,10 @@ class BatchConsumer(Generic[S, C]):
         await ctx.conn.execute(
             ib.delete().where(
                 ib.c.consumer == self.consumer,
-                tuple_(ib.c.source, ib.c.event_id).in_(
-                    [(item.envelope.source, item.envelope.id) for item, _ in failed]
+                pairs_among(
+                    ib.c.source,
+                    ib.c.event_id,
+                    {(i.envelope.source, i.envelope.id) for i, _ in failed},
                 ),
             )
         )

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import ARRAY, Table, Text, bindparam, func, select, tuple_
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.bulk import BulkInsert, upsert
 from shared.conversations import BuyerConversation, BuyerKey, conversation_id
+from shared.sql_arrays import pairs_among
 
 
 class ConversationStore:
@@ -35,12 +36,9 @@ class ConversationStore:
         if not buyers:
             return {}
         t = self.table
-        ordered = sorted(buyers)
-        shops = bindparam(None, [b[0] for b in ordered], type_=ARRAY(Text))
-        ids = bindparam(None, [b[1] for b in ordered], type_=ARRAY(Text))
         rows = await conn.execute(
             select(t.c.shop_id, t.c.buyer_id, t.c.conversation_id, self._at).where(
-                tuple_(t.c.shop_id, t.c.buyer_id).in_(select(func.unnest(shops), func.unnest(ids)))
+                pairs_among(t.c.shop_id, t.c.buyer_id, buyers)
             )
         )
         return {(r[0], r[1]): BuyerConversation(r[0], r[1], r[2], r[3]) for r in rows}

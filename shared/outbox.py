@@ -180,7 +180,10 @@ class OutboxRelay:
             return int(result.scalar_one())
 
     async def run(self) -> None:
-        backoff = self._poll
+        # The first retry after a failure comes soon whatever the poll (a separate relay polls
+        # once a minute: a failed first pass must not wait that long), then backs off to 10 s.
+        first_retry = min(self._poll, 0.5)
+        backoff = first_retry
         while not self._stopping:
             # Cleared before the pass, not after it: a commit that wakes the relay while a pass
             # runs (and found nothing yet) gets the next pass at once, not after the poll.
@@ -198,7 +201,7 @@ class OutboxRelay:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
-            backoff = self._poll
+            backoff = first_retry
             if sent:
                 continue
             with contextlib.suppress(TimeoutError):

@@ -8,9 +8,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.aftersale.domain.model import EarlyChange
-from services.aftersale.store.sql import any_of
 from services.aftersale.store.tables import early_refund_changes
 from shared.bulk import BulkInsert, upsert
+from shared.sql_arrays import among
 
 _SAVE = BulkInsert(
     early_refund_changes,
@@ -30,10 +30,7 @@ async def lock_early_changes(
         return {}
     e = early_refund_changes
     rows = await conn.execute(
-        select(e)
-        .where(e.c.refund_id == any_of(refund_ids))
-        .order_by(e.c.refund_id)
-        .with_for_update()
+        select(e).where(among(e.c.refund_id, refund_ids)).order_by(e.c.refund_id).with_for_update()
     )
     return {
         r.refund_id: EarlyChange(r.refund_id, r.status, r.cs_status, r.timeout, r.changed_at)
@@ -46,7 +43,7 @@ async def save_early_changes(
 ) -> None:
     e = early_refund_changes
     if taken:
-        await conn.execute(delete(e).where(e.c.refund_id == any_of(taken)))
+        await conn.execute(delete(e).where(among(e.c.refund_id, taken)))
     if saved:
         await _SAVE.execute(
             conn, [(c.refund_id, c.status, c.cs_status, c.timeout, c.changed_at) for c in saved]

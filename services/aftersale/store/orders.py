@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.aftersale.domain.book import CategoryKey
 from services.aftersale.domain.model import BuyerKey, Order
-from services.aftersale.store.sql import any_of, pair_in
 from services.aftersale.store.tables import item_categories, orders
 from shared.bulk import BulkInsert, upsert
+from shared.sql_arrays import among, pairs_among
 
 
 async def load_orders(
@@ -28,10 +28,12 @@ async def load_orders(
     written (order changes): a reader (a timer, a refund) never waits on them."""
     ids = []  # two index lookups (an OR of them would scan the table)
     if order_ids:
-        ids.append(select(orders.c.order_id).where(orders.c.order_id == any_of(order_ids)))
+        ids.append(select(orders.c.order_id).where(among(orders.c.order_id, order_ids)))
     if buyers:
         ids.append(
-            select(orders.c.order_id).where(pair_in(orders.c.shop_id, orders.c.buyer_id, buyers))
+            select(orders.c.order_id).where(
+                pairs_among(orders.c.shop_id, orders.c.buyer_id, buyers)
+            )
         )
     if not ids:
         return {}
@@ -85,7 +87,7 @@ async def categories(
     c = item_categories
     rows = await conn.execute(
         select(c.c.shop_id, c.c.item_id, c.c.category).where(
-            pair_in(c.c.shop_id, c.c.item_id, keys)
+            pairs_among(c.c.shop_id, c.c.item_id, keys)
         )
     )
     return {(r.shop_id, r.item_id): r.category for r in rows}

@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.aftersale.domain.model import Review
-from services.aftersale.store.sql import any_of
 from services.aftersale.store.tables import reviews
 from shared.bulk import BulkInsert
+from shared.sql_arrays import among
 
 _ADD = BulkInsert(
     reviews,
@@ -23,7 +23,7 @@ async def seen_reviews(conn: AsyncConnection, review_ids: Collection[str]) -> se
     if not review_ids:
         return set()
     rows = await conn.execute(
-        select(reviews.c.review_id).where(reviews.c.review_id == any_of(review_ids))
+        select(reviews.c.review_id).where(among(reviews.c.review_id, review_ids))
     )
     return {r.review_id for r in rows}
 

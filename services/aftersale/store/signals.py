@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.aftersale.domain.model import BuyerKey, Signal
 from services.aftersale.domain.risk import BuyerHistory, buyer_history
-from services.aftersale.store.sql import pair_in
 from services.aftersale.store.tables import buyer_signals, orders
 from shared.bulk import BulkInsert
+from shared.sql_arrays import pairs_among
 
 _ADD_SIGNALS = BulkInsert(
     buyer_signals,
@@ -29,7 +29,7 @@ async def signals(
     if not buyers:
         return {}
     s = buyer_signals
-    rows = await conn.execute(select(s).where(pair_in(s.c.shop_id, s.c.buyer_id, buyers)))
+    rows = await conn.execute(select(s).where(pairs_among(s.c.shop_id, s.c.buyer_id, buyers)))
     out: dict[BuyerKey, dict[tuple[str, str], Signal]] = {}
     for r in rows:
         signal = Signal(r.shop_id, r.buyer_id, r.kind, r.ref_id, r.at, r.detail)

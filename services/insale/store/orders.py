@@ -7,12 +7,13 @@ from collections.abc import Collection, Sequence
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import ARRAY, Row, Text, any_, bindparam, func, or_, select, tuple_
+from sqlalchemy import Row, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.insale.domain.orders import Item, Order
 from services.insale.store.tables import orders
 from shared.bulk import BulkInsert, upsert
+from shared.sql_arrays import among, pairs_among
 
 _FIELDS = [f.name for f in dataclasses.fields(Order)]
 
@@ -35,11 +36,6 @@ def _from_row(row: Row[Any]) -> Order:
     values = {name: getattr(row, name) for name in _FIELDS}
     values["items"] = tuple(Item(**i) for i in row.items or ())
     return Order(**values)
-
-
-def _any(values: Collection[str]) -> Any:
-    """`= ANY($1)` with the ids as one array parameter (one plan for any batch size)."""
-    return any_(bindparam(None, sorted(values), type_=ARRAY(Text)))
 
 
 # Built once: building an upsert's `excluded` columns on every call costs milliseconds.
@@ -68,7 +64,7 @@ async def lock_orders(conn: AsyncConnection, order_ids: Collection[str]) -> dict
         return {}
     rows = await conn.execute(
         select(orders)
-        .where(orders.c.order_id == _any(order_ids))
+        .where(among(orders.c.order_id, order_ids))
         .order_by(orders.c.order_id)
         .with_for_update()
     )
@@ -111,12 +107,12 @@ async def buyers_orders(
     )
     ranked = (
         select(orders, rank)
-        .where(tuple_(orders.c.shop_id, orders.c.buyer_id).in_(sorted(buyers)))
+        .where(pairs_among(orders.c.shop_id, orders.c.buyer_id, buyers))
         .subquery()
     )
     wanted = ranked.c.rank <= limit
     if named:
-        wanted = or_(wanted, ranked.c.order_id == _any(named))
+        wanted = or_(wanted, among(ranked.c.order_id, named))
     rows = await conn.execute(
         select(ranked).where(wanted).order_by(ranked.c.shop_id, ranked.c.buyer_id, ranked.c.rank)
     )

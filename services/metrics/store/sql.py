@@ -1,5 +1,5 @@
 """The statements every metrics table family is read and written with: rows of many entities
-of one shop at a time (`shop_id = :shop AND <id> = ANY(:ids)`), and bulk loads by COPY."""
+of one shop at a time (`shop_id = :shop AND <id> IN (SELECT unnest(:ids))`), and bulk loads by COPY."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ARRAY, String, Table, any_, bindparam, delete, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.metrics.domain.hours import Key
+from shared.sql_arrays import among
 
 
 def by_shop(keys: Iterable[Key]) -> dict[str, list[str]]:
@@ -21,8 +22,9 @@ def by_shop(keys: Iterable[Key]) -> dict[str, list[str]]:
 
 
 def _match(table: Table, column: str, shop: str, ids: list[str]) -> list[Any]:
-    """shop_id = :shop AND <column> = ANY(:ids): one array parameter, one cached plan."""
-    return [table.c.shop_id == shop, table.c[column] == any_(bindparam(None, ids, ARRAY(String)))]
+    """shop_id = :shop AND <column> IN (SELECT unnest(:ids)): one array parameter, one cached
+    plan, a semi-join whatever the table's statistics say (`shared.sql_arrays`)."""
+    return [table.c.shop_id == shop, among(table.c[column], ids)]
 
 
 async def select_of(

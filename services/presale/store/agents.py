@@ -11,8 +11,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.presale.domain.routing import AgentLoad
-from services.presale.store.sql import any_of
 from services.presale.store.tables import agents, conversations
+from shared.sql_arrays import among
 
 _UPDATED = ("shop_id", "status", "skills", "max_concurrent", "changed_at")
 
@@ -59,13 +59,13 @@ async def lock_agent_loads(
         return {}
     await conn.execute(
         select(agents.c.agent_id)
-        .where(agents.c.shop_id == any_of(shops))
+        .where(among(agents.c.shop_id, shops))
         .order_by(agents.c.agent_id)
         .with_for_update()
     )
     active = (
         select(conversations.c.agent_id, func.count().label("n"))
-        .where(conversations.c.state == "assigned", conversations.c.shop_id == any_of(shops))
+        .where(conversations.c.state == "assigned", among(conversations.c.shop_id, shops))
         .group_by(conversations.c.agent_id)
         .subquery()
     )
@@ -73,7 +73,7 @@ async def lock_agent_loads(
         await conn.execute(
             select(agents, func.coalesce(active.c.n, 0).label("active"))
             .outerjoin(active, active.c.agent_id == agents.c.agent_id)
-            .where(agents.c.shop_id == any_of(shops))
+            .where(among(agents.c.shop_id, shops))
         )
     ).all()
     loads: dict[str, list[AgentLoad]] = {shop: [] for shop in shops}

@@ -12,8 +12,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.presale.domain.buyer_context import BuyerKey, LatestOrder, OrderBook
-from services.presale.store.sql import any_of
 from services.presale.store.tables import buyer_orders, order_feed
+from shared.sql_arrays import among
 
 
 async def load(conn: AsyncConnection, buyers: Collection[BuyerKey], window: timedelta) -> OrderBook:
@@ -38,7 +38,7 @@ async def load(conn: AsyncConnection, buyers: Collection[BuyerKey], window: time
     )
     for r in rows:
         book.latest[(r.shop_id, r.buyer_id)] = LatestOrder(r.order_id, r.status, r.changed_at)
-    feeds = await conn.execute(select(order_feed).where(order_feed.c.shop_id == any_of(shops)))
+    feeds = await conn.execute(select(order_feed).where(among(order_feed.c.shop_id, shops)))
     book.followed_since.update({r.shop_id: r.followed_since for r in feeds})
     return book
 

@@ -16,9 +16,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.presale.domain.conversation import Conversation
-from services.presale.store.sql import any_of
 from services.presale.store.tables import conversations
 from shared.bulk import BulkInsert
+from shared.sql_arrays import among
 
 _FIELDS = [f.name for f in fields(Conversation)]
 _RECENT_TEXTS = _FIELDS.index("recent_texts")
@@ -140,7 +140,7 @@ async def load_conversations(
     found = await _all(
         conn,
         select(conversations)
-        .where(conversations.c.conversation_id == any_of(conversation_ids))
+        .where(among(conversations.c.conversation_id, conversation_ids))
         .order_by(conversations.c.conversation_id)
         .with_for_update(),
     )

@@ -11,8 +11,8 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.presale.domain.kb import KnowledgeBase
-from services.presale.store.sql import any_of
 from services.presale.store.tables import kb_versions
+from shared.sql_arrays import among
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ class KbCache:
             return {}
         rows = await conn.execute(
             select(kb_versions.c.shop_id, func.max(kb_versions.c.version))
-            .where(kb_versions.c.shop_id == any_of(shops))
+            .where(among(kb_versions.c.shop_id, shops))
             .group_by(kb_versions.c.shop_id)
         )
         latest = {shop: version for shop, version in rows}
