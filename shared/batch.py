@@ -3,7 +3,7 @@
 A service's `BatchLogic` sees the whole batch at once:
 
 1. **load** — every aggregate the batch touches, one query per table
-   (`… WHERE id = ANY($1) FOR UPDATE`);
+   (`… WHERE id IN (SELECT unnest($1)) FOR UPDATE`, `shared.sql_arrays`);
 2. **decide** — a pure function per record, in record (so per-key) order, on the loaded
    state: it returns a `Decision` (the new aggregates and the `Effects` — `shared/effects.py`,
    pure, so domains may build them: events to emit, timers to arm or cancel, business

@@ -78,6 +78,12 @@ TIMERS_DUE = Gauge(
 _TIMERS_FIRED = Counter(
     "xiaoer_timers_fired_total", "Timers fired.", ["service", "kind"], registry=REGISTRY
 )
+TIMERS_DEFERRED = Counter(
+    "xiaoer_timers_deferred_total",
+    "Due timers put off to the next pass: a row their handler needs was held (lock_timeout).",
+    ["service", "kind"],
+    registry=REGISTRY,
+)
 _BUSINESS = Counter(
     "xiaoer_business_events_total",
     "Business outcomes (replies, hand-offs, decisions...) by kind.",

@@ -142,6 +142,7 @@ class ServiceRuntime:
             self.plumbing,
             batch_size=settings.timer_batch_size,
             poll_interval_s=settings.timer_poll_interval_s,
+            lock_wait_ms=settings.timer_lock_wait_ms,
             on_committed=self.relay.wake,
         )
         self.dispatcher: ConsumePath = (

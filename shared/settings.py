@@ -69,6 +69,9 @@ class CommonSettings(BaseSettings):
     # Timers
     timer_poll_interval_s: float = 0.5
     timer_batch_size: int = 200
+    # How long a firing waits for a row the consume path holds before leaving the timer for
+    # the next pass (the two lock in crossing orders; a wait there would stall a partition).
+    timer_lock_wait_ms: int = Field(200, ge=1)
     # Clock: speed 1 is real time. The demo compresses a shop day by running the clock faster
     # from CLOCK_EPOCH; every service and the simulator must share both values.
     clock_speed: float = Field(1.0, gt=0)

@@ -1,4 +1,11 @@
-"""Fires due durable timers exactly once across replicas (see shared/timers.py)."""
+"""Fires due durable timers exactly once across replicas (see shared/timers.py).
+
+A firing transaction locks a batch of timers and then, handler by handler, the aggregates they
+touch, in due order; the consume path locks aggregates in id order and then their timers. The
+two orders cross, so the runner never waits long for a row: its transaction runs with a short
+`lock_timeout`, and a timer whose handler meets a busy row is rolled back to its savepoint and
+left due for the next pass. The consume path, where a wait stalls a partition, always wins.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +17,22 @@ from datetime import timedelta
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Status, StatusCode
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.clock import Clock
 from shared.context import Context, Plumbing
-from shared.observability import TIMERS_FIRED
+from shared.observability import TIMERS_DEFERRED, TIMERS_FIRED
 from shared.timers import Timer, pending
-from shared.transient import is_transient
+from shared.transient import is_lock_busy, is_transient
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("xiaoer.timers")
 
+
+MAX_DEFERRED_PER_PASS = 3
+"""A pass that met this many busy rows commits what it fired and ends: the consume path may be
+waiting for the timers it holds, and each put-off firing has already cost a lock wait."""
 
 TimerHandler = Callable[["Context", Timer], Awaitable[None]]
 
@@ -39,6 +50,7 @@ class TimerRunner:
         *,
         batch_size: int = 200,
         poll_interval_s: float = 0.5,
+        lock_wait_ms: int = 200,
         on_committed: Callable[[], None] | None = None,
     ) -> None:
         self._engine = engine
@@ -48,9 +60,11 @@ class TimerRunner:
         self._plumbing = plumbing
         self._batch = batch_size
         self._poll = poll_interval_s
+        self._lock_wait_ms = int(lock_wait_ms)
         self._on_committed = on_committed
         self._stopping = False
         self.fired = 0
+        self.deferred = 0
 
     def stop(self) -> None:
         self._stopping = True
@@ -82,10 +96,13 @@ class TimerRunner:
                 await asyncio.sleep(self._poll)
 
     async def fire_due(self) -> int:
-        """Fire one batch of due timers in one transaction; returns how many fired."""
+        """Fire one batch of due timers in one transaction; returns how many were settled
+        (fired, or failed and put off a minute); those left due are not counted."""
         t = self._timers
         now = self._clock.now()
+        deferred = failed = 0
         async with self._engine.begin() as conn:
+            await conn.execute(text(f"SET LOCAL lock_timeout = '{self._lock_wait_ms}ms'"))
             rows = (
                 await conn.execute(
                     select(t.c.id, t.c.kind, t.c.key, t.c.due_at, t.c.payload, t.c.traceparent)
@@ -97,6 +114,8 @@ class TimerRunner:
             ).all()
             fired: list[str] = []
             for row in rows:
+                if deferred >= MAX_DEFERRED_PER_PASS:
+                    break  # the rest stay due, untouched
                 timer = Timer(row.id, row.kind, row.key, row.due_at, row.payload or {})
                 handler = self._handlers.get(timer.kind)
                 carrier = {"traceparent": row.traceparent} if row.traceparent else {}
@@ -104,21 +123,27 @@ class TimerRunner:
                 span = tracer.start_span(f"timer {timer.kind} fire")
                 span.set_attribute("xiaoer.timer.key", timer.key)
                 span_token = otel_context.attach(trace.set_span_in_context(span))
-                # Marked fired before the handler runs, so a handler that re-arms its own
-                # timer (schedule(..., replace=True)) is not undone by the mark.
-                await conn.execute(update(t).where(t.c.id == timer.id).values(fired_at=now))
                 try:
-                    if handler is None:
-                        log.error("no handler for timer kind %s; marking it fired", timer.kind)
-                    else:
-                        async with conn.begin_nested():
+                    async with conn.begin_nested():
+                        # Marked fired before the handler runs, so a handler that re-arms its
+                        # own timer (schedule(..., replace=True)) is not undone by the mark.
+                        await conn.execute(update(t).where(t.c.id == timer.id).values(fired_at=now))
+                        if handler is None:
+                            log.error("no handler for timer kind %s; marking it fired", timer.kind)
+                        else:
                             ctx = Context(conn, self._clock, self._plumbing)
                             await handler(ctx, timer)
                             await ctx.flush()
                 except Exception as exc:
+                    if is_lock_busy(exc):  # the consume path holds its rows: next pass
+                        deferred += 1
+                        TIMERS_DEFERRED.labels(self._plumbing.service, timer.kind).inc()
+                        span.set_attribute("xiaoer.timer.deferred", True)
+                        continue
                     if is_transient(exc):
-                        raise  # database trouble (deadlock, lost connection): retry the batch
+                        raise  # database trouble (lost connection): retry the batch
                     # A broken timer must not block the others: it is logged and retried later.
+                    failed += 1
                     log.exception("timer %s/%s failed; retrying in 60 s", timer.kind, timer.key)
                     span.set_status(Status(StatusCode.ERROR, "timer handler failed"))
                     await conn.execute(
@@ -133,8 +158,9 @@ class TimerRunner:
                     otel_context.detach(token)
                 fired.append(timer.kind)
         self.fired += len(fired)
+        self.deferred += deferred
         for kind in fired:
             TIMERS_FIRED.labels(self._plumbing.service, kind).inc()
-        if rows and self._on_committed:
+        if fired and self._on_committed:
             self._on_committed()
-        return len(rows)
+        return len(fired) + failed

@@ -26,6 +26,25 @@ _PG_TRANSIENT_SQLSTATES = {
 }
 
 
+def _sqlstate(exc: BaseException) -> str | None:
+    """The PostgreSQL error code behind a SQLAlchemy or asyncpg exception, if any."""
+    seen: set[int] = set()
+    found: BaseException | None = exc
+    while found is not None and id(found) not in seen:
+        seen.add(id(found))
+        state = getattr(found, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+        found = getattr(found, "orig", None) or found.__cause__
+    return None
+
+
+def is_lock_busy(exc: BaseException) -> bool:
+    """A lock wait that ran past `lock_timeout` (55P03): the row is another transaction's
+    for now, nothing is wrong with the work itself."""
+    return _sqlstate(exc) == "55P03"
+
+
 def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, OSError | ConnectionError | TimeoutError):
         return True

@@ -234,3 +234,83 @@ async def test_relays_racing_on_one_outbox_publish_each_row_once(infra, schema, 
 
     await asyncio.gather(*(drain(r) for r in relays))
     assert len(published) == len(set(published)) == 3000
+
+
+async def test_a_firing_gives_way_to_a_row_the_consume_path_holds(infra, schema, probe_db) -> None:  # type: ignore[no-untyped-def]
+    """The runner locks timers then the rows their handlers touch; the consume path locks its
+    rows then their timers. While another transaction holds a row, the firing that needs it
+    is put off (its timer stays due, nothing of it is written) and the others fire: the runner
+    neither waits for the holder nor deadlocks with it, and fires the timer once it is free."""
+    metadata, effects = probe_metadata()
+    timers = metadata.tables["timers"]
+    clock = FakeClock(START)
+    async with probe_db.begin() as conn:
+        for key in ("busy", "free"):
+            await schedule(conn, timers, "remind", key, START + timedelta(minutes=1))
+            await conn.execute(effects.insert().values(what=key))
+    fired: list[str] = []
+
+    async def on_remind(ctx, timer) -> None:  # type: ignore[no-untyped-def]
+        row = effects.c.what == timer.key
+        await ctx.conn.execute(select(effects.c.id).where(row).with_for_update())
+        await ctx.conn.execute(effects.update().where(row).values(what=f"{timer.key}:reminded"))
+        fired.append(timer.key)
+
+    plumbing = Plumbing("probe", metadata.tables["inbox"], metadata.tables["outbox"], timers)
+    runner = TimerRunner(probe_db, timers, {"remind": on_remind}, clock, plumbing, lock_wait_ms=100)
+    clock.advance(timedelta(minutes=2))
+    async with probe_db.connect() as holder:
+        await holder.begin()
+        await holder.execute(select(effects.c.id).where(effects.c.what == "busy").with_for_update())
+        # Without the lock timeout this would wait for the holder for ever.
+        assert await asyncio.wait_for(runner.fire_due(), timeout=10) == 1
+        assert fired == ["free"]
+        assert runner.deferred == 1
+        # The holder can take the put-off timer's row at once (NOWAIT), as the consume path
+        # cancelling or re-arming it would: the runner's transaction is over.
+        held = await holder.execute(
+            select(timers.c.fired_at).where(timers.c.key == "busy").with_for_update(nowait=True)
+        )
+        assert held.scalar_one() is None  # still due, its firing left no trace
+        await holder.rollback()
+    assert await runner.fire_due() == 1
+    assert fired == ["free", "busy"]
+    assert await runner.fire_due() == 0
+    async with probe_db.connect() as conn:
+        whats = (await conn.execute(select(effects.c.what).order_by(effects.c.what))).scalars()
+        assert list(whats) == ["busy:reminded", "free:reminded"]
+
+
+async def test_a_pass_that_meets_busy_rows_ends_early(infra, schema, probe_db) -> None:  # type: ignore[no-untyped-def]
+    """After `MAX_DEFERRED_PER_PASS` busy rows the pass commits and ends, so a consume path
+    waiting for one of the timers it holds is released; the rest stay due, untouched."""
+    from shared.timer_runner import MAX_DEFERRED_PER_PASS
+
+    metadata, effects = probe_metadata()
+    timers = metadata.tables["timers"]
+    clock = FakeClock(START)
+    busy = [f"busy{i}" for i in range(MAX_DEFERRED_PER_PASS + 2)]
+    async with probe_db.begin() as conn:
+        for n, key in enumerate([*busy, "free"]):
+            await schedule(conn, timers, "remind", key, START + timedelta(minutes=1 + n))
+            await conn.execute(effects.insert().values(what=key))
+    fired: list[str] = []
+
+    async def on_remind(ctx, timer) -> None:  # type: ignore[no-untyped-def]
+        row = effects.c.what == timer.key
+        await ctx.conn.execute(select(effects.c.id).where(row).with_for_update())
+        fired.append(timer.key)
+
+    plumbing = Plumbing("probe", metadata.tables["inbox"], metadata.tables["outbox"], timers)
+    runner = TimerRunner(probe_db, timers, {"remind": on_remind}, clock, plumbing, lock_wait_ms=50)
+    clock.advance(timedelta(hours=1))
+    async with probe_db.connect() as holder:
+        await holder.begin()
+        await holder.execute(select(effects.c.id).where(effects.c.what.in_(busy)).with_for_update())
+        assert await asyncio.wait_for(runner.fire_due(), timeout=10) == 0
+        assert runner.deferred == MAX_DEFERRED_PER_PASS
+        assert fired == []  # "free", due last, was not reached in this pass
+        await holder.rollback()
+    while await runner.fire_due():
+        pass
+    assert sorted(fired) == sorted([*busy, "free"])
