@@ -4,10 +4,7 @@ an accepted one answers the next buyer at once."""
 
 from __future__ import annotations
 
-import asyncio
-import os
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,8 +28,10 @@ from tests.presale.integration.conftest import (
     eventually,
     settings_for,
 )
+from tests.support.cli import run_main
 from tests.support.kafka import Publisher, collecting, publisher
 from tests.support.runtime import started
+from tools.presale.kb.__main__ import main as kb_cli
 
 DEMO = Path(__file__).parents[3] / "services/presale/kb/shop-demo.yaml"
 ROOT = Path(__file__).parents[3]
@@ -161,17 +160,14 @@ async def test_the_kb_cli_lists_accepts_and_rejects(
     infra: Any, shop_id: str, tmp_path: Path
 ) -> None:
     runtime = build_runtime(settings_for(infra, shop_id))
-    env = {**os.environ, "DATABASE_URL": infra.database_url, "PYTHONPATH": str(ROOT)}
+    env = {"DATABASE_URL": infra.database_url}
 
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "tools.presale.kb", *args],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
+    async def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return await run_main(kb_cli, list(args), env)  # `python -m tools.presale.kb …`
 
     kb_file = tmp_path / "kb.yaml"
     kb_file.write_text(DEMO.read_text().replace("shop_id: shop-demo", f"shop_id: {shop_id}", 1))
-    assert (await asyncio.to_thread(cli, "load", str(kb_file))).returncode == 0
+    assert (await cli("load", str(kb_file))).returncode == 0
     now = datetime.now(UTC)  # the CLI's clock is the wall clock (no CLOCK_SPEED here)
     rows = [
         {"message_id": f"{shop_id}-{i}", "shop_id": shop_id, "conversation_id": f"c{i}",
@@ -187,28 +183,24 @@ async def test_the_kb_cli_lists_accepts_and_rejects(
         await conn.execute(tables.kb_gaps.insert(), rows)
     await runtime.engine.dispose()
 
-    refreshed = await asyncio.to_thread(cli, "suggestions", "refresh", "--shop", shop_id)
+    refreshed = await cli("suggestions", "refresh", "--shop", shop_id)
     assert refreshed.returncode == 0, refreshed.stderr
     assert "2 pending suggestions" in refreshed.stdout
-    listed = await asyncio.to_thread(cli, "suggestions", "list", "--shop", shop_id)
+    listed = await cli("suggestions", "list", "--shop", shop_id)
     lines = listed.stdout.strip().splitlines()
     assert len(lines) == 2
     ids = {line.split("\t")[-2].removeprefix("→ "): line.split("\t")[1] for line in lines}
-    accepted = await asyncio.to_thread(cli, "suggestions", "accept", ids[STORE], "--shop", shop_id)
+    accepted = await cli("suggestions", "accept", ids[STORE], "--shop", shop_id)
     assert accepted.returncode == 0, accepted.stderr
     assert f"{shop_id} KB version 2" in accepted.stdout
-    rejected = await asyncio.to_thread(
-        cli, "suggestions", "reject", ids[GENUINE], "--shop", shop_id
-    )
+    rejected = await cli("suggestions", "reject", ids[GENUINE], "--shop", shop_id)
     assert rejected.returncode == 0, rejected.stderr
-    twice = await asyncio.to_thread(cli, "suggestions", "reject", ids[GENUINE], "--shop", shop_id)
+    twice = await cli("suggestions", "reject", ids[GENUINE], "--shop", shop_id)
     assert twice.returncode == 3
     assert "already rejected" in twice.stderr
-    every = await asyncio.to_thread(
-        cli, "suggestions", "list", "--shop", shop_id, "--status", "all"
-    )
+    every = await cli("suggestions", "list", "--shop", shop_id, "--status", "all")
     assert sorted(line.split("\t")[2] for line in every.stdout.strip().splitlines()) == [
         "accepted", "rejected"
     ]  # fmt: skip
-    shown = await asyncio.to_thread(cli, "show", "--shop", shop_id)
+    shown = await cli("show", "--shop", shop_id)
     assert STORE in shown.stdout
