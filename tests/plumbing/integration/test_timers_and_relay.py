@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from probe_service import build_probe, probe_metadata
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 
 from shared.clock import FakeClock
 from shared.cloudevents import encode
@@ -236,17 +236,17 @@ async def test_relays_racing_on_one_outbox_publish_each_row_once(infra, schema, 
     assert len(published) == len(set(published)) == 3000
 
 
-async def test_a_firing_gives_way_to_a_row_the_consume_path_holds(infra, schema, probe_db) -> None:  # type: ignore[no-untyped-def]
-    """The runner locks timers then the rows their handlers touch; the consume path locks its
-    rows then their timers. While another transaction holds a row, the firing that needs it
-    is put off (its timer stays due, nothing of it is written) and the others fire: the runner
-    neither waits for the holder nor deadlocks with it, and fires the timer once it is free."""
+async def row_locking_runner(
+    probe_db, keys: list[str], lock_wait_ms: int
+) -> tuple[TimerRunner, FakeClock, list[str], Table, Table]:  # type: ignore[no-untyped-def]
+    """A `remind` timer per key, due a minute apart from START + 1 min, each with an `effects`
+    row its handler locks and marks: the runner, its clock, the keys fired in order, the
+    effects and timers tables."""
     metadata, effects = probe_metadata()
     timers = metadata.tables["timers"]
-    clock = FakeClock(START)
     async with probe_db.begin() as conn:
-        for key in ("busy", "free"):
-            await schedule(conn, timers, "remind", key, START + timedelta(minutes=1))
+        for n, key in enumerate(keys):
+            await schedule(conn, timers, "remind", key, START + timedelta(minutes=1 + n))
             await conn.execute(effects.insert().values(what=key))
     fired: list[str] = []
 
@@ -256,12 +256,30 @@ async def test_a_firing_gives_way_to_a_row_the_consume_path_holds(infra, schema,
         await ctx.conn.execute(effects.update().where(row).values(what=f"{timer.key}:reminded"))
         fired.append(timer.key)
 
+    clock = FakeClock(START)
     plumbing = Plumbing("probe", metadata.tables["inbox"], metadata.tables["outbox"], timers)
-    runner = TimerRunner(probe_db, timers, {"remind": on_remind}, clock, plumbing, lock_wait_ms=100)
-    clock.advance(timedelta(minutes=2))
+    runner = TimerRunner(
+        probe_db, timers, {"remind": on_remind}, clock, plumbing, lock_wait_ms=lock_wait_ms
+    )
+    return runner, clock, fired, effects, timers
+
+
+async def hold_rows(holder, effects: Table, keys: list[str]) -> None:  # type: ignore[no-untyped-def]
+    await holder.begin()
+    await holder.execute(select(effects.c.id).where(effects.c.what.in_(keys)).with_for_update())
+
+
+async def test_a_firing_gives_way_to_a_row_the_consume_path_holds(infra, schema, probe_db) -> None:  # type: ignore[no-untyped-def]
+    """The runner locks timers then the rows their handlers touch; the consume path locks its
+    rows then their timers. While another transaction holds a row, the firing that needs it
+    is put off (its timer stays due, nothing of it is written) and the others fire: the runner
+    neither waits for the holder nor deadlocks with it, and fires the timer once it is free."""
+    runner, clock, fired, effects, timers = await row_locking_runner(
+        probe_db, ["busy", "free"], 100
+    )
+    clock.advance(timedelta(minutes=3))
     async with probe_db.connect() as holder:
-        await holder.begin()
-        await holder.execute(select(effects.c.id).where(effects.c.what == "busy").with_for_update())
+        await hold_rows(holder, effects, ["busy"])
         # Without the lock timeout this would wait for the holder for ever.
         assert await asyncio.wait_for(runner.fire_due(), timeout=10) == 1
         assert fired == ["free"]
@@ -286,27 +304,11 @@ async def test_a_pass_that_meets_busy_rows_ends_early(infra, schema, probe_db) -
     waiting for one of the timers it holds is released; the rest stay due, untouched."""
     from shared.timer_runner import MAX_DEFERRED_PER_PASS
 
-    metadata, effects = probe_metadata()
-    timers = metadata.tables["timers"]
-    clock = FakeClock(START)
     busy = [f"busy{i}" for i in range(MAX_DEFERRED_PER_PASS + 2)]
-    async with probe_db.begin() as conn:
-        for n, key in enumerate([*busy, "free"]):
-            await schedule(conn, timers, "remind", key, START + timedelta(minutes=1 + n))
-            await conn.execute(effects.insert().values(what=key))
-    fired: list[str] = []
-
-    async def on_remind(ctx, timer) -> None:  # type: ignore[no-untyped-def]
-        row = effects.c.what == timer.key
-        await ctx.conn.execute(select(effects.c.id).where(row).with_for_update())
-        fired.append(timer.key)
-
-    plumbing = Plumbing("probe", metadata.tables["inbox"], metadata.tables["outbox"], timers)
-    runner = TimerRunner(probe_db, timers, {"remind": on_remind}, clock, plumbing, lock_wait_ms=50)
+    runner, clock, fired, effects, _ = await row_locking_runner(probe_db, [*busy, "free"], 50)
     clock.advance(timedelta(hours=1))
     async with probe_db.connect() as holder:
-        await holder.begin()
-        await holder.execute(select(effects.c.id).where(effects.c.what.in_(busy)).with_for_update())
+        await hold_rows(holder, effects, busy)
         assert await asyncio.wait_for(runner.fire_due(), timeout=10) == 0
         assert runner.deferred == MAX_DEFERRED_PER_PASS
         assert fired == []  # "free", due last, was not reached in this pass
