@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
@@ -29,6 +30,12 @@ from shared.transient import is_lock_busy, is_transient
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("xiaoer.timers")
 
+
+PASS_BUDGET_S = 0.25
+"""A pass commits once it has run this long, and the rest of its batch stays due for the next
+pass (at once). It holds its timers' rows until then, and a consume path re-arming or cancelling
+one of them waits: kept well under PostgreSQL's `deadlock_timeout` (1 s), that wait never
+reaches the deadlock check, whose victim is the transaction that waited — the consume path."""
 
 MAX_DEFERRED_PER_PASS = 3
 """A pass that met this many busy rows commits what it fired and ends: the consume path may be
@@ -51,6 +58,7 @@ class TimerRunner:
         batch_size: int = 200,
         poll_interval_s: float = 0.5,
         lock_wait_ms: int = 200,
+        pass_budget_s: float = PASS_BUDGET_S,
         on_committed: Callable[[], None] | None = None,
     ) -> None:
         self._engine = engine
@@ -61,6 +69,7 @@ class TimerRunner:
         self._batch = batch_size
         self._poll = poll_interval_s
         self._lock_wait_ms = int(lock_wait_ms)
+        self._budget_s = pass_budget_s
         self._on_committed = on_committed
         self._stopping = False
         self.fired = 0
@@ -113,8 +122,9 @@ class TimerRunner:
                 )
             ).all()
             fired: list[str] = []
+            started = time.monotonic()
             for row in rows:
-                if deferred >= MAX_DEFERRED_PER_PASS:
+                if deferred >= MAX_DEFERRED_PER_PASS or time.monotonic() - started > self._budget_s:
                     break  # the rest stay due, untouched
                 timer = Timer(row.id, row.kind, row.key, row.due_at, row.payload or {})
                 handler = self._handlers.get(timer.kind)

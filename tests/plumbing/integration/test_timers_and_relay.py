@@ -316,3 +316,30 @@ async def test_a_pass_that_meets_busy_rows_ends_early(infra, schema, probe_db) -
     while await runner.fire_due():
         pass
     assert sorted(fired) == sorted([*busy, "free"])
+
+
+async def test_a_pass_commits_within_its_time_budget(infra, schema, probe_db) -> None:  # type: ignore[no-untyped-def]
+    """A pass holds its timers' rows until it commits; past its budget it commits and leaves
+    the rest due, so a consume path waiting for one of them never waits near PostgreSQL's
+    deadlock check (1 s). Each timer still fires once."""
+    metadata, _ = probe_metadata()
+    timers = metadata.tables["timers"]
+    async with probe_db.begin() as conn:
+        for i in range(10):
+            await schedule(conn, timers, "remind", f"slow{i}", START + timedelta(minutes=1))
+    fired: list[str] = []
+
+    async def slow(ctx, timer) -> None:  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0.1)
+        fired.append(timer.key)
+
+    clock = FakeClock(START + timedelta(minutes=2))
+    plumbing = Plumbing("probe", metadata.tables["inbox"], metadata.tables["outbox"], timers)
+    runner = TimerRunner(probe_db, timers, {"remind": slow}, clock, plumbing, pass_budget_s=0.25)
+    first = await runner.fire_due()
+    assert 1 <= first < 10  # ten handlers of 0.1 s do not fit in one 0.25 s pass
+    passes = 1
+    while await runner.fire_due():
+        passes += 1
+    assert passes > 1
+    assert sorted(fired) == sorted(f"slow{i}" for i in range(10))
