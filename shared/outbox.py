@@ -180,9 +180,7 @@ class OutboxRelay:
             return int(result.scalar_one())
 
     async def run(self) -> None:
-        # The first retry after a failure comes soon whatever the poll (a separate relay polls
-        # once a minute: a failed first pass must not wait that long), then backs off to 10 s.
-        first_retry = min(self._poll, 0.5)
+        first_retry = min(self._poll, 0.5)  # not the poll: a separate relay polls once a minute
         backoff = first_retry
         while not self._stopping:
             # Cleared before the pass, not after it: a commit that wakes the relay while a pass

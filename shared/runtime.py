@@ -135,16 +135,12 @@ class ServiceRuntime:
             on_wake=self.notifier.wake if self.notifier else None,
         )
         self.timer_runner = TimerRunner(
-            self.engine,
-            self.plumbing.timers,
-            timer_handlers or {},
-            self.clock,
-            self.plumbing,
+            self.engine, self.plumbing.timers, timer_handlers or {}, self.clock, self.plumbing,
             batch_size=settings.timer_batch_size,
             poll_interval_s=settings.timer_poll_interval_s,
             lock_wait_ms=settings.timer_lock_wait_ms,
             on_committed=self.relay.wake,
-        )
+        )  # fmt: skip
         self.dispatcher: ConsumePath = (
             consume_path(self)
             if consume_path

@@ -59,7 +59,7 @@ def is_transient(exc: BaseException) -> bool:
         cause = getattr(orig, "__cause__", None) or orig
         if isinstance(cause, asyncpg.PostgresConnectionError | asyncpg.InterfaceError):
             return True
-        if getattr(cause, "sqlstate", None) in _PG_TRANSIENT_SQLSTATES:
+        if _sqlstate(exc) in _PG_TRANSIENT_SQLSTATES:
             return True
     if isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.InterfaceError):
         return True
