@@ -91,6 +91,23 @@ def choose_agent(
     )
 
 
+def queue_room(agents: Iterable[AgentLoad]) -> dict[str, int]:
+    """How far into the queue of each stored skill one drain can reach: the free capacity of
+    the online agents able to serve it.
+
+    A drain assigns in queue order and each assignment uses up capacity that only shrinks as
+    it goes, so past this many conversations of a skill nobody can be assigned by it: the rest
+    need not be read (a shop with thousands waiting and one free seat reads one row).
+    """
+    free: dict[str, int] = {}
+    for a in agents:
+        if a.status == "online" and a.free > 0:
+            for skill in a.skills:
+                free[skill] = free.get(skill, 0) + a.free
+    stored = (*SKILL_OF_STAGE, SENIOR)
+    return {s: free[required_skill(s)] for s in stored if required_skill(s) in free}
+
+
 def queue_order(waiting: Iterable[Waiting]) -> list[Waiting]:
     return sorted(waiting, key=lambda w: (-w.priority, w.queued_at, w.conversation_id))
 

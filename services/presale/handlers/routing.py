@@ -143,7 +143,10 @@ class Routing:
     async def drain(self, ctx: Context, shop_id: str) -> None:
         """Give waiting conversations to agents with free capacity, best priority first."""
         loads = await agent_store.agent_loads(ctx.conn, shop_id)  # locks the roster first
-        queued = {c.conversation_id: c for c in await store.queued(ctx.conn, shop_id)}
+        room = routing.queue_room(loads)
+        if not room:
+            return  # nobody free: the queue is not read at all
+        queued = {c.conversation_id: c for c in await store.queued(ctx.conn, shop_id, room)}
         if not queued:
             return
         waiting = [  # a queued conversation always has its queued_at (the fallback is for types)

@@ -6,12 +6,12 @@ to the buyer only moves the activity time: `mark_activity`)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select, update
+from sqlalchemy import Row, Select, func, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -99,14 +99,30 @@ async def assigned_to(conn: AsyncConnection, agent_id: str) -> list[Conversation
     )
 
 
-async def queued(conn: AsyncConnection, shop_id: str) -> list[Conversation]:
-    """Waiting conversations, highest priority first, then longest waiting; locked."""
+async def queued(
+    conn: AsyncConnection, shop_id: str, room: Mapping[str, int]
+) -> list[Conversation]:
+    """The waiting conversations a drain can reach, locked: of each stored skill (no skill
+    reads as `presale`), the first `room[skill]` in queue order (`domain.routing.queue_room`).
+    One statement, one short indexed read per skill, however long the queue is."""
     c = conversations
+    skill = func.coalesce(c.c.skill, "presale")
+    order = (c.c.priority.desc(), c.c.queued_at, c.c.conversation_id)
+    reachable = [
+        select(c.c.conversation_id)
+        .where(c.c.shop_id == shop_id, c.c.state == "queued", skill == name)
+        .order_by(*order)
+        .limit(n)
+        for name, n in sorted(room.items())
+        if n > 0
+    ]
+    if not reachable:
+        return []
     return await _all(
         conn,
         select(c)
-        .where(c.c.shop_id == shop_id, c.c.state == "queued")
-        .order_by(c.c.priority.desc(), c.c.queued_at)
+        .where(c.c.conversation_id.in_(union_all(*reachable)), c.c.state == "queued")
+        .order_by(*order)
         .with_for_update(),
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +12,7 @@ from services.presale.domain.routing import (
     choose_agent,
     drain,
     queue_order,
+    queue_room,
     required_skill,
 )
 
@@ -96,3 +98,41 @@ def test_drain_serves_vip_first_and_spreads_evenly() -> None:
     assert [a for _, a in plan[:2]] == ["v", "v"]  # vip agents first, then anyone
     counts = Counter(a for _, a in plan if a != "v")
     assert max(counts.values()) - min(counts.values()) <= 1
+
+
+def test_queue_room_is_the_free_capacity_per_stored_skill() -> None:
+    agents = [
+        agent("a", cap=3, active=1),
+        agent("b", "presale", "aftersale", cap=2),
+        agent("busy", "insale", cap=2, status="busy"),
+        agent("full", "insale", cap=2, active=2),
+    ]
+    # senior work is served by aftersale staff, so it reaches as far as aftersale does
+    assert queue_room(agents) == {"presale": 4, "aftersale": 2, "senior": 2}
+    assert queue_room([agent("x", cap=1, active=1), agent("y", status="offline")]) == {}
+
+
+def test_draining_only_the_reachable_part_of_the_queue_assigns_the_same() -> None:
+    """The drain reads, per stored skill, only the first `queue_room` conversations: on random
+    rosters and queues it must assign exactly what a drain of the whole queue assigns."""
+    rng = random.Random(20261203)
+    stored = ("presale", "insale", "aftersale", "senior")
+    for _ in range(300):
+        agents = [
+            agent(f"a{i}", *rng.sample(["presale", "insale", "aftersale", "vip"], rng.randint(1, 3)),
+                  cap=rng.randint(1, 4), active=rng.randint(0, 4),
+                  status=rng.choice(["online", "online", "busy", "offline"]))
+            for i in range(rng.randint(0, 5))
+        ]  # fmt: skip
+        queue = [
+            wait(f"c{j}", rng.choice(stored), prio=rng.randint(0, 3), at=rng.randint(0, 50),
+                 vip=rng.random() < 0.2, last_agent_id=rng.choice([None, "a0", "a1"]))
+            for j in range(rng.randint(0, 40))
+        ]  # fmt: skip
+        room = queue_room(agents)
+        reachable = [
+            w
+            for skill in stored
+            for w in queue_order(w for w in queue if w.skill == skill)[: room.get(skill, 0)]
+        ]
+        assert drain(reachable, agents) == drain(queue, agents)
