@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from services.presale import insight, nlu_loader
 from services.presale.api import kb_router, suggestions_router
 from services.presale.handlers import SESSION_IDLE, SESSION_RECHECK, Handlers
+from services.presale.handlers.front_desk import FrontDesk
 from services.presale.handlers.messages import MessageBatch
-from services.presale.handlers.order_feed import MessagesWithOrders
 from services.presale.kb.loading import KbInvalid, read_file
 from services.presale.settings import PresaleSettings
 from services.presale.store import buyer_orders, gaps, metadata
@@ -41,21 +41,18 @@ def build_runtime(
     kbs = KbCache()
     h = Handlers(settings.session_gap)
     handlers: dict[str, Handler] = {
-        "cs.message.sent.v1": h.message_sent,
         "cs.agent.status.v1": h.agent_status,
         "cs.handoff.requested.v1": h.handoff_requested,
     }
 
     def consume_path(rt: ServiceRuntime) -> BatchConsumer[Any, Any]:
-        """Buyer messages and order changes on the batch pattern; the rarer topics event by
-        event."""
+        """Buyer messages, messages sent and order changes on the batch pattern; the rarer
+        topics (the roster, hand-offs asked by other services) event by event."""
         return BatchConsumer(
             rt.engine,
             rt.plumbing,
             rt.clock,
-            MessagesWithOrders(
-                MessageBatch(settings.session_gap, kbs), settings.order_context_window
-            ),
+            FrontDesk(MessageBatch(settings.session_gap, kbs), settings.order_context_window),
             handlers=handlers,
             on_committed=rt.relay.wake,
         )

@@ -57,7 +57,6 @@ def presale_with(settings: PresaleSettings, buggy: Buggy) -> ServiceRuntime:
     install()  # the classifier's model, as build_runtime does
     h = Handlers(settings.session_gap)
     handlers = {
-        "cs.message.sent.v1": h.message_sent,
         "cs.agent.status.v1": buggy,
         "cs.handoff.requested.v1": h.handoff_requested,
     }

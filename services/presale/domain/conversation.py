@@ -57,6 +57,13 @@ class Conversation:
     def vip(self) -> bool:
         return self.buyer_level == "vip"
 
+    def sent_to(self, at: datetime) -> Conversation | None:
+        """A message was sent to the buyer: an open session stays alive until SESSION_GAP
+        after it. None when nothing changes (a closed conversation, an older message)."""
+        if self.state == "closed" or at <= self.last_activity_at:
+            return None
+        return replace(self, last_activity_at=at)
+
     def touched(self, buyer_level: str | None, at: datetime) -> Conversation:
         """A buyer wrote: a closed conversation reopens with the bot; time only moves on."""
         return replace(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.presale.domain.nlu import Understanding
 from shared.contracts import MessageReceived
@@ -47,3 +47,23 @@ def unanswered(
         text_masked=text_masked if text_masked is not None else mask(m.text),
         asked_at=m.sent_at,
     )
+
+
+@dataclass(frozen=True)
+class GapAnswer:
+    """An agent's message, as the answer to the conversation's latest question before it, if
+    that one is a gap nobody has answered yet (an agent answers a burst of questions at its
+    last one). Which gap, if any, is found when it is saved (`store.gaps.link_replies`)."""
+
+    conversation_id: str
+    answer_masked: str
+    agent_id: str
+    at: datetime
+    since: datetime
+    """Only a question asked after this (one SESSION_GAP before) is answered by it."""
+
+
+def gap_answer(
+    conversation_id: str, text: str, agent_id: str, at: datetime, within: timedelta
+) -> GapAnswer:
+    return GapAnswer(conversation_id, mask(text), agent_id[:100], at, at - within)

@@ -24,7 +24,7 @@ from services.presale.domain.buyer_context import OrderBook
 from services.presale.domain.conversation import Conversation, on_message
 from services.presale.domain.coverage import gap_reason
 from services.presale.domain.decisions import Handoff, Reply
-from services.presale.domain.gaps import Unanswered, unanswered
+from services.presale.domain.gaps import GapAnswer, Unanswered, unanswered
 from services.presale.domain.routing import Waiting
 from services.presale.handlers.effects import SESSION_IDLE, assigned, reply
 from services.presale.store import agents, conversations, gaps
@@ -46,6 +46,8 @@ class Loaded:
     """The buyers' latest orders, when order events are consumed (`order_feed`)."""
     gaps: list[Unanswered] = field(default_factory=list)
     """Questions the bot did not answer (the insight loop's gaps, `store.gaps`)."""
+    answers: list[GapAnswer] = field(default_factory=list)
+    """Agents' messages, each the answer to a gap if one is waiting (`agent_messages`)."""
 
 
 @dataclass(frozen=True)
@@ -71,9 +73,11 @@ class MessageBatch:
         self.kbs = kbs or KbCache()
 
     async def load(self, conn: AsyncConnection, items: Sequence[Item]) -> Loaded:
-        messages = [_message(i) for i in items]
-        loaded = await conversations.load_conversations(conn, {m.conversation_id for m in messages})
-        kbs = await self.kbs.current_many(conn, {m.shop_id for m in messages})
+        """The conversations of every item (buyer messages, and the messages sent to buyers
+        that share the batch, `agent_messages`); the KBs of the buyer messages' shops."""
+        loaded = await conversations.load_conversations(conn, {_conversation_id(i) for i in items})
+        shops = {_message(i).shop_id for i in items if i.topic in self.topics}
+        kbs = await self.kbs.current_many(conn, shops)
         return Loaded(loaded, kbs)
 
     def decide(self, state: Loaded, item: Item, now: datetime) -> Decision[MessageChanges]:
@@ -188,6 +192,13 @@ class MessageBatch:
         )
         await agents.count_assignments(conn, state.assignments)
         await gaps.save_gaps(conn, state.gaps)
+        await gaps.link_replies(conn, state.answers)  # after the gaps: one may answer them
+
+
+def _conversation_id(item: Item) -> str:
+    conversation_id = getattr(item.payload, "conversation_id", None)
+    assert isinstance(conversation_id, str)
+    return conversation_id
 
 
 def _message(item: Item) -> MessageReceived:

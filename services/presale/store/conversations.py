@@ -1,8 +1,7 @@
 """Conversations (one per buyer–shop pair): loaded as `domain.conversation.Conversation`,
 saved whole. The batch path loads a batch's conversations in one locked query and saves the
 changed ones in one statement; the per-event handlers read one (or a shop's queue, idle or
-agent's ones), locked, and write each change back with `save_conversation` (a message sent
-to the buyer only moves the activity time: `mark_activity`)."""
+agent's ones), locked, and write each change back with `save_conversation`."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select, union_all, update
+from sqlalchemy import Row, Select, func, select, union_all
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -75,16 +74,6 @@ async def touch_conversation(
         },
     )
     await conn.execute(stmt)
-
-
-async def mark_activity(conn: AsyncConnection, conversation_id: str, at: datetime) -> None:
-    """The conversation's last activity is now `at` (a message sent to the buyer): one column,
-    not the whole row — `cs.message.sent.v1` is as frequent as the buyers' messages."""
-    await conn.execute(
-        update(conversations)
-        .where(conversations.c.conversation_id == conversation_id)
-        .values(last_activity_at=at, updated_at=func.now())
-    )
 
 
 async def assigned_to(conn: AsyncConnection, agent_id: str) -> list[Conversation]:

@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from services.presale.app import build_runtime
-from services.presale.store import tables
+from services.presale.domain.gaps import GapAnswer, Unanswered, gap_answer
+from services.presale.store import gaps, tables
 from shared.clock import FakeClock
 from shared.contracts import MessageReceived, MessageSent
 from shared.ids import new_id
@@ -179,7 +180,7 @@ async def test_the_kb_cli_lists_accepts_and_rejects(
         )
     ]  # fmt: skip
     async with runtime.engine.begin() as conn:
-        # answered gaps, as link_reply leaves them
+        # answered gaps, as link_replies leaves them
         await conn.execute(tables.kb_gaps.insert(), rows)
     await runtime.engine.dispose()
 
@@ -204,3 +205,43 @@ async def test_the_kb_cli_lists_accepts_and_rejects(
     ]  # fmt: skip
     shown = await cli("show", "--shop", shop_id)
     assert STORE in shown.stdout
+
+
+async def test_a_batchs_agent_replies_link_like_one_by_one(
+    infra: Any, presale_with_kb: ServiceRuntime, shop_id: str
+) -> None:
+    """`link_replies` links a whole batch's replies in one statement: each to the latest gap
+    of its conversation before it, unanswered and within SESSION_GAP; two replies finding
+    the same gap leave it to the first in the batch's order."""
+    asked = {"q1": 0, "q2": 100, "q3": 0}
+    convs = {"q1": "c-a", "q2": "c-a", "q3": "c-b"}
+    rows = [
+        Unanswered(f"{shop_id}-{q}", shop_id, f"{shop_id}-{convs[q]}", "b", None, "other", 0.2,
+                   "low_confidence", {}, q, START + timedelta(seconds=s))
+        for q, s in asked.items()
+    ]  # fmt: skip
+    within = timedelta(minutes=30)
+
+    def reply(conv: str, text: str, at: int, agent: str = "agent-1") -> GapAnswer:
+        return gap_answer(f"{shop_id}-{conv}", text, agent, START + timedelta(seconds=at), within)
+
+    async with presale_with_kb.engine.begin() as conn:
+        await gaps.save_gaps(conn, rows)
+        linked = await gaps.link_replies(conn, [
+            reply("c-a", "first on q1", 50),      # q1 (q2 is later)
+            reply("c-a", "second on q1", 60),     # q1 again: the first keeps it
+            reply("c-a", "on q2 电话13812345678", 150),  # q2, masked
+            reply("c-b", "too late", 3 * 3600),   # q3 is older than SESSION_GAP
+            reply("c-x", "no gap at all", 10),
+        ])  # fmt: skip
+        got = {
+            r.message_id.removeprefix(f"{shop_id}-"): (r.answer_masked, r.answered_by)
+            for r in await conn.execute(
+                select(tables.kb_gaps).where(tables.kb_gaps.c.shop_id == shop_id)
+            )
+        }
+    assert linked == 2
+    assert got["q1"] == ("first on q1", "agent-1")
+    assert got["q2"][0] is not None
+    assert "13812345678" not in got["q2"][0]
+    assert got["q3"] == (None, None)

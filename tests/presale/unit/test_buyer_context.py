@@ -17,8 +17,9 @@ from services.presale.domain.buyer_context import (
 )
 from services.presale.domain.conversation import Conversation, on_message
 from services.presale.domain.nlu import BuyerContext
+from services.presale.handlers.front_desk import FrontDesk
 from services.presale.handlers.messages import Loaded, MessageBatch
-from services.presale.handlers.order_feed import MessagesWithOrders, OrderHeard
+from services.presale.handlers.order_feed import OrderHeard
 from shared.batch import Item
 from shared.cloudevents import Envelope
 from shared.consumer import RawRecord
@@ -164,7 +165,7 @@ def item(payload: MessageReceived | OrderChanged, topic: str, n: int) -> Item:
 
 
 def test_a_message_after_an_order_event_in_the_same_batch_sees_the_order() -> None:
-    logic = MessagesWithOrders(MessageBatch(GAP), WINDOW)
+    logic = FrontDesk(MessageBatch(GAP), WINDOW)
     state = Loaded({}, {})
     paid = OrderChanged(
         shop_id="s1", order_id="o1", buyer_id="b1", status="WAIT_SELLER_SEND_GOODS",
