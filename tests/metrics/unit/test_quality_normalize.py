@@ -31,6 +31,11 @@ RULES = load_defaults()
         ("138****1234", "138****1234"),  # a masked phone stays masked
         ("https://m.tb.cn/h.UaBc", "https://m.tb.cn/h.uabc"),  # URLs keep their dots
         ("2026-12-03 发货", "2026-12-03发货"),
+        ("zui好用的 zui便宜", "最好用的最便宜"),  # pinyin for 最, next to Chinese only
+        ("蕞好的", "最好的"),
+        ("tb外面聊 来tb", "淘宝外面聊来淘宝"),
+        ("zuizui zuiyou", "zuizui zuiyou"),  # Latin words stay as they are
+        ("https://m.tb.cn/h.x 和 stb盒子", "https://m.tb.cn/h.x和stb盒子"),
     ],
 )
 def test_normalised_text(text: str, expected: str) -> None:
@@ -49,6 +54,7 @@ def test_fold_keeps_one_character_for_one() -> None:
         "好\u200b评\u200b返\u200b现",
         "电话 1-3-8-0-0-1-3-8-0-0-0 收件",
         "ＶＸ：ｋｆ８８",
+        "亲 zui好用 的 zui 便宜 tb外",
     ],
 )
 def test_spans_index_the_original_text(text: str) -> None:
@@ -70,6 +76,7 @@ def test_spans_index_the_original_text(text: str) -> None:
         ("您的手机号一三八一二三四五六七八对吧", "personal_data", "一三八一二三四五六七八"),
         ("收件人电话 1 5 8 0 0 0 0 1 2 3 4", "personal_data", "1 5 8 0 0 0 0 1 2 3 4"),
         ("好.评.返.现，截图找我", "review_inducement", "好.评.返.现"),
+        ("这是zui 好 的面料", "ad_law", "zui 好 的"),
     ],
 )
 def test_evasions_are_caught_and_reported_on_the_original(

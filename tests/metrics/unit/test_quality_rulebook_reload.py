@@ -48,7 +48,8 @@ def test_new_and_deleted_overrides_are_picked_up(tmp_path: Path) -> None:
     clock = FakeClock()
     book = RuleBook(tmp_path, DEFAULTS, reload_interval_s=1.0, clock=clock)
     assert book.for_shop("shop-b") is DEFAULTS
-    write(tmp_path / "shop-b.yaml", "version: '1'\ndisable: [ad_law.grade]\n", 0)
+    # the rule and the learned scorer's second opinion (which learned 顶级 too) switched off
+    write(tmp_path / "shop-b.yaml", "version: '1'\ndisable: [ad_law.grade, ad_law.model]\n", 0)
     clock.now += 1.0
     assert book.for_shop("shop-b").check("顶级面料").verdict == "ok"
     assert book.shops == ["shop-b"]

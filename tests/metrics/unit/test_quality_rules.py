@@ -15,23 +15,44 @@ from tools.metrics.quality.evaluate import evaluate, read_set
 RULES = load_defaults()
 PRECISION, RECALL = 0.95, 0.90
 
-# heldout7.tsv is the only held-out set no rule was ever tuned after: written in round 7 by a
-# different author before any rule, normaliser or scorer changed (commit "heldout7.tsv: seventh
-# held-out set"), evaluated once with the frozen rules 2026.12-4 and scorers; heldout6 was used
-# to tune round 7 and joins the earlier sets. On heldout7 the rules miss phrasings no rule has
-# seen and fire on a few replies they should not: recorded here, not hidden. Each marker is
-# strict: the test fails once a target is met, and the marker must go; the measured value is
-# asserted as a floor (test_the_shortfalls_are_recorded...).
-UNTOUCHED = "heldout7"
-EARLIER = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6")
+# heldout8.tsv is the only held-out set no rule was ever tuned after: written by an independent
+# author who never saw the rules, scorers or other sets (commit "heldout8.tsv: eighth held-out
+# set…", cherry-picked from h13w) and evaluated ONCE with the rules 2026.12-5 and scorers frozen
+# before it was read (commit "round 8 rules frozen before heldout8"). Round 8 tuned on heldout7
+# (round 7's untouched set), which joins the earlier sets and keeps both targets. The shortfalls
+# on heldout8 are recorded here, not hidden, and no rule changed after seeing them. Each marker
+# is strict: the test fails once a target is met, and the marker must go; the measured value is
+# asserted as a floor (test_the_shortfalls_are_recorded...). Causes, read after the evaluation
+# (498 replies, 45-51 positives per category, 223 clean):
+# - ad_law recall (6 missed): 百分百纯正 / 100%纯天然 as a purity claim; 全淘宝最低 (only 全网最 is a
+#   word class); efficacy verbs and objects no class has (让皱纹彻底消失, 去湿疹, 矫正头型).
+# - off_platform precision (3 false): a warning whose 冒充 lies beyond the 8-character window
+#   (有人冒充淘宝客服让您加QQ…都是骗子); the shop's Taobao fan group (加入淘宝粉丝群: the set's
+#   author counts it as on-platform); the off_platform scorer on a pinyin 好评返现 (haoping fanxian).
+# - off_platform recall (6 missed): 我扣：<numerals> (only 扣扣/扣号 are words), 威❤ for 微信, 绿泡泡,
+#   call我, 线下转账, 小红书私信我 (the last two the round-7 scorer caught; round 8's retrained
+#   scorer, at a higher threshold, does not).
+# - rude recall (9 missed): body shaming (胖成这样还买S码), blame (手残…还怪产品, 还好意思来退),
+#   sarcasm (先学会看尺码表再来咨询), a threat (你敢给差评试试), 滚，, 吓唬谁呢, 理解能力这么差;
+#   别墨迹了 is excused by the rude rules' 别 exception (别担心) and the retrained scorer misses it.
+# - over_promise recall (6 missed): refunds beyond policy (定制的也能七天无理由退), 摔不碎…都没事,
+#   insurance payouts (运费险肯定能全额理赔), 明儿个准到, pinyin (mingtian yiding dao), 瘦十斤没问题.
+# Met: personal_data 1.000 / 0.911 (its 4 misses: 壹贰叁 financial numerals; the agent's own number
+# after 打我/加我微信, which this set's author labels personal_data too while heldout7's did not;
+# a buyer's address after 退回来的包裹), review_inducement 0.957 / 0.938 (false: 我们不搞好评返现,
+# 好评返现是平台禁止的; missed: 5分, 打满分…送积分, pinyin), ad_law precision 0.956 (最好用冷水手洗:
+# 最好用 read as a superlative; 不承诺全网最低价: 不承诺 is no exception), over_promise and rude
+# precision 1.000.
+UNTOUCHED = "heldout8"
+EARLIER = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7")
 PRECISION_SHORTFALL = {
-    "ad_law": 0.833,  # 最+adjective fires on 最低价格/最安全/卖得最好的; 不能治疗 (negation bug)
-    "personal_data": 0.935,  # the shop's own return address; account numbers of the agent
-    "over_promise": 0.932,  # 不能保证一定不褪色 (negation too far back); 百分百防 for ad_law
+    "off_platform": 0.938,  # 冒充… beyond the window; 淘宝粉丝群; the scorer on pinyin 好评返现
 }
 RECALL_SHORTFALL = {
-    "ad_law": 0.778,
-    "off_platform": 0.884,
+    "ad_law": 0.878,  # 百分百纯正, 全淘宝最低, 让皱纹消失, 去湿疹, 矫正头型
+    "off_platform": 0.882,  # 我扣：…, 威❤, 绿泡泡, call我, 线下转账, 小红书私信我
+    "rude": 0.824,  # body shaming, sarcasm, threats, 还好意思, 手残, 滚，, 别墨迹了
+    "over_promise": 0.872,  # beyond-policy refunds, 摔不碎, insurance payouts, 明儿个准到, pinyin
 }
 
 
@@ -115,6 +136,48 @@ def test_harmless_replies_pass(text: str) -> None:
     assert check.verdict == "ok", check.violations
 
 
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # round 8's generalisations, on phrasings written for this test (in no labelled set)
+        ("这款是国货天花板", "ad_law"), ("颜值界的天花板", "ad_law"), ("敏感肌首选品牌", "ad_law"),
+        ("宫廷御用配方", "ad_law"), ("这个能帮孩子长高", "ad_law"), ("这款茶能养胃", "ad_law"),
+        ("泡脚能排出体内毒素", "ad_law"), ("皮肤科医生推荐的", "ad_law"),
+        ("降噪技术全球领先", "ad_law"), ("蕞好的面料", "ad_law"), ("百分之百杀菌", "ad_law"),
+        ("钱打到这张卡上就行", "off_platform"), ("支付宝加我手机号付款", "off_platform"),
+        ("我们外面聊吧", "off_platform"), ("看我头像有联系方式", "off_platform"),
+        ("球球：12345678", "off_platform"), ("直接拨给我", "off_platform"),
+        ("包您穿了不磨脚", "over_promise"), ("今天之内必给您退到账", "over_promise"),
+        ("认得字吗", "rude"), ("你就知道砍价", "rude"),
+    ],
+)  # fmt: skip
+def test_round_8_word_classes_reach_unseen_phrasings(text: str, category: str) -> None:
+    assert RULES.check(text).categories == {category}, RULES.check(text).violations
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我们无法保证百分百不褪色，建议分开洗", "不敢保证一定明天到，以物流为准",
+        "不能保证百分百不起球", "这个不能帮您瘦哦",  # a negation running into the match
+        "这款枕头有助眠的香味，但不能治疗失眠",  # a disclaimer later in the sentence
+        "这款卖得最好的尺码是M", "走平台交易最安全哦", "最低价格是双十一期间的79元",
+        "宝宝长高了可以换大一码", "益智玩具很受欢迎", "天花板灯安装很简单", "首选顺丰发货",
+        "这边给您打包您的订单", "退换货地址：杭州市西湖区文二路88号3楼 售后部",
+    ],
+)  # fmt: skip
+def test_round_8_exceptions_keep_unseen_harmless_replies_quiet(text: str) -> None:
+    check = RULES.check(text)
+    assert check.verdict == "ok", check.violations
+
+
+def test_a_buyers_number_still_fires_next_to_an_agent_contact_cue() -> None:
+    assert "personal_data" in RULES.check("您的包裹寄到杭州市西湖区文二路88号3楼对吗").categories
+    assert "personal_data" in RULES.check("您的电话13812345678对吗").categories
+    agent = RULES.check("我的电话是13812345678，有事打给我").categories
+    assert agent == {"off_platform"}
+
+
 def test_a_violation_names_rule_span_and_fix() -> None:
     text = "亲，加我微信abc，全网最低价"
     check = RULES.check(text)
@@ -144,7 +207,7 @@ def test_a_shop_override_allows_brands_disables_and_reweighs() -> None:
         """
 version: "7"
 allow: [最生活]
-disable: [ad_law.grade]
+disable: [ad_law.grade, ad_law.model]
 severity: {rude.impatient: block}
 scoring: {weights: {rude: 30}}
 rules:

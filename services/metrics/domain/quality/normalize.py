@@ -13,7 +13,9 @@ and scorer reads one normalised copy of the reply:
 3. **Chinese numerals in a run of six or more** (一三八一二三四五六七八, 幺三五…, 零 and 〇) to
    digits, so a phone, ID or QQ number spelled out is a number; shorter runs (一二天, 五六件)
    stay words.
-4. **Variant spellings** of contact words to one form (薇信/威信/徽信/维信/v信 → 微信).
+4. **Variant spellings** of contact words to one form (薇信/威信/徽信/维信/v信 → 微信), and
+   letters written for a word the rules look for, next to Chinese characters only: zui → 最
+   (zui好用; 蕞 too), tb → 淘宝 (tb外面聊).
 
 Every step keeps a map from each character of the normalised text to its character in the
 original, so a span found in the normalised text is reported on the original text
@@ -61,6 +63,7 @@ def _table() -> dict[int, int]:
         table[ord(a)] = ord(b)
     for star in "⭐★🌟✩✰":
         table[ord(star)] = ord("星")
+    table[ord("蕞")] = ord("最")  # a look-alike used to dodge the 最 rules
     table[ord("➕")] = ord("+")
     table[ord("﹢")] = ord("+")
     return table
@@ -81,6 +84,10 @@ _SEPARATOR = re.compile(r"[.\-_·~/|—–]")
 _CN_DIGITS = re.compile(r"[零〇一二三四五六七八九幺两]{6,}")
 _CN_TO_DIGIT = str.maketrans("零〇一二三四五六七八九幺两", "0012345678912")
 _VARIANTS = re.compile(r"[薇威徽维唯卫v]信|微芯")
+# Pinyin or letters written for a word the rules look for: zui好 → 最好, tb外面 → 淘宝外面. Only
+# between Chinese characters (or the text's edge), so English words are never touched.
+_PINYIN = re.compile(r"(?<![a-z])zui(?=[\u4e00-\u9fff])")
+_TB = re.compile(r"(?<![a-z0-9./:])tb(?![a-z0-9./])")  # not in a link: m.tb.cn stays
 
 
 @dataclass(frozen=True)
@@ -136,6 +143,14 @@ def normalize(text: str) -> Normalized:
     inner = _inner_separators(folded)
     if inner:
         folded, positions = _drop(folded, positions, inner)
+    if "zui" in folded and (zui := [m.start() for m in _PINYIN.finditer(folded)]):
+        folded, positions = _drop(folded, positions, [(z + 1, z + 3) for z in zui])
+        chars = list(folded)
+        for k, z in enumerate(zui):
+            chars[z - 2 * k] = "最"
+        folded = "".join(chars)
+    if "tb" in folded:
+        folded = _TB.sub("淘宝", folded)
     if _CN_DIGITS.search(folded):
         folded = _CN_DIGITS.sub(lambda m: m.group().translate(_CN_TO_DIGIT), folded)
     if _VARIANTS.search(folded):

@@ -3,7 +3,8 @@
 A rule finds spans of the text — with a regular expression or a named detector
 (`detectors.py`) — and each span is a `Violation` with the rule's category, id, severity and
 suggested fix. Exceptions keep harmless uses quiet: `unless_before` looks at the few
-characters before a span in the same sentence (negations such as 请勿添加微信, warnings),
+characters before a span in the same clause (negations such as 请勿添加微信, warnings; a
+negation that begins before the span and runs into it counts too: 不能治疗, 不能保证…),
 `unless_after` at the ones right after it, `unless_match` at the span itself (a Taobao link
 is no off-platform link). Allowed terms (brand names such as 最生活) are blanked before any
 rule runs, so nothing inside them fires. Matching is on a normalised copy of the text
@@ -86,11 +87,15 @@ class Rule:
         if self.unless_match is not None and self.unless_match.search(folded, start, end):
             return True
         if self.unless_before is not None:
-            before = folded[max(0, start - self.window) : start]
-            ends = [m.end() for m in _SENTENCE_END.finditer(before)]
+            lo = max(0, start - self.window)
+            ends = [m.end() for m in _SENTENCE_END.finditer(folded, lo, start)]
             if ends:
-                before = before[ends[-1] :]
-            if self.unless_before.search(before):
+                lo = ends[-1]
+            # A negation that begins before the span counts even when it runs into it:
+            # 不能治疗 excuses the 能治 found inside it, 不能保证 the 保证… after it.
+            for m in self.unless_before.finditer(folded, lo, end):
+                if m.start() >= start:
+                    break
                 return True
         return self.unless_after is not None and bool(
             self.unless_after.match(folded, end, min(len(folded), end + self.window))
