@@ -174,8 +174,9 @@ def test_round_8_exceptions_keep_unseen_harmless_replies_quiet(text: str) -> Non
 def test_a_buyers_number_still_fires_next_to_an_agent_contact_cue() -> None:
     assert "personal_data" in RULES.check("您的包裹寄到杭州市西湖区文二路88号3楼对吗").categories
     assert "personal_data" in RULES.check("您的电话13812345678对吗").categories
+    # the agent's own full number is personal data too (the label rule, round 9)
     agent = RULES.check("我的电话是13812345678，有事打给我").categories
-    assert agent == {"off_platform"}
+    assert agent == {"off_platform", "personal_data"}
 
 
 def test_a_violation_names_rule_span_and_fix() -> None:
