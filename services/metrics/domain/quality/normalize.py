@@ -95,13 +95,21 @@ _PINYIN = re.compile(r"(?<![a-z])zui(?=[\u4e00-\u9fff])")
 # yiding dao → 明天一定到): long syllable pairs no English word spells; the one-syllable dao
 # (到) only right after a guarantee or a day word, where it cannot be anything else.
 _PINYIN_WORDS = {
-    "haoping": "好评", "wuxing": "五星", "fanxian": "返现", "hongbao": "红包", "shaitu": "晒图",
-    "chaping": "差评", "zhifubao": "支付宝", "zhuanzhang": "转账", "yiding": "一定",
-    "kending": "肯定", "baozheng": "保证", "juedui": "绝对", "mingtian": "明天",
-    "houtian": "后天", "jintian": "今天", "quanwang": "全网", "jiawo": "加我",
+    "hao ping": "好评", "wu xing": "五星", "fan xian": "返现", "hong bao": "红包",
+    "shai tu": "晒图", "cha ping": "差评", "zhi fu bao": "支付宝", "zhuan zhang": "转账",
+    "yi ding": "一定", "ken ding": "肯定", "bao zheng": "保证", "jue dui": "绝对",
+    "ming tian": "明天", "hou tian": "后天", "jin tian": "今天", "quan wang": "全网",
+    "jia wo": "加我",
 }  # fmt: skip
-_PINYIN_WORD = re.compile(r"(?<![a-z])(?:" + "|".join(_PINYIN_WORDS) + r")(?![a-z])")
-_PINYIN_DAO = re.compile(r"(?:(?<=一定)|(?<=肯定)|(?<=保证)|(?<=绝对)|(?<=明天)|(?<=后天)|(?<=[准必就]))dao(?![a-z])")
+# written together or syllable by syllable (haoping, hao ping)
+_PINYIN_WORD = re.compile(
+    r"(?<![a-z])(?:" + "|".join(w.replace(" ", "[ \t]?") for w in _PINYIN_WORDS) + r")(?![a-z])"
+)
+_PINYIN_JOINED = {w.replace(" ", ""): c for w, c in _PINYIN_WORDS.items()}
+_PINYIN_GAP = re.compile(r"[ \t]")
+_PINYIN_DAO = re.compile(
+    r"(?:(?<=一定)|(?<=肯定)|(?<=保证)|(?<=绝对)|(?<=明天)|(?<=后天)|(?<=[准必就]))dao(?![a-z])"
+)
 _TB = re.compile(r"(?<![a-z0-9./:])tb(?![a-z0-9./])")  # not in a link: m.tb.cn stays
 
 
@@ -152,15 +160,16 @@ def _inner_separators(text: str) -> list[tuple[int, int]]:
 def _substitute(
     text: str, positions: list[int] | range, found: list[tuple[int, int, str]]
 ) -> tuple[str, list[int]]:
-    """Each (start, end) replaced by a shorter or equal word; its characters map to the
-    original characters of the span, in order."""
+    """Each (start, end) replaced by a word no longer than it: its characters map to the
+    span's characters in order, its last to the span's last (a span keeps the whole word)."""
     parts: list[str] = []
     kept: list[int] = []
     last = 0
     for a, b, word in found:
         parts += [text[last:a], word]
         kept.extend(positions[last:a])
-        kept.extend(positions[min(a + i, b - 1)] for i in range(len(word)))
+        kept.extend(positions[a + i] for i in range(len(word) - 1))
+        kept.append(positions[b - 1])
         last = b
     parts.append(text[last:])
     kept.extend(positions[last:])
@@ -171,7 +180,10 @@ def normalize(text: str) -> Normalized:
     folded = fold(text)
     positions: list[int] | range = range(len(folded))
     if _PINYIN_WORD.search(folded):
-        found = [(m.start(), m.end(), _PINYIN_WORDS[m.group()]) for m in _PINYIN_WORD.finditer(folded)]
+        found = [
+            (m.start(), m.end(), _PINYIN_JOINED[_PINYIN_GAP.sub("", m.group())])
+            for m in _PINYIN_WORD.finditer(folded)
+        ]
         folded, positions = _substitute(folded, positions, found)
     dropped = [m.span() for m in _DROP.finditer(folded)]
     if dropped:
