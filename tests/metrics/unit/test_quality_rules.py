@@ -15,16 +15,39 @@ from tools.metrics.quality.evaluate import evaluate, read_set
 RULES = load_defaults()
 PRECISION, RECALL = 0.95, 0.90
 
-# Round 9 tuned on train + heldout..heldout8 (heldout8, round 8's untouched set, joins the
-# earlier sets and keeps both targets). The round-9 rules (2026.12-6), normaliser and scorers are
-# frozen before heldout9 (an independent author's set) is read; until it arrives the untouched
-# slot holds heldout8, whose targets the frozen rules meet.
-UNTOUCHED = "heldout8"
+# heldout9.tsv is the only held-out set no rule was ever tuned after: written by an independent
+# author who never saw the rules, scorers or other sets (commit "heldout9.tsv: ninth held-out
+# set…", cherry-picked from h13w9) and evaluated ONCE with the rules 2026.12-6 and scorers frozen
+# before it was read (commit "round 9 rules frozen before heldout9"). Round 9 tuned on heldout8
+# (round 8's untouched set), which joins the earlier sets and keeps both targets. The shortfalls
+# on heldout9 are recorded here, not hidden, and no rule changed after seeing them. Each marker
+# is strict: the test fails once a target is met, and the marker must go; the measured value is
+# asserted as a floor (test_the_shortfalls_are_recorded...). Causes, read after the evaluation
+# (458 replies, 46-56 positives per category):
+# - ad_law precision (3 false): 我们没有卖减肥茶 (a slimming word in a denial, not a claim),
+#   这边最好的建议是… (最好的 + an advice noun), 先减减肥吧 (a rude remark, flagged as efficacy too).
+#   Its one miss: 天下第一好用 (天下第一 is no rank class).
+# - rude recall (5 missed): 你是文盲吗, 能不能别这么矫情, 我们不在乎你这种客户, 我再说最后一遍…
+#   听懂了吗 (only 听不懂 is a class), 别在这墨迹了 (在这 between 别 and 墨迹).
+# - over_promise recall (8 missed): refunds and payouts beyond policy (不用寄回钱全退给您, 质量问题不用
+#   寄回…多少次都行, 退你双倍, 一年内随时可以无理由退, 运费险…超出部分我个人给您补), 零下四十度也不冷,
+#   保证提前发…早十天 (a ship date promised against the listing), 怎么摔都坏不了 (坏不了: only
+#   都不坏/都没事 are classes).
+# Met: personal_data 1.000 / 1.000, off_platform 0.982 / 0.964 (false: 我私下给您发个红包 for a
+# review, labelled review_inducement only; missed: 电话联系吧 + a number, w e i x i n spelled
+# letter by letter), review_inducement 0.979 / 1.000 (false: the scorer on 晒图评价功能在…页面里),
+# ad_law recall 0.980, rude and over_promise precision 1.000.
+UNTOUCHED = "heldout9"
 EARLIER = (
     "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8"
 )  # fmt: skip
-PRECISION_SHORTFALL: dict[str, float] = {}
-RECALL_SHORTFALL: dict[str, float] = {}
+PRECISION_SHORTFALL = {
+    "ad_law": 0.941,  # 没有卖减肥茶, 最好的建议是, 先减减肥吧
+}
+RECALL_SHORTFALL = {
+    "rude": 0.891,  # 文盲, 矫情, 不在乎你这种客户, 听懂了吗, 别在这墨迹了
+    "over_promise": 0.826,  # refunds/payouts beyond policy, 零下四十度也不冷, 坏不了, 提前发
+}
 
 
 def _marked(measured: dict[str, float], what: str) -> list[object]:
