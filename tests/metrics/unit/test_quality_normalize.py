@@ -36,6 +36,14 @@ RULES = load_defaults()
         ("tb外面聊 来tb", "淘宝外面聊来淘宝"),
         ("zuizui zuiyou", "zuizui zuiyou"),  # Latin words stay as they are
         ("https://m.tb.cn/h.x 和 stb盒子", "https://m.tb.cn/h.x和stb盒子"),
+        # round 9: pinyin words the rules look for, joined or by syllable; financial numerals
+        ("haoping fanxian 5 yuan", "好评返现5yuan"),
+        ("hao ping fan xian", "好评返现"),
+        ("mingtian yiding dao 哈", "明天一定到哈"),
+        ("tao dao le", "tao dao le"),  # dao alone stays a syllable
+        ("shopping mall", "shopping mall"),  # ...and English words stay English
+        ("壹叁玖伍柒壹贰捌捌陆肆", "13957128864"),
+        ("壹贰天", "壹贰天"),  # short runs stay words
     ],
 )
 def test_normalised_text(text: str, expected: str) -> None:
@@ -55,6 +63,8 @@ def test_fold_keeps_one_character_for_one() -> None:
         "电话 1-3-8-0-0-1-3-8-0-0-0 收件",
         "ＶＸ：ｋｆ８８",
         "亲 zui好用 的 zui 便宜 tb外",
+        "hao ping fan xian 5 yuan，找我",
+        "亲 mingtian yi ding dao 哦",
     ],
 )
 def test_spans_index_the_original_text(text: str) -> None:
@@ -77,6 +87,8 @@ def test_spans_index_the_original_text(text: str) -> None:
         ("收件人电话 1 5 8 0 0 0 0 1 2 3 4", "personal_data", "1 5 8 0 0 0 0 1 2 3 4"),
         ("好.评.返.现，截图找我", "review_inducement", "好.评.返.现"),
         ("这是zui 好 的面料", "ad_law", "zui 好 的"),
+        ("hao ping fan xian 送5元", "review_inducement", "hao ping fan xian"),
+        ("电话壹叁玖伍柒壹贰捌捌陆肆", "personal_data", "壹叁玖伍柒壹贰捌捌陆肆"),
     ],
 )
 def test_evasions_are_caught_and_reported_on_the_original(

@@ -15,44 +15,38 @@ from tools.metrics.quality.evaluate import evaluate, read_set
 RULES = load_defaults()
 PRECISION, RECALL = 0.95, 0.90
 
-# heldout8.tsv is the only held-out set no rule was ever tuned after: written by an independent
-# author who never saw the rules, scorers or other sets (commit "heldout8.tsv: eighth held-out
-# set…", cherry-picked from h13w) and evaluated ONCE with the rules 2026.12-5 and scorers frozen
-# before it was read (commit "round 8 rules frozen before heldout8"). Round 8 tuned on heldout7
-# (round 7's untouched set), which joins the earlier sets and keeps both targets. The shortfalls
-# on heldout8 are recorded here, not hidden, and no rule changed after seeing them. Each marker
+# heldout9.tsv is the only held-out set no rule was ever tuned after: written by an independent
+# author who never saw the rules, scorers or other sets (commit "heldout9.tsv: ninth held-out
+# set…", cherry-picked from h13w9) and evaluated ONCE with the rules 2026.12-6 and scorers frozen
+# before it was read (commit "round 9 rules frozen before heldout9"). Round 9 tuned on heldout8
+# (round 8's untouched set), which joins the earlier sets and keeps both targets. The shortfalls
+# on heldout9 are recorded here, not hidden, and no rule changed after seeing them. Each marker
 # is strict: the test fails once a target is met, and the marker must go; the measured value is
 # asserted as a floor (test_the_shortfalls_are_recorded...). Causes, read after the evaluation
-# (498 replies, 45-51 positives per category, 223 clean):
-# - ad_law recall (6 missed): 百分百纯正 / 100%纯天然 as a purity claim; 全淘宝最低 (only 全网最 is a
-#   word class); efficacy verbs and objects no class has (让皱纹彻底消失, 去湿疹, 矫正头型).
-# - off_platform precision (3 false): a warning whose 冒充 lies beyond the 8-character window
-#   (有人冒充淘宝客服让您加QQ…都是骗子); the shop's Taobao fan group (加入淘宝粉丝群: the set's
-#   author counts it as on-platform); the off_platform scorer on a pinyin 好评返现 (haoping fanxian).
-# - off_platform recall (6 missed): 我扣：<numerals> (only 扣扣/扣号 are words), 威❤ for 微信, 绿泡泡,
-#   call我, 线下转账, 小红书私信我 (the last two the round-7 scorer caught; round 8's retrained
-#   scorer, at a higher threshold, does not).
-# - rude recall (9 missed): body shaming (胖成这样还买S码), blame (手残…还怪产品, 还好意思来退),
-#   sarcasm (先学会看尺码表再来咨询), a threat (你敢给差评试试), 滚，, 吓唬谁呢, 理解能力这么差;
-#   别墨迹了 is excused by the rude rules' 别 exception (别担心) and the retrained scorer misses it.
-# - over_promise recall (6 missed): refunds beyond policy (定制的也能七天无理由退), 摔不碎…都没事,
-#   insurance payouts (运费险肯定能全额理赔), 明儿个准到, pinyin (mingtian yiding dao), 瘦十斤没问题.
-# Met: personal_data 1.000 / 0.911 (its 4 misses: 壹贰叁 financial numerals; the agent's own number
-# after 打我/加我微信, which this set's author labels personal_data too while heldout7's did not;
-# a buyer's address after 退回来的包裹), review_inducement 0.957 / 0.938 (false: 我们不搞好评返现,
-# 好评返现是平台禁止的; missed: 5分, 打满分…送积分, pinyin), ad_law precision 0.956 (最好用冷水手洗:
-# 最好用 read as a superlative; 不承诺全网最低价: 不承诺 is no exception), over_promise and rude
-# precision 1.000.
-UNTOUCHED = "heldout8"
-EARLIER = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7")
+# (458 replies, 46-56 positives per category):
+# - ad_law precision (3 false): 我们没有卖减肥茶 (a slimming word in a denial, not a claim),
+#   这边最好的建议是… (最好的 + an advice noun), 先减减肥吧 (a rude remark, flagged as efficacy too).
+#   Its one miss: 天下第一好用 (天下第一 is no rank class).
+# - rude recall (5 missed): 你是文盲吗, 能不能别这么矫情, 我们不在乎你这种客户, 我再说最后一遍…
+#   听懂了吗 (only 听不懂 is a class), 别在这墨迹了 (在这 between 别 and 墨迹).
+# - over_promise recall (8 missed): refunds and payouts beyond policy (不用寄回钱全退给您, 质量问题不用
+#   寄回…多少次都行, 退你双倍, 一年内随时可以无理由退, 运费险…超出部分我个人给您补), 零下四十度也不冷,
+#   保证提前发…早十天 (a ship date promised against the listing), 怎么摔都坏不了 (坏不了: only
+#   都不坏/都没事 are classes).
+# Met: personal_data 1.000 / 1.000, off_platform 0.982 / 0.964 (false: 我私下给您发个红包 for a
+# review, labelled review_inducement only; missed: 电话联系吧 + a number, w e i x i n spelled
+# letter by letter), review_inducement 0.979 / 1.000 (false: the scorer on 晒图评价功能在…页面里),
+# ad_law recall 0.980, rude and over_promise precision 1.000.
+UNTOUCHED = "heldout9"
+EARLIER = (
+    "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8"
+)  # fmt: skip
 PRECISION_SHORTFALL = {
-    "off_platform": 0.938,  # 冒充… beyond the window; 淘宝粉丝群; the scorer on pinyin 好评返现
+    "ad_law": 0.941,  # 没有卖减肥茶, 最好的建议是, 先减减肥吧
 }
 RECALL_SHORTFALL = {
-    "ad_law": 0.878,  # 百分百纯正, 全淘宝最低, 让皱纹消失, 去湿疹, 矫正头型
-    "off_platform": 0.882,  # 我扣：…, 威❤, 绿泡泡, call我, 线下转账, 小红书私信我
-    "rude": 0.824,  # body shaming, sarcasm, threats, 还好意思, 手残, 滚，, 别墨迹了
-    "over_promise": 0.872,  # beyond-policy refunds, 摔不碎, insurance payouts, 明儿个准到, pinyin
+    "rude": 0.891,  # 文盲, 矫情, 不在乎你这种客户, 听懂了吗, 别在这墨迹了
+    "over_promise": 0.826,  # refunds/payouts beyond policy, 零下四十度也不冷, 坏不了, 提前发
 }
 
 
@@ -171,11 +165,52 @@ def test_round_8_exceptions_keep_unseen_harmless_replies_quiet(text: str) -> Non
     assert check.verdict == "ok", check.violations
 
 
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # round 9's generalisations, on phrasings written for this test (in no labelled set)
+        ("全天猫最便宜的就是我们家", "ad_law"), ("百分之百无添加的蜂蜜", "ad_law"),
+        ("用一周法令纹就不见了", "ad_law"), ("这个药膏去狐臭", "ad_law"),
+        ("这款鞋垫能矫正扁平足", "ad_law"),
+        ("徽：shop_88", "off_platform"), ("有事绿泡泡找我", "off_platform"),
+        ("text me 就行", "off_platform"), ("抖音搜我们私信我", "off_platform"),
+        ("加个企鹅:5566778899", "off_platform"), ("可以线下汇款给我们", "off_platform"),
+        ("阅读能力这么差就别买了", "rude"), ("腿这么粗还买紧身裤", "rude"),
+        ("少啰嗦，拍不拍", "rude"), ("学会量尺寸再来问", "rude"), ("你敢投诉试试", "rude"),
+        ("用坏了倒怪起质量了", "rude"),
+        ("今儿个准到", "over_promise"), ("这个杯子砸不碎", "over_promise"),
+        ("特价款也能给您换", "over_promise"), ("保证能顺利清关", "over_promise"),
+        ("wuxing haoping jiu you hongbao", "review_inducement"), ("打5颗星送红包", "review_inducement"),
+        ("亲 yiding mingtian dao", "over_promise"),
+        ("电话是壹叁捌壹贰叁肆伍陆柒捌", "personal_data"),
+    ],
+)  # fmt: skip
+def test_round_9_word_classes_reach_unseen_phrasings(text: str, category: str) -> None:
+    assert RULES.check(text).categories == {category}, RULES.check(text).violations
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "最好用温水手洗", "最好穿厚一点的袜子试", "我们不保证全网最低价，但支持价保",
+        "面料是100%纯棉的", "纯天然乳胶，检测报告在详情页", "我们不搞好评返现，评价按真实感受",
+        "好评返现是平台明令禁止的", "加入淘宝粉丝群可以领券", "您再试试重启一下",
+        "我手残打错了，不好意思", "运费险一定要在确认收货前申请", "质量问题的话定制款也可以退换",
+        "减5元没问题", "并不是摔不碎的，请小心使用", "I will call back later",
+        "有人冒充客服让您加微信退款，那是诈骗，请不要相信", "线下门店也有同款",
+    ],
+)  # fmt: skip
+def test_round_9_exceptions_keep_unseen_harmless_replies_quiet(text: str) -> None:
+    check = RULES.check(text)
+    assert check.verdict == "ok", check.violations
+
+
 def test_a_buyers_number_still_fires_next_to_an_agent_contact_cue() -> None:
     assert "personal_data" in RULES.check("您的包裹寄到杭州市西湖区文二路88号3楼对吗").categories
     assert "personal_data" in RULES.check("您的电话13812345678对吗").categories
+    # the agent's own full number is personal data too (the issue's label rule, round 9)
     agent = RULES.check("我的电话是13812345678，有事打给我").categories
-    assert agent == {"off_platform"}
+    assert agent == {"off_platform", "personal_data"}
 
 
 def test_a_violation_names_rule_span_and_fix() -> None:

@@ -25,7 +25,8 @@ from services.metrics.quality.rulebook import SCORERS_FILE
 from tools.metrics.quality.evaluate import Example, read_set
 
 TRAINING_SETS = (
-    "train", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7"
+    "train", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7",
+    "heldout8",
 )  # fmt: skip
 # personal_data is numbers and addresses: the detectors, not n-grams.
 CATEGORIES = ("ad_law", "off_platform", "rude", "over_promise", "review_inducement")

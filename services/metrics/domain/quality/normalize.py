@@ -13,7 +13,9 @@ and scorer reads one normalised copy of the reply:
 3. **Chinese numerals in a run of six or more** (一三八一二三四五六七八, 幺三五…, 零 and 〇) to
    digits, so a phone, ID or QQ number spelled out is a number; shorter runs (一二天, 五六件)
    stay words.
-4. **Variant spellings** of contact words to one form (薇信/威信/徽信/维信/v信 → 微信), and
+4. **Pinyin words** the rules look for, as whole Latin words (haoping fanxian → 好评返现,
+   mingtian yiding dao → 明天一定到), and financial numerals (壹贰叁…) in step 3's runs.
+5. **Variant spellings** of contact words to one form (薇信/威信/徽信/维信/v信 → 微信), and
    letters written for a word the rules look for, next to Chinese characters only: zui → 最
    (zui好用; 蕞 too), tb → 淘宝 (tb外面聊).
 
@@ -81,12 +83,33 @@ _DROP = re.compile(
 # A separator inserted between single characters, three or more in a row: 加.微.信, 1-3-8-0.
 _SPACED = re.compile(r"(?:[\u4e00-\u9fff0-9][.\-_·~/|—–])+[\u4e00-\u9fff0-9]")
 _SEPARATOR = re.compile(r"[.\-_·~/|—–]")
-_CN_DIGITS = re.compile(r"[零〇一二三四五六七八九幺两]{6,}")
-_CN_TO_DIGIT = str.maketrans("零〇一二三四五六七八九幺两", "0012345678912")
+_CN_DIGITS = re.compile(r"[零〇一二三四五六七八九幺两壹贰貳叁叄肆伍陆陸柒捌玖]{6,}")
+_CN_TO_DIGIT = str.maketrans(
+    "零〇一二三四五六七八九幺两壹贰貳叁叄肆伍陆陸柒捌玖", "0012345678912122334566789"
+)
 _VARIANTS = re.compile(r"[薇威徽维唯卫v]信|微芯")
 # Pinyin or letters written for a word the rules look for: zui好 → 最好, tb外面 → 淘宝外面. Only
 # between Chinese characters (or the text's edge), so English words are never touched.
 _PINYIN = re.compile(r"(?<![a-z])zui(?=[\u4e00-\u9fff])")
+# Whole pinyin words for the words the rules look for (haoping fanxian → 好评返现, mingtian
+# yiding dao → 明天一定到): long syllable pairs no English word spells; the one-syllable dao
+# (到) only right after a guarantee or a day word, where it cannot be anything else.
+_PINYIN_WORDS = {
+    "hao ping": "好评", "wu xing": "五星", "fan xian": "返现", "hong bao": "红包",
+    "shai tu": "晒图", "cha ping": "差评", "zhi fu bao": "支付宝", "zhuan zhang": "转账",
+    "yi ding": "一定", "ken ding": "肯定", "bao zheng": "保证", "jue dui": "绝对",
+    "ming tian": "明天", "hou tian": "后天", "jin tian": "今天", "quan wang": "全网",
+    "jia wo": "加我",
+}  # fmt: skip
+# written together or syllable by syllable (haoping, hao ping)
+_PINYIN_WORD = re.compile(
+    r"(?<![a-z])(?:" + "|".join(w.replace(" ", "[ \t]?") for w in _PINYIN_WORDS) + r")(?![a-z])"
+)
+_PINYIN_JOINED = {w.replace(" ", ""): c for w, c in _PINYIN_WORDS.items()}
+_PINYIN_GAP = re.compile(r"[ \t]")
+_PINYIN_DAO = re.compile(
+    r"(?:(?<=一定)|(?<=肯定)|(?<=保证)|(?<=绝对)|(?<=明天)|(?<=后天)|(?<=[准必就]))dao(?![a-z])"
+)
 _TB = re.compile(r"(?<![a-z0-9./:])tb(?![a-z0-9./])")  # not in a link: m.tb.cn stays
 
 
@@ -134,9 +157,34 @@ def _inner_separators(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _substitute(
+    text: str, positions: list[int] | range, found: list[tuple[int, int, str]]
+) -> tuple[str, list[int]]:
+    """Each (start, end) replaced by a word no longer than it: its characters map to the
+    span's characters in order, its last to the span's last (a span keeps the whole word)."""
+    parts: list[str] = []
+    kept: list[int] = []
+    last = 0
+    for a, b, word in found:
+        parts += [text[last:a], word]
+        kept.extend(positions[last:a])
+        kept.extend(positions[a + i] for i in range(len(word) - 1))
+        kept.append(positions[b - 1])
+        last = b
+    parts.append(text[last:])
+    kept.extend(positions[last:])
+    return "".join(parts), kept
+
+
 def normalize(text: str) -> Normalized:
     folded = fold(text)
     positions: list[int] | range = range(len(folded))
+    if _PINYIN_WORD.search(folded):
+        found = [
+            (m.start(), m.end(), _PINYIN_JOINED[_PINYIN_GAP.sub("", m.group())])
+            for m in _PINYIN_WORD.finditer(folded)
+        ]
+        folded, positions = _substitute(folded, positions, found)
     dropped = [m.span() for m in _DROP.finditer(folded)]
     if dropped:
         folded, positions = _drop(folded, positions, dropped)
@@ -149,6 +197,9 @@ def normalize(text: str) -> Normalized:
         for k, z in enumerate(zui):
             chars[z - 2 * k] = "最"
         folded = "".join(chars)
+    if "dao" in folded and _PINYIN_DAO.search(folded):
+        found = [(m.start(), m.end(), "到") for m in _PINYIN_DAO.finditer(folded)]
+        folded, positions = _substitute(folded, positions, found)
     if "tb" in folded:
         folded = _TB.sub("淘宝", folded)
     if _CN_DIGITS.search(folded):
