@@ -29,6 +29,7 @@ class Routing:
 
     async def agent_status(self, ctx: Context, a: AgentStatusChanged, env: Envelope) -> None:
         """Keep the roster; offline agents hand their chats back; new capacity drains the queue."""
+        await agent_store.lock_shops(ctx.conn, [a.shop_id])  # the roster changes under the lock
         applied = await agent_store.upsert_agent(
             ctx.conn,
             agent_id=a.agent_id,
@@ -142,7 +143,7 @@ class Routing:
 
     async def drain(self, ctx: Context, shop_id: str) -> None:
         """Give waiting conversations to agents with free capacity, best priority first."""
-        loads = await agent_store.agent_loads(ctx.conn, shop_id)  # locks the roster first
+        loads = await agent_store.agent_loads(ctx.conn, shop_id)  # locks the shop first
         room = routing.queue_room(loads)
         if not room:
             return  # nobody free: the queue is not read at all

@@ -1,5 +1,6 @@
 """Agents of each shop (the roster from `cs.agent.status.v1`) and their loads: loaded as
-`domain.routing.AgentLoad`, locked so that assignments serialise per shop."""
+`domain.routing.AgentLoad`, with the shop locked (`lock_shops`) so that assignments serialise
+per shop."""
 
 from __future__ import annotations
 
@@ -45,24 +46,36 @@ async def upsert_agent(
 
 
 async def agent_loads(conn: AsyncConnection, shop_id: str) -> list[AgentLoad]:
-    """Agents of the shop with their open conversations, locked so assignments serialize."""
+    """Agents of the shop with their open conversations, the shop locked so assignments
+    serialize."""
     return (await lock_agent_loads(conn, [shop_id]))[shop_id]
+
+
+_LOCK_SHOPS = text(
+    "SELECT count(pg_advisory_xact_lock(hashtext('presale.agents'), k))"
+    " FROM (SELECT DISTINCT hashtext(s) AS k FROM unnest(CAST(:shops AS text[])) AS s"
+    "       ORDER BY k) AS keys"
+)
+
+
+async def lock_shops(conn: AsyncConnection, shop_ids: Collection[str]) -> None:
+    """Serialize the routing of these shops across replicas until the transaction ends: one
+    advisory lock per shop, taken in one fixed order (two batches cannot deadlock on them).
+    Locking every agent row instead wrote a row lock per agent for every hand-off: a shop
+    with 300 agents made each one cost hundreds of tuple writes."""
+    if shop_ids:
+        await conn.execute(_LOCK_SHOPS, {"shops": sorted(shop_ids)})
 
 
 async def lock_agent_loads(
     conn: AsyncConnection, shop_ids: Collection[str]
 ) -> dict[str, list[AgentLoad]]:
-    """The agents of these shops with their open conversations; the agents are locked (in id
-    order) first, so assignments across replicas serialize per shop: once per batch."""
+    """The agents of these shops with their open conversations; the shops are locked first
+    (`lock_shops`), so assignments across replicas serialize per shop: once per batch."""
     shops = sorted(shop_ids)
     if not shops:
         return {}
-    await conn.execute(
-        select(agents.c.agent_id)
-        .where(among(agents.c.shop_id, shops))
-        .order_by(agents.c.agent_id)
-        .with_for_update()
-    )
+    await lock_shops(conn, shops)
     active = (
         select(conversations.c.agent_id, func.count().label("n"))
         .where(conversations.c.state == "assigned", among(conversations.c.shop_id, shops))
@@ -74,6 +87,7 @@ async def lock_agent_loads(
             select(agents, func.coalesce(active.c.n, 0).label("active"))
             .outerjoin(active, active.c.agent_id == agents.c.agent_id)
             .where(among(agents.c.shop_id, shops))
+            .order_by(agents.c.agent_id)
         )
     ).all()
     loads: dict[str, list[AgentLoad]] = {shop: [] for shop in shops}
