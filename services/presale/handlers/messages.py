@@ -3,9 +3,9 @@
 - load: the batch's conversations (one locked query) and each shop's current KB (one query
   for the versions; parsed KBs come from an in-process cache keyed by version);
 - decide: `domain.conversation.on_message` per message, in order; events as effects;
-- settle: hand-offs routed once per shop — the shop's agents locked once, every hand-off of
-  the batch assigned by priority then arrival, nobody over capacity — and the buyer told
-  whether an agent has it or it waits;
+- settle: hand-offs routed once per shop — the shop locked once (`store.agents.lock_shops`),
+  every hand-off of the batch assigned by priority then arrival, nobody over capacity — and
+  the buyer told whether an agent has it or it waits;
 - save: the changed conversations in one statement, new assignment totals in one, and the
   questions the bot did not answer (the insight loop's gaps, `store.gaps`) in one.
 """
@@ -131,7 +131,7 @@ class MessageBatch:
         decided: Sequence[Decided[MessageChanges]],
         now: datetime,
     ) -> None:
-        """Route every hand-off of the batch: one lock of each shop's agents, then by
+        """Route every hand-off of the batch: one lock of each shop (its agents read), then by
         priority (highest first) and arrival; tell each buyer what happened."""
         handoffs = [x for x in decided if x.decision.changes[1] is not None]
         if not handoffs:
