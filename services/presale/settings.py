@@ -18,12 +18,6 @@ class PresaleSettings(CommonSettings):
     answers a fetch as soon as records arrive, but the dev broker (Tansu) holds it for the whole
     wait, so this is the hop's floor there (~5 ms on average instead of ~25; an idle consumer
     then fetches 100 times a second — measured in docs/scaling.md)."""
-    consume_commit_budget_s: float = Field(1.0, ge=0)
-    """CONSUME_COMMIT_BUDGET_S, on for presale (the shared default is off): the roster and the
-    hand-offs other services ask for are handled one event at a time (about ten statements
-    each), so a poll full of them would hold the group's offsets for many seconds; chunks of
-    about a second keep them moving. Buyer messages and messages sent are decided in bulk and
-    cost well under a second per poll, so their batches stay whole (`shared/commit_pacing.py`)."""
     presale_kb_files: str = ""
     """PRESALE_KB_FILES: comma-separated YAML/JSON KB files loaded at start-up for every shop
     that has no KB yet (e.g. services/presale/kb/shop-demo.yaml in the local stack)."""
