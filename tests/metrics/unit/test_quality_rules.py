@@ -15,16 +15,44 @@ from tools.metrics.quality.evaluate import evaluate, read_set
 RULES = load_defaults()
 PRECISION, RECALL = 0.95, 0.90
 
-# Round 10 tuned on heldout9 (round 9's untouched set), which joins the earlier sets and keeps
-# both targets. The rules 2026.12-7 are frozen before heldout10 (written by an independent author)
-# is read; until it is cherry-picked, the untouched slot points at heldout9 with no shortfall.
-UNTOUCHED = "heldout9"
+# heldout10.tsv is the only held-out set no rule was ever tuned after: written by an independent
+# author who never saw the rules, scorers or other sets (commit "heldout10.tsv: tenth held-out
+# set…", cherry-picked from h13w10) and evaluated ONCE with the rules 2026.12-7 and scorers frozen
+# before it was read (commit "round 10 rules frozen before heldout10"). Round 10 tuned on heldout9
+# (round 9's untouched set), which joins the earlier sets and keeps both targets. The shortfalls
+# on heldout10 are recorded here, not hidden, and no rule changed after seeing them. Each marker
+# is strict: the test fails once a target is met, and the marker must go; the measured value is
+# asserted as a floor (test_the_shortfalls_are_recorded...). Causes, read after the evaluation
+# (460 replies, 43-50 positives per category, 192 clean):
+# - off_platform precision (4 false): a warning whose 请勿 lies beyond the transfer rule's window
+#   (请勿相信任何要求加微信、QQ或私下转账的信息), 我们不提供微信沟通 (不提供 is no @negation word),
+#   快递会打这个号码 (打这个号码 read as the agent's call offer), 这个二维码是说明书的电子版 (a
+#   manual's QR code, not a channel).
+# - rude recall (8 missed): shame without 还 (也好意思来退), 动动脑子 / 带点脑子 (脑子 classes are
+#   only 有问题/进水/呢…), group contempt (你们这些人就是贪小便宜), 关我啥事 (only 关我什么事),
+#   您这种事儿多的顾客 (你这种 only, not 您这种), nmd (abbreviated swearing), 这个理解能力我也是佩服
+#   (sarcasm, no degree word).
+# - over_promise recall (5 missed): 多少次都可以 after 寄新的 (only 退/换/赔 are refund verbs),
+#   赔您医药费，多少都赔, 退给您…货也不用寄回来 (退给 is not 退款/退钱 in the reversed order),
+#   肯定不会断码 (stock promised), 降价了差价我十倍赔给您 (十倍赔 in that order; labelled ad_law too).
+# Met: ad_law 0.957 / 0.918 (false: 减肥的话这款不合适 — a denial in the next clause; 祛痘的话建议去看
+# 皮肤科; missed: 淘宝最低 after 绝对是, 近视度数就能降下来, 穿半年O型腿就直了, 保证全年最低),
+# personal_data 1.000 / 0.977 (missed: 退款已经打到您6222…这张卡上了 — no Luhn digit and the 卡
+# cue comes after the number), review_inducement 1.000 / 0.933 (missed: hp 返2r, hp返x, 好pin返xian — abbreviations and
+# half pinyin), off_platform recall 0.960 (missed: 飞机号 @handle, kou kou + numerals), rude and
+# over_promise precision 1.000.
+UNTOUCHED = "heldout10"
 EARLIER = (
     "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8",
     "heldout9",
 )  # fmt: skip
-PRECISION_SHORTFALL: dict[str, float] = {}
-RECALL_SHORTFALL: dict[str, float] = {}
+PRECISION_SHORTFALL = {
+    "off_platform": 0.923,  # warnings beyond the negation, 打这个号码 (masked), 说明书二维码
+}
+RECALL_SHORTFALL = {
+    "rude": 0.837,  # 也好意思, 动动脑子, 你们这些人, 关我啥事, 您这种, nmd, 理解能力…佩服
+    "over_promise": 0.891,  # 多少次都可以 (resend), 医药费多少都赔, 不用寄回来, 不会断码, 十倍赔
+}
 
 
 def _marked(measured: dict[str, float], what: str) -> list[object]:
