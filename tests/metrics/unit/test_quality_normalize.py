@@ -44,6 +44,11 @@ RULES = load_defaults()
         ("shopping mall", "shopping mall"),  # ...and English words stay English
         ("壹叁玖伍柒壹贰捌捌陆肆", "13957128864"),
         ("壹贰天", "壹贰天"),  # short runs stay words
+        # round 10: a word spelled letter by letter, four single letters or more
+        ("w e i x i n 号", "weixin号"),
+        ("加 w  e c h a t", "加wechat"),
+        ("plan a b c", "plan a b c"),
+        ("i am a big fan", "i am a big fan"),
     ],
 )
 def test_normalised_text(text: str, expected: str) -> None:

@@ -15,38 +15,43 @@ from tools.metrics.quality.evaluate import evaluate, read_set
 RULES = load_defaults()
 PRECISION, RECALL = 0.95, 0.90
 
-# heldout9.tsv is the only held-out set no rule was ever tuned after: written by an independent
-# author who never saw the rules, scorers or other sets (commit "heldout9.tsv: ninth held-out
-# set…", cherry-picked from h13w9) and evaluated ONCE with the rules 2026.12-6 and scorers frozen
-# before it was read (commit "round 9 rules frozen before heldout9"). Round 9 tuned on heldout8
-# (round 8's untouched set), which joins the earlier sets and keeps both targets. The shortfalls
-# on heldout9 are recorded here, not hidden, and no rule changed after seeing them. Each marker
+# heldout10.tsv is the only held-out set no rule was ever tuned after: written by an independent
+# author who never saw the rules, scorers or other sets (commit "heldout10.tsv: tenth held-out
+# set…", cherry-picked from h13w10) and evaluated ONCE with the rules 2026.12-7 and scorers frozen
+# before it was read (commit "round 10 rules frozen before heldout10"). Round 10 tuned on heldout9
+# (round 9's untouched set), which joins the earlier sets and keeps both targets. The shortfalls
+# on heldout10 are recorded here, not hidden, and no rule changed after seeing them. Each marker
 # is strict: the test fails once a target is met, and the marker must go; the measured value is
 # asserted as a floor (test_the_shortfalls_are_recorded...). Causes, read after the evaluation
-# (458 replies, 46-56 positives per category):
-# - ad_law precision (3 false): 我们没有卖减肥茶 (a slimming word in a denial, not a claim),
-#   这边最好的建议是… (最好的 + an advice noun), 先减减肥吧 (a rude remark, flagged as efficacy too).
-#   Its one miss: 天下第一好用 (天下第一 is no rank class).
-# - rude recall (5 missed): 你是文盲吗, 能不能别这么矫情, 我们不在乎你这种客户, 我再说最后一遍…
-#   听懂了吗 (only 听不懂 is a class), 别在这墨迹了 (在这 between 别 and 墨迹).
-# - over_promise recall (8 missed): refunds and payouts beyond policy (不用寄回钱全退给您, 质量问题不用
-#   寄回…多少次都行, 退你双倍, 一年内随时可以无理由退, 运费险…超出部分我个人给您补), 零下四十度也不冷,
-#   保证提前发…早十天 (a ship date promised against the listing), 怎么摔都坏不了 (坏不了: only
-#   都不坏/都没事 are classes).
-# Met: personal_data 1.000 / 1.000, off_platform 0.982 / 0.964 (false: 我私下给您发个红包 for a
-# review, labelled review_inducement only; missed: 电话联系吧 + a number, w e i x i n spelled
-# letter by letter), review_inducement 0.979 / 1.000 (false: the scorer on 晒图评价功能在…页面里),
-# ad_law recall 0.980, rude and over_promise precision 1.000.
-UNTOUCHED = "heldout9"
+# (460 replies, 43-50 positives per category, 192 clean):
+# - off_platform precision (4 false): a warning whose 请勿 lies beyond the transfer rule's window
+#   (请勿相信任何要求加微信、QQ或私下转账的信息), 我们不提供微信沟通 (不提供 is no @negation word),
+#   快递会打这个号码 (打这个号码 read as the agent's call offer), 这个二维码是说明书的电子版 (a
+#   manual's QR code, not a channel).
+# - rude recall (8 missed): shame without 还 (也好意思来退), 动动脑子 / 带点脑子 (脑子 classes are
+#   only 有问题/进水/呢…), group contempt (你们这些人就是贪小便宜), 关我啥事 (only 关我什么事),
+#   您这种事儿多的顾客 (你这种 only, not 您这种), nmd (abbreviated swearing), 这个理解能力我也是佩服
+#   (sarcasm, no degree word).
+# - over_promise recall (5 missed): 多少次都可以 after 寄新的 (only 退/换/赔 are refund verbs),
+#   赔您医药费，多少都赔, 退给您…货也不用寄回来 (退给 is not 退款/退钱 in the reversed order),
+#   肯定不会断码 (stock promised), 降价了差价我十倍赔给您 (十倍赔 in that order; labelled ad_law too).
+# Met: ad_law 0.957 / 0.918 (false: 减肥的话这款不合适 — a denial in the next clause; 祛痘的话建议去看
+# 皮肤科; missed: 淘宝最低 after 绝对是, 近视度数就能降下来, 穿半年O型腿就直了, 保证全年最低),
+# personal_data 1.000 / 0.977 (missed: 退款已经打到您6222…这张卡上了 — no Luhn digit and the 卡
+# cue comes after the number), review_inducement 1.000 / 0.933 (missed: hp 返2r, hp返x, 好pin返xian — abbreviations and
+# half pinyin), off_platform recall 0.960 (missed: 飞机号 @handle, kou kou + numerals), rude and
+# over_promise precision 1.000.
+UNTOUCHED = "heldout10"
 EARLIER = (
-    "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8"
+    "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8",
+    "heldout9",
 )  # fmt: skip
 PRECISION_SHORTFALL = {
-    "ad_law": 0.941,  # 没有卖减肥茶, 最好的建议是, 先减减肥吧
+    "off_platform": 0.923,  # warnings beyond the negation, 打这个号码 (masked), 说明书二维码
 }
 RECALL_SHORTFALL = {
-    "rude": 0.891,  # 文盲, 矫情, 不在乎你这种客户, 听懂了吗, 别在这墨迹了
-    "over_promise": 0.826,  # refunds/payouts beyond policy, 零下四十度也不冷, 坏不了, 提前发
+    "rude": 0.837,  # 也好意思, 动动脑子, 你们这些人, 关我啥事, 您这种, nmd, 理解能力…佩服
+    "over_promise": 0.891,  # 多少次都可以 (resend), 医药费多少都赔, 不用寄回来, 不会断码, 十倍赔
 }
 
 
@@ -205,6 +210,47 @@ def test_round_9_exceptions_keep_unseen_harmless_replies_quiet(text: str) -> Non
     assert check.verdict == "ok", check.violations
 
 
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # round 10's generalisations, on phrasings written for this test (in no labelled set)
+        ("全宇宙第一舒服的枕头", "ad_law"), ("这手艺天下无双", "ad_law"),
+        ("加 w e c h a t", "off_platform"), ("电话沟通吧，快一点", "off_platform"),
+        ("你这号买家我见多了", "rude"), ("我不在乎你给不给差评", "rude"),
+        ("别在这儿磨叽了", "rude"), ("听明白了没", "rude"), ("文盲才看不懂", "rude"),
+        ("这点事也大惊小怪", "rude"),
+        ("不用把货寄回，直接全额退给你", "over_promise"), ("没效果赔你两倍", "over_promise"),
+        ("两年内随便退", "over_promise"), ("邮费超出的部分我们店里补", "over_promise"),
+        ("大暴雨都不会漏", "over_promise"), ("零下三十度照样不冷", "over_promise"),
+        ("这锅怎么折腾都坏不了", "over_promise"), ("保证比详情页写的早三天到", "over_promise"),
+        ("肯定提前两天发", "over_promise"),
+    ],
+)  # fmt: skip
+def test_round_10_word_classes_reach_unseen_phrasings(text: str, category: str) -> None:
+    assert RULES.check(text).categories == {category}, RULES.check(text).violations
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我们从来不卖减肥产品", "最好的处理方式是申请换货", "您好，最好的办法是联系快递",
+        "您听明白了吗", "不是小题大做，您的担心很正常", "超出部分需要您补差价",
+        "运费险赔付以保险公司为准", "不用寄回，我们会跟快递核实", "这款保温杯零下的天气也能用",
+        "雨再大也没关系，包装是防水的", "快递员送货前会电话联系您", "您问几次都可以，我们耐心解答",
+        "I am a big fan", "亲，你是第一次买吧",
+    ],
+)  # fmt: skip
+def test_round_10_exceptions_keep_unseen_harmless_replies_quiet(text: str) -> None:
+    check = RULES.check(text)
+    assert check.verdict == "ok", check.violations
+
+
+def test_slimming_advice_to_the_buyer_is_no_efficacy_claim() -> None:
+    # 减减肥 / 先去减肥 is said to the buyer (rude, perhaps), not a claim about the goods
+    assert "ad_law" not in RULES.check("你先去减减肥再来买").categories
+    assert "ad_law" in RULES.check("这款茶喝了能减肥").categories
+
+
 def test_a_buyers_number_still_fires_next_to_an_agent_contact_cue() -> None:
     assert "personal_data" in RULES.check("您的包裹寄到杭州市西湖区文二路88号3楼对吗").categories
     assert "personal_data" in RULES.check("您的电话13812345678对吗").categories
@@ -300,7 +346,7 @@ def test_score_deducts_per_flag_and_fails_on_fail_categories() -> None:
 @pytest.mark.parametrize(
     "text",
     ["最" * 4000, "1" * 4000, "1 " * 2000, "路1号" * 1333, "好评" * 2000, "http://" * 570,
-     "微信" * 2000, "保证一定肯定" * 666],
+     "微信" * 2000, "保证一定肯定" * 666, "a " * 2000, "2年内随时退" * 666, "9" * 3999 + "倍"],
 )  # fmt: skip
 def test_adversarial_long_replies_stay_linear(text: str) -> None:
     """Every pattern is bounded: the longest reply a contract allows checks in milliseconds

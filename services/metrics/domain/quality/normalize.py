@@ -9,7 +9,8 @@ and scorer reads one normalised copy of the reply:
    traditional characters to simplified (號 → 号, 評 → 评), star emoji to 星, ➕ to +.
 2. **Dropped characters**: zero-width and decorative characters (❤, ♥, ✨…); spaces, except
    between two Latin letters (wei xin keeps its word break); separators inserted between single
-   characters (加.微.信, 1-3-8-0…, 好/评/返/现).
+   characters (加.微.信, 1-3-8-0…, 好/评/返/现); spaces inside a word spelled letter by letter,
+   four single letters or more (w e i x i n → weixin, w e c h a t → wechat).
 3. **Chinese numerals in a run of six or more** (一三八一二三四五六七八, 幺三五…, 零 and 〇) to
    digits, so a phone, ID or QQ number spelled out is a number; shorter runs (一二天, 五六件)
    stay words.
@@ -83,6 +84,9 @@ _DROP = re.compile(
 # A separator inserted between single characters, three or more in a row: 加.微.信, 1-3-8-0.
 _SPACED = re.compile(r"(?:[\u4e00-\u9fff0-9][.\-_·~/|—–])+[\u4e00-\u9fff0-9]")
 _SEPARATOR = re.compile(r"[.\-_·~/|—–]")
+# A word spelled letter by letter: four single Latin letters or more, spaces between (w e i x i n).
+_SPELLED = re.compile(r"(?<![a-z])[a-z](?:[ \t\xa0]+[a-z](?![a-z])){3,}")
+_GAP = re.compile(r"[ \t\xa0]+")
 _CN_DIGITS = re.compile(r"[零〇一二三四五六七八九幺两壹贰貳叁叄肆伍陆陸柒捌玖]{6,}")
 _CN_TO_DIGIT = str.maketrans(
     "零〇一二三四五六七八九幺两壹贰貳叁叄肆伍陆陸柒捌玖", "0012345678912122334566789"
@@ -188,6 +192,12 @@ def normalize(text: str) -> Normalized:
     dropped = [m.span() for m in _DROP.finditer(folded)]
     if dropped:
         folded, positions = _drop(folded, positions, dropped)
+    if spelled := [
+        (m.start() + g.start(), m.start() + g.end())
+        for m in _SPELLED.finditer(folded)
+        for g in _GAP.finditer(m.group())
+    ]:
+        folded, positions = _drop(folded, positions, spelled)
     inner = _inner_separators(folded)
     if inner:
         folded, positions = _drop(folded, positions, inner)
