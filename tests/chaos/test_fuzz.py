@@ -29,40 +29,23 @@ from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from devstack import LocalStack
-from services.metrics.handlers.facts import FACT_OF
+from ops.topology import CONSUMES
 from shared.topic_reader import read_to_end
 from shared.topics import BY_NAME, DLQ_SUFFIX
 from tests.chaos.fuzz_records import Mutator
 
-CONSUMES: dict[str, tuple[str, ...]] = {
-    "presale": (
-        "cs.message.received.v1",
-        "cs.message.sent.v1",
-        "cs.agent.status.v1",
-        "cs.handoff.requested.v1",
-    ),
-    "insale": ("trade.order.changed.v1", "trade.logistics.updated.v1", "cs.message.classified.v1"),
-    "aftersale": (
-        "trade.order.changed.v1",
-        "trade.refund.requested.v1",
-        "trade.refund.changed.v1",
-        "trade.review.posted.v1",
-        "cs.message.classified.v1",
-    ),
-    "metrics": tuple(FACT_OF),
-}
 INCIDENT_TOPICS = ("cs.message.received.v1", "trade.order.changed.v1")
-# No group may stand still longer than this (issue #10). A polled batch of records that are
-# each slow to handle (presale's roster and hand-off events, ~25-90 ms each under the fuzz on a
-# shared machine) used to hold a group's offsets for the whole batch (3.8-8.1 s measured); the
-# runtime can commit such a batch in chunks of about CONSUME_COMMIT_BUDGET_S (off by default, see
-# shared/commit_pacing.py). What is left near the bound: a deadlock between a service's consume
-# path and its own timer runner (each detected only after PostgreSQL's 1 s deadlock_timeout,
-# then retried), seen behind presale's 5.1 s in one soak and insale's 3.9 s in one bounded run.
-# The longest stall per group is printed either way. Until that deadlock is gone the default
-# bound keeps a margin over the issue's 5 s (a flaky bound would block every landing); the soak
-# is run with FUZZ_MAX_STALL_S=5 to check the target itself.
-MAX_STALL_S = float(os.environ.get("FUZZ_MAX_STALL_S", "8"))
+# No group may stand still longer than this (issue #10): 5 s, in CI and in the soak. Measured on
+# 2026-12-03 at 10,000 hostile records on every topic (`make chaos`, seed 1453097550): longest
+# stall 3.2 s (presale), in CI's bounded run 3.2 s. What used to come near or over it: presale's
+# per-event roster and hand-off handlers reading the whole queue and locking every agent of a
+# shop (now `queue_room` and one advisory lock per shop), messages sent handled one by one (now
+# in its batches), deadlocks between a consume path and its timer runner (the runner now gives
+# way), and this watcher itself: it did not count presale's commits on trade.order.changed.v1
+# (the topics now come from ops/topology.py, which a test checks against the services), so the
+# ~10,000 order records presale works through at the end of a soak read as a 12-14 s stall.
+# The longest stall per group is printed either way.
+MAX_STALL_S = float(os.environ.get("FUZZ_MAX_STALL_S", "5"))
 SOAK = bool(os.environ.get("FUZZ_RECORDS"))
 SETTLE_TIMEOUT_S = float(os.environ.get("FUZZ_SETTLE_TIMEOUT_S", "3000" if SOAK else "600"))
 
