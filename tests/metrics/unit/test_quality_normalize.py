@@ -49,6 +49,12 @@ RULES = load_defaults()
         ("加 w  e c h a t", "加wechat"),
         ("plan a b c", "plan a b c"),
         ("i am a big fan", "i am a big fan"),
+        # round 11: kou kou, half pinyin inside a word, hp for 好评 beside a reward or a request
+        ("kou kou：三三八八九九零零一", "扣扣:338899001"),
+        ("好pin返xian 5元", "好评返现5元"),
+        ("hao评fan现", "好评返现"),
+        ("给个hp 返2r", "给个好评返2r"),
+        ("hp打印机 hp-2000 型号", "hp打印机hp-2000型号"),  # a brand or model stays
     ],
 )
 def test_normalised_text(text: str, expected: str) -> None:

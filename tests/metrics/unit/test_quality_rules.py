@@ -41,18 +41,15 @@ PRECISION, RECALL = 0.95, 0.90
 # cue comes after the number), review_inducement 1.000 / 0.933 (missed: hp 返2r, hp返x, 好pin返xian — abbreviations and
 # half pinyin), off_platform recall 0.960 (missed: 飞机号 @handle, kou kou + numerals), rude and
 # over_promise precision 1.000.
-UNTOUCHED = "heldout10"
+# Round 11 (rules 2026.12-8) tuned on heldout10, which joins the earlier sets and keeps both
+# targets; heldout11, round 11's untouched set, is read only after the freeze commit.
+UNTOUCHED = "heldout10"  # until heldout11 arrives
 EARLIER = (
     "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8",
-    "heldout9",
+    "heldout9", "heldout10",
 )  # fmt: skip
-PRECISION_SHORTFALL = {
-    "off_platform": 0.923,  # warnings beyond the negation, 打这个号码 (masked), 说明书二维码
-}
-RECALL_SHORTFALL = {
-    "rude": 0.837,  # 也好意思, 动动脑子, 你们这些人, 关我啥事, 您这种, nmd, 理解能力…佩服
-    "over_promise": 0.891,  # 多少次都可以 (resend), 医药费多少都赔, 不用寄回来, 不会断码, 十倍赔
-}
+PRECISION_SHORTFALL: dict[str, float] = {}
+RECALL_SHORTFALL: dict[str, float] = {}
 
 
 def _marked(measured: dict[str, float], what: str) -> list[object]:
@@ -243,6 +240,49 @@ def test_round_10_word_classes_reach_unseen_phrasings(text: str, category: str) 
 def test_round_10_exceptions_keep_unseen_harmless_replies_quiet(text: str) -> None:
     check = RULES.check(text)
     assert check.verdict == "ok", check.violations
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # round 11's generalisations, on phrasings written for this test (in no labelled set)
+        ("这是历史最低价", "ad_law"), ("天猫最低了亲", "ad_law"),
+        ("穿三个月驼背就没了", "ad_law"), ("喝一段时间血糖就降下来", "ad_law"),
+        ("纸飞机联系我", "off_platform"), ("tg:shop88", "off_platform"),
+        ("koukou：一二三四五六七八", "off_platform"),
+        ("居然好意思来要赔偿", "rude"), ("用点脑子行不行", "rude"), ("你们这帮人真是", "rude"),
+        ("关我毛事", "rude"), ("事儿多的顾客我们不伺候", "rude"), ("tmd又是你", "rude"),
+        ("阅读能力真让人佩服", "rude"),
+        ("坏了我们补发，几次都行", "over_promise"), ("花多少钱都赔", "over_promise"),
+        ("三倍赔给您", "over_promise"), ("退还您货款，东西不用寄回", "over_promise"),
+        ("保证不会缺货", "over_promise"),
+        ("写个hp送优惠券", "review_inducement"), ("hp有礼哦", "review_inducement"),
+        ("haoping 返xian", "review_inducement"),
+        ("钱退到6212261202041234567卡上了", "personal_data"),
+    ],
+)  # fmt: skip
+def test_round_11_word_classes_reach_unseen_phrasings(text: str, category: str) -> None:
+    assert RULES.check(text).categories == {category}, RULES.check(text).violations
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "真不好意思让您久等了", "我也不好意思再麻烦您", "您这样的顾客我们很欢迎",
+        "HP打印机送墨盒", "求个hp", "快递员到了会打这个电话", "师傅上门前会打这个号码",
+        "说明书上的二维码扫了能看安装视频", "我们不开通QQ", "血压降下来了吗亲", "假一赔十",
+        "积分三倍返", "仅退款不用寄回", "您问多少次都可以", "sb-200型号有货",
+        "订单号6222021202041234567这张单已备注", "祛斑的话还是建议去医院看看",
+    ],
+)  # fmt: skip
+def test_round_11_exceptions_keep_unseen_harmless_replies_quiet(text: str) -> None:
+    check = RULES.check(text)
+    assert check.verdict == "ok", check.violations
+
+
+def test_a_negation_does_not_excuse_a_way_around_the_platform() -> None:
+    # 不通过淘宝 introduces the off-platform payment; it is not a warning against it
+    assert "off_platform" in RULES.check("不通过淘宝直接微信转账").categories
 
 
 def test_slimming_advice_to_the_buyer_is_no_efficacy_claim() -> None:

@@ -22,6 +22,8 @@ ID_CARD = re.compile(
 LONG_NUMBER = re.compile(r"(?<![0-9a-z*])\d(?:[ \-]?\d){15,18}(?![0-9a-z*])")
 _ORDER_CUE = re.compile(r"(?:订单|单号|编号|运单|物流|快递|交易号|流水号)[^，。,]{0,6}$")
 _CARD_CUE = re.compile(r"(?:卡号?|账号|账户)[^，。,]{0,6}$")
+# the card named right after the number (打到您6222…这张卡上, 6222…的银行卡)
+_CARD_AFTER = re.compile(r"(?:这张|那张|的|这个)?(?:银行)?卡(?!券|片|通|包|套|扣|槽|位)")
 
 _ADDRESS = re.compile(
     r"(?:路|街|道|巷|弄|村|大道|小区|公寓|花园|大厦|广场|院)"
@@ -61,12 +63,17 @@ def luhn(digits: str) -> bool:
 
 
 def bank_cards(text: str) -> Iterator[tuple[int, int]]:
-    """16–19 digits that pass the Luhn check or follow 卡/卡号/账户; never an order number."""
+    """16–19 digits that pass the Luhn check, follow 卡/卡号/账户 or come right before 这张卡;
+    never an order number."""
     for m in LONG_NUMBER.finditer(text):
         digits = re.sub(r"\D", "", m.group())
         if ID_CARD.fullmatch(m.group()) or _cue_before(_ORDER_CUE, text, m.start()):
             continue
-        if luhn(digits) or _cue_before(_CARD_CUE, text, m.start()):
+        if (
+            luhn(digits)
+            or _cue_before(_CARD_CUE, text, m.start())
+            or _CARD_AFTER.match(text, m.end())
+        ):
             yield m.span()
 
 

@@ -103,7 +103,7 @@ _PINYIN_WORDS = {
     "shai tu": "晒图", "cha ping": "差评", "zhi fu bao": "支付宝", "zhuan zhang": "转账",
     "yi ding": "一定", "ken ding": "肯定", "bao zheng": "保证", "jue dui": "绝对",
     "ming tian": "明天", "hou tian": "后天", "jin tian": "今天", "quan wang": "全网",
-    "jia wo": "加我",
+    "jia wo": "加我", "kou kou": "扣扣",
 }  # fmt: skip
 # written together or syllable by syllable (haoping, hao ping)
 _PINYIN_WORD = re.compile(
@@ -114,6 +114,13 @@ _PINYIN_GAP = re.compile(r"[ \t]")
 _PINYIN_DAO = re.compile(
     r"(?:(?<=一定)|(?<=肯定)|(?<=保证)|(?<=绝对)|(?<=明天)|(?<=后天)|(?<=[准必就]))dao(?![a-z])"
 )
+# Half pinyin inside a word the rules look for (好pin返xian → 好评返现): a syllable right after
+# the character it completes, so only that word is touched.
+_HALF_PINYIN = re.compile(r"(?<=好)ping?(?![a-z])|(?<=返)xian(?![a-z])|hao(?=评)|fan(?=现)")
+_HALF_PINYIN_WORD = {"pin": "评", "ping": "评", "xian": "现", "hao": "好", "fan": "返"}
+# hp for 好评 (给个hp, hp返2r): only where a reward or a request makes it that word, never
+# beside an English word or a model name (hp打印机 stays).
+_HP = re.compile(r"(?<=[给打求写留个])hp(?![a-z0-9])|(?<![a-z0-9])hp(?=[返反送]|有礼|截图)")
 _TB = re.compile(r"(?<![a-z0-9./:])tb(?![a-z0-9./])")  # not in a link: m.tb.cn stays
 
 
@@ -210,6 +217,15 @@ def normalize(text: str) -> Normalized:
     if "dao" in folded and _PINYIN_DAO.search(folded):
         found = [(m.start(), m.end(), "到") for m in _PINYIN_DAO.finditer(folded)]
         folded, positions = _substitute(folded, positions, found)
+    if ("pin" in folded or "xian" in folded or "hao" in folded or "fan" in folded) and (
+        half := [
+            (m.start(), m.end(), _HALF_PINYIN_WORD[m.group()])
+            for m in _HALF_PINYIN.finditer(folded)
+        ]
+    ):
+        folded, positions = _substitute(folded, positions, half)
+    if "hp" in folded and (hp := [(m.start(), m.end(), "好评") for m in _HP.finditer(folded)]):
+        folded, positions = _substitute(folded, positions, hp)
     if "tb" in folded:
         folded = _TB.sub("淘宝", folded)
     if _CN_DIGITS.search(folded):
