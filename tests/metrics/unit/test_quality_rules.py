@@ -15,40 +15,37 @@ from tools.metrics.quality.evaluate import evaluate, read_set
 RULES = load_defaults()
 PRECISION, RECALL = 0.95, 0.90
 
-# heldout10.tsv is the only held-out set no rule was ever tuned after: written by an independent
-# author who never saw the rules, scorers or other sets (commit "heldout10.tsv: tenth held-out
-# set…", cherry-picked from h13w10) and evaluated ONCE with the rules 2026.12-7 and scorers frozen
-# before it was read (commit "round 10 rules frozen before heldout10"). Round 10 tuned on heldout9
-# (round 9's untouched set), which joins the earlier sets and keeps both targets. The shortfalls
-# on heldout10 are recorded here, not hidden, and no rule changed after seeing them. Each marker
-# is strict: the test fails once a target is met, and the marker must go; the measured value is
-# asserted as a floor (test_the_shortfalls_are_recorded...). Causes, read after the evaluation
-# (460 replies, 43-50 positives per category, 192 clean):
-# - off_platform precision (4 false): a warning whose 请勿 lies beyond the transfer rule's window
-#   (请勿相信任何要求加微信、QQ或私下转账的信息), 我们不提供微信沟通 (不提供 is no @negation word),
-#   快递会打这个号码 (打这个号码 read as the agent's call offer), 这个二维码是说明书的电子版 (a
-#   manual's QR code, not a channel).
-# - rude recall (8 missed): shame without 还 (也好意思来退), 动动脑子 / 带点脑子 (脑子 classes are
-#   only 有问题/进水/呢…), group contempt (你们这些人就是贪小便宜), 关我啥事 (only 关我什么事),
-#   您这种事儿多的顾客 (你这种 only, not 您这种), nmd (abbreviated swearing), 这个理解能力我也是佩服
-#   (sarcasm, no degree word).
-# - over_promise recall (5 missed): 多少次都可以 after 寄新的 (only 退/换/赔 are refund verbs),
-#   赔您医药费，多少都赔, 退给您…货也不用寄回来 (退给 is not 退款/退钱 in the reversed order),
-#   肯定不会断码 (stock promised), 降价了差价我十倍赔给您 (十倍赔 in that order; labelled ad_law too).
-# Met: ad_law 0.957 / 0.918 (false: 减肥的话这款不合适 — a denial in the next clause; 祛痘的话建议去看
-# 皮肤科; missed: 淘宝最低 after 绝对是, 近视度数就能降下来, 穿半年O型腿就直了, 保证全年最低),
-# personal_data 1.000 / 0.977 (missed: 退款已经打到您6222…这张卡上了 — no Luhn digit and the 卡
-# cue comes after the number), review_inducement 1.000 / 0.933 (missed: hp 返2r, hp返x, 好pin返xian — abbreviations and
-# half pinyin), off_platform recall 0.960 (missed: 飞机号 @handle, kou kou + numerals), rude and
-# over_promise precision 1.000.
-# Round 11 (rules 2026.12-8) tuned on heldout10, which joins the earlier sets and keeps both
-# targets; heldout11, round 11's untouched set, is read only after the freeze commit.
-UNTOUCHED = "heldout10"  # until heldout11 arrives
+# heldout11.tsv is the only held-out set no rule was ever tuned after: written by an independent
+# author who never saw the rules, scorers or other sets (commit "heldout11.tsv: eleventh held-out
+# set…", a53c773 on h13w11, cherry-picked) and evaluated ONCE with the rules 2026.12-8 and scorers
+# frozen before it was read (commit "quality round 11 rules frozen before heldout11", ebc107d).
+# Round 11 tuned on heldout10 (round 10's untouched set; its misses are described in
+# docs/quality.md, "Round 10"), which joins the earlier sets and keeps both targets. The
+# shortfalls on heldout11 are recorded here, not hidden, and no rule changed after seeing them.
+# Each marker is strict: the test fails once a target is met, and the marker must go; the
+# measured value is asserted as a floor (test_the_shortfalls_are_recorded...). Causes, read after
+# the evaluation (454 replies, 41-47 positives per category, 206 clean):
+# - off_platform precision 0.935 (3 false): 二维码是快递面单上的…，不是我们的联系方式 (the 不是我们
+#   exception reads only the clause after the match), 您提到的微信号不是我们的，请注意辨别，谨防诈骗
+#   (the 诈骗 exception is beyond the rule's 12-character window), 会员群在淘宝群里 (Taobao's own
+#   group feature named after the match, not before it).
+# Met, with the misses seen (not fixed: they are for round 12, tuning on heldout11):
+# ad_law 0.979 / 1.000 (false: 我们不会说这个能抗癌 — 不会说 is no efficacy negation),
+# off_platform recall 0.956 (missed: 绿色软件 for WeChat; 私聊返…支付宝红包 found as
+# review_inducement only), personal_data 1.000 / 0.955 (missed: a 19-digit card without a Luhn
+# digit whose 卡 cue is in the previous clause; a 20-digit card number spelled out, beyond the 16-19
+# digit detector), rude 1.000 / 0.907 (missed: 别赖我们, 眼睛不好使, 这么便宜你还想要啥, 贪得无厌),
+# over_promise 0.974 / 0.902 (false: 一个月瘦十斤不是问题, labelled ad_law only; missed: 永远不会
+# 发黄, 包医药费全部报销, 穿一个月不喜欢照样全额退, 用五年都跟新的一样), review_inducement
+# 1.000 / 0.953 (missed: 给五星就能拿回两块钱, 好评…以后坏了直接全额退).
+UNTOUCHED = "heldout11"
 EARLIER = (
     "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8",
     "heldout9", "heldout10",
 )  # fmt: skip
-PRECISION_SHORTFALL: dict[str, float] = {}
+PRECISION_SHORTFALL = {
+    "off_platform": 0.935,  # 不是我们的 / 谨防诈骗 beyond the exceptions' reach, 淘宝群 after 会员群
+}
 RECALL_SHORTFALL: dict[str, float] = {}
 
 
