@@ -75,7 +75,9 @@ class FrontDesk:
         decided: Sequence[Decided[Changes]],
         now: datetime,
     ) -> None:
-        messages = [x for x in decided if isinstance(x.decision.changes, tuple)]
+        messages = [
+            x for x in decided if not isinstance(x.decision.changes, SentHeard | OrderHeard)
+        ]
         await self.messages.settle(
             conn, state, cast(Sequence[Decided[MessageChanges]], messages), now
         )
