@@ -9,6 +9,7 @@ records and committed offsets after the restart.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 from pathlib import Path
 
@@ -92,4 +93,34 @@ async def test_a_durable_broker_keeps_records_and_offsets_across_a_kill(tmp_path
             (r.partition, r.offset, r.value) for r in before
         )
         assert await _committed(stack.bootstrap, "probe", tps) == {tp: 5 for tp in tps}
+        assert not stack.failures()
+
+
+async def test_concurrent_producers_on_one_partition_keep_every_record(tmp_path: Path) -> None:
+    """Two produces in flight on one partition must not take the same offset.
+
+    Tansu's S3 engine takes an offset by a conditional PUT of the partition's watermark and
+    writes the batch with a create-only PUT; the object store must refuse a PUT whose condition
+    fails (s3rver_atomic.cjs). Without that, the last of four concurrent batches replaced the
+    other three: 300 records left of 1,200, each producer told its records were stored.
+    """
+    config = isolated_config(tmp_path / "stack", durable_broker=True)
+    async with LocalStack(config) as stack:
+
+        async def produce(name: str) -> list[int]:
+            producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap)
+            await producer.start()
+            try:
+                sent = [await producer.send(TOPIC, f"{name}-{i}".encode(), key=b"one partition")
+                        for i in range(300)]  # fmt: skip
+                return [m.offset for m in await asyncio.gather(*sent)]
+            finally:
+                await producer.stop()
+
+        offsets = await asyncio.gather(*(produce(f"p{n}") for n in range(4)))
+        assert len({o for per_producer in offsets for o in per_producer}) == 1200
+        stored = await read_to_end(stack.bootstrap, [TOPIC])
+        assert sorted(r.value for r in stored) == sorted(
+            f"p{n}-{i}".encode() for n in range(4) for i in range(300)
+        )
         assert not stack.failures()
