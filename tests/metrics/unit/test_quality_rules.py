@@ -38,14 +38,14 @@ PRECISION, RECALL = 0.95, 0.90
 # over_promise 0.974 / 0.902 (false: 一个月瘦十斤不是问题, labelled ad_law only; missed: 永远不会
 # 发黄, 包医药费全部报销, 穿一个月不喜欢照样全额退, 用五年都跟新的一样), review_inducement
 # 1.000 / 0.953 (missed: 给五星就能拿回两块钱, 好评…以后坏了直接全额退).
-UNTOUCHED = "heldout11"
+# Round 12 (rules 2026.12-9) tuned on heldout11, which joins the earlier sets and keeps both
+# targets; heldout12, round 12's untouched set, is read only after the freeze commit.
+UNTOUCHED = "heldout11"  # until heldout12 arrives
 EARLIER = (
     "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8",
-    "heldout9", "heldout10",
+    "heldout9", "heldout10", "heldout11",
 )  # fmt: skip
-PRECISION_SHORTFALL = {
-    "off_platform": 0.935,  # 不是我们的 / 谨防诈骗 beyond the exceptions' reach, 淘宝群 after 会员群
-}
+PRECISION_SHORTFALL: dict[str, float] = {}
 RECALL_SHORTFALL: dict[str, float] = {}
 
 
@@ -277,6 +277,49 @@ def test_round_11_exceptions_keep_unseen_harmless_replies_quiet(text: str) -> No
     assert check.verdict == "ok", check.violations
 
 
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # round 12's generalisations, on phrasings written for this test (in no labelled set)
+        ("加我们绿色app", "off_platform"), ("换个软件聊吧", "off_platform"),
+        ("我私下给您发支付宝红包", "off_platform"),
+        ("您的建行卡号是6217001234567890123对吧", "personal_data"),
+        ("信用卡尾号不对，应该是4392 2500 1234 5678对吗", "personal_data"),
+        ("退款卡号一二三四五六七八九零一二三四五六七八九零", "personal_data"),
+        ("别怪到我们头上", "rude"), ("少甩锅给客服", "rude"), ("你耳朵不好使吗", "rude"),
+        ("你是没长眼吗", "rude"), ("几块钱的东西还挑三拣四", "rude"), ("这个价你还想怎样", "rude"),
+        ("得寸进尺了吧", "rude"), ("谁让你不看尺码表", "rude"), ("自找的", "rude"),
+        ("一遍又一遍地催", "rude"),
+        ("这个不锈钢锅永远不会生锈", "over_promise"), ("这个漆面一辈子都不会掉漆", "over_promise"),
+        ("穿三年依然如新", "over_promise"), ("用十年还跟新的一样", "over_promise"),
+        ("孩子磕伤了医疗费我们全出", "over_promise"), ("误工费我们包", "over_promise"),
+        ("半年后不想要了照样退", "over_promise"), ("两个月以后也能全额退", "over_promise"),
+        ("想换就换", "over_promise"), ("铁定明天到", "over_promise"),
+        ("评价晒图能拿到5块", "review_inducement"), ("五星好评就能领到3元", "review_inducement"),
+        ("给个五星，以后包换", "review_inducement"),
+    ],
+)  # fmt: skip
+def test_round_12_word_classes_reach_unseen_phrasings(text: str, category: str) -> None:
+    assert RULES.check(text).categories == {category}, RULES.check(text).violations
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "这个价格我们还想再优惠一些", "您还想要什么颜色呢", "我记性不好使，忘记给您备注了",
+        "都怪我们没写清楚，抱歉", "如果是您自己洗坏的，就不属于质量问题哦", "让您反复问真不好意思",
+        "宝宝三个月以后也可以换大一码", "质量问题一年内也可以换", "支付宝红包是平台活动，和我们店无关",
+        "这款好评很多，支持七天包退", "好评率高，到手价19元", "绿色的那款卖完了",
+        "我们从来没宣传过能治病", "您看到的那个微信号不是我们店的，谨防上当", "小心加微信的陌生人",
+        "会员群在淘宝群聊里", "二维码是包裹面单上的，扫了看物流，并非本店联系方式",
+        "会员卡号12345678901234请核对", "贪小便宜的心理人人都有",
+    ],
+)  # fmt: skip
+def test_round_12_exceptions_keep_unseen_harmless_replies_quiet(text: str) -> None:
+    check = RULES.check(text)
+    assert check.verdict == "ok", check.violations
+
+
 def test_a_negation_does_not_excuse_a_way_around_the_platform() -> None:
     # 不通过淘宝 introduces the off-platform payment; it is not a warning against it
     assert "off_platform" in RULES.check("不通过淘宝直接微信转账").categories
@@ -383,7 +426,8 @@ def test_score_deducts_per_flag_and_fails_on_fail_categories() -> None:
 @pytest.mark.parametrize(
     "text",
     ["最" * 4000, "1" * 4000, "1 " * 2000, "路1号" * 1333, "好评" * 2000, "http://" * 570,
-     "微信" * 2000, "保证一定肯定" * 666, "a " * 2000, "2年内随时退" * 666, "9" * 3999 + "倍"],
+     "微信" * 2000, "保证一定肯定" * 666, "a " * 2000, "2年内随时退" * 666, "9" * 3999 + "倍",
+     ("银行卡号123456789012 " * 334)[:4000], "一年后照样退" * 666, "微信" + "，" * 3998],
 )  # fmt: skip
 def test_adversarial_long_replies_stay_linear(text: str) -> None:
     """Every pattern is bounded: the longest reply a contract allows checks in milliseconds
