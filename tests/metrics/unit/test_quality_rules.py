@@ -289,7 +289,8 @@ def test_round_11_exceptions_keep_unseen_harmless_replies_quiet(text: str) -> No
         ("别怪到我们头上", "rude"), ("少甩锅给客服", "rude"), ("你耳朵不好使吗", "rude"),
         ("你是没长眼吗", "rude"), ("几块钱的东西还挑三拣四", "rude"), ("这个价你还想怎样", "rude"),
         ("得寸进尺了吧", "rude"), ("谁让你不看尺码表", "rude"), ("自找的", "rude"),
-        ("一遍又一遍地催", "rude"),
+        ("一遍又一遍地催", "rude"), ("有本事你去告", "rude"), ("我们又不是你的秘书", "rude"),
+        ("少来这套", "rude"), ("呵呵，好吧", "rude"), ("三个月没效果全额退", "over_promise"),
         ("这个不锈钢锅永远不会生锈", "over_promise"), ("这个漆面一辈子都不会掉漆", "over_promise"),
         ("穿三年依然如新", "over_promise"), ("用十年还跟新的一样", "over_promise"),
         ("孩子磕伤了医疗费我们全出", "over_promise"), ("误工费我们包", "over_promise"),
@@ -312,7 +313,9 @@ def test_round_12_word_classes_reach_unseen_phrasings(text: str, category: str) 
         "这款好评很多，支持七天包退", "好评率高，到手价19元", "绿色的那款卖完了",
         "我们从来没宣传过能治病", "您看到的那个微信号不是我们店的，谨防上当", "小心加微信的陌生人",
         "会员群在淘宝群聊里", "二维码是包裹面单上的，扫了看物流，并非本店联系方式",
-        "会员卡号12345678901234请核对", "贪小便宜的心理人人都有",
+        "会员卡号12345678901234请核对", "贪小便宜的心理人人都有", "哈哈好的呢", "无效退款",
+        "这个有本事的师傅做的", "您是从微信打开的链接吗", "扫描包裹面单上的二维码可以查物流",
+        "店铺保证金已经缴纳了3年", "骗子常说加微信退款，您别信",
     ],
 )  # fmt: skip
 def test_round_12_exceptions_keep_unseen_harmless_replies_quiet(text: str) -> None:
