@@ -315,7 +315,8 @@ def test_round_12_word_classes_reach_unseen_phrasings(text: str, category: str) 
         "会员群在淘宝群聊里", "二维码是包裹面单上的，扫了看物流，并非本店联系方式",
         "会员卡号12345678901234请核对", "贪小便宜的心理人人都有", "哈哈好的呢", "无效退款",
         "这个有本事的师傅做的", "您是从微信打开的链接吗", "扫描包裹面单上的二维码可以查物流",
-        "店铺保证金已经缴纳了3年", "骗子常说加微信退款，您别信",
+        "店铺保证金已经缴纳了3年", "骗子常说加微信退款，您别信", "微信上的消息我们不回复",
+        "QQ一律不加，请在旺旺联系",
     ],
 )  # fmt: skip
 def test_round_12_exceptions_keep_unseen_harmless_replies_quiet(text: str) -> None:
