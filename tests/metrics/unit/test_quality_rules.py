@@ -291,6 +291,7 @@ def test_round_11_exceptions_keep_unseen_harmless_replies_quiet(text: str) -> No
         ("得寸进尺了吧", "rude"), ("谁让你不看尺码表", "rude"), ("自找的", "rude"),
         ("一遍又一遍地催", "rude"), ("有本事你去告", "rude"), ("我们又不是你的秘书", "rude"),
         ("少来这套", "rude"), ("呵呵，好吧", "rude"), ("三个月没效果全额退", "over_promise"),
+        ("你就是个事儿妈", "rude"), ("这个按摩垫能促进血液循环", "ad_law"),
         ("这个不锈钢锅永远不会生锈", "over_promise"), ("这个漆面一辈子都不会掉漆", "over_promise"),
         ("穿三年依然如新", "over_promise"), ("用十年还跟新的一样", "over_promise"),
         ("孩子磕伤了医疗费我们全出", "over_promise"), ("误工费我们包", "over_promise"),
@@ -316,7 +317,7 @@ def test_round_12_word_classes_reach_unseen_phrasings(text: str, category: str) 
         "会员卡号12345678901234请核对", "贪小便宜的心理人人都有", "哈哈好的呢", "无效退款",
         "这个有本事的师傅做的", "您是从微信打开的链接吗", "扫描包裹面单上的二维码可以查物流",
         "店铺保证金已经缴纳了3年", "骗子常说加微信退款，您别信", "微信上的消息我们不回复",
-        "QQ一律不加，请在旺旺联系",
+        "QQ一律不加，请在旺旺联系", "这款不能改善睡眠质量哦", "故事精彩",
     ],
 )  # fmt: skip
 def test_round_12_exceptions_keep_unseen_harmless_replies_quiet(text: str) -> None:
