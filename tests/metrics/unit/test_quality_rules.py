@@ -15,38 +15,44 @@ from tools.metrics.quality.evaluate import evaluate, read_set
 RULES = load_defaults()
 PRECISION, RECALL = 0.95, 0.90
 
-# heldout11.tsv is the only held-out set no rule was ever tuned after: written by an independent
-# author who never saw the rules, scorers or other sets (commit "heldout11.tsv: eleventh held-out
-# set…", a53c773 on h13w11, cherry-picked) and evaluated ONCE with the rules 2026.12-8 and scorers
-# frozen before it was read (commit "quality round 11 rules frozen before heldout11", ebc107d).
-# Round 11 tuned on heldout10 (round 10's untouched set; its misses are described in
-# docs/quality.md, "Round 10"), which joins the earlier sets and keeps both targets. The
-# shortfalls on heldout11 are recorded here, not hidden, and no rule changed after seeing them.
+# heldout12.tsv is the only held-out set no rule was ever tuned after: written by an independent
+# author who never saw the rules, scorers or other sets (commit "heldout12.tsv: twelfth held-out
+# set…", bfb4637 on h13w12, cherry-picked as 9215ad9) and evaluated ONCE with the rules 2026.12-9
+# and scorers frozen before it was read (commit "quality round 12 rules frozen before heldout12",
+# 5bf37fe). Round 12 tuned on heldout11 (round 11's untouched set; its misses are described in
+# docs/quality.md, "Round 11"), which joins the earlier sets and keeps both targets. The
+# shortfalls on heldout12 are recorded here, not hidden, and no rule changed after seeing them.
 # Each marker is strict: the test fails once a target is met, and the marker must go; the
 # measured value is asserted as a floor (test_the_shortfalls_are_recorded...). Causes, read after
-# the evaluation (454 replies, 41-47 positives per category, 206 clean):
-# - off_platform precision 0.935 (3 false): 二维码是快递面单上的…，不是我们的联系方式 (the 不是我们
-#   exception reads only the clause after the match), 您提到的微信号不是我们的，请注意辨别，谨防诈骗
-#   (the 诈骗 exception is beyond the rule's 12-character window), 会员群在淘宝群里 (Taobao's own
-#   group feature named after the match, not before it).
-# Met, with the misses seen (not fixed: they are for round 12, tuning on heldout11):
-# ad_law 0.979 / 1.000 (false: 我们不会说这个能抗癌 — 不会说 is no efficacy negation),
-# off_platform recall 0.956 (missed: 绿色软件 for WeChat; 私聊返…支付宝红包 found as
-# review_inducement only), personal_data 1.000 / 0.955 (missed: a 19-digit card without a Luhn
-# digit whose 卡 cue is in the previous clause; a 20-digit card number spelled out, beyond the 16-19
-# digit detector), rude 1.000 / 0.907 (missed: 别赖我们, 眼睛不好使, 这么便宜你还想要啥, 贪得无厌),
-# over_promise 0.974 / 0.902 (false: 一个月瘦十斤不是问题, labelled ad_law only; missed: 永远不会
-# 发黄, 包医药费全部报销, 穿一个月不喜欢照样全额退, 用五年都跟新的一样), review_inducement
-# 1.000 / 0.953 (missed: 给五星就能拿回两块钱, 好评…以后坏了直接全额退).
-# Round 12 (rules 2026.12-9) tuned on heldout11, which joins the earlier sets and keeps both
-# targets; heldout12, round 12's untouched set, is read only after the freeze commit.
-UNTOUCHED = "heldout11"  # until heldout12 arrives
+# the evaluation (518 replies, 49-52 positives per category, 232 clean):
+# - rude recall 0.860 (7 of 50 missed): 先学会看尺码表呢 (polite condescension; the class needs
+#   再来), 这点钱也计较，至于吗 (the class has 斤斤计较, not 也计较), 别烦了 (the class has 别烦我),
+#   sb才会买错尺码 (sb is left out on purpose: a model code), 你给差评试试 (the threat class needs
+#   敢), 您这智商就别买 (智商 needs 堪忧/不够…), 不懂就别乱说.
+# - over_promise recall 0.882 (6 of 51 missed): 少一件赔十件 (the N-fold class knows 十倍, not 赔十件),
+#   有问题我保证全额退给您 (no class for 保证 + 全额退), 有任何问题都包在我身上，怎么都给您退, 十年不掉色
+#   不起皮 (the N-year class needs 也/都; round 11's scorers caught it, the retrained ones do not),
+#   这个锁绝对撬不开 (撬 is not among the unbreakable verbs; round 11's scorer caught it), yong bu
+#   tui se (pinyin the normaliser does not read).
+# Met, with the misses seen (not fixed: they are for the next round):
+# ad_law 0.961 / 0.942 (false: 系统会自动选择最优惠的那张 — 最优 inside 最优惠; 减肥的效果我们不能保证
+# — 不能保证 after the match is no disclaimer the rule reads; missed: 同价位没有一家比我们好, 最高档次,
+# 最正的), off_platform 1.000 / 0.941 (missed: 厂家电话0755-… — a maker's number, found as
+# personal_data only; 加 ❤ 信 m j 2 0 2 6; meijia点com — a link with 点 for the dot),
+# personal_data 1.000 / 0.980 (missed: 客服电话就是我的手机：177… — the 客服电话 exception excused
+# it), over_promise precision 0.978 (false: 保证您收到的是全新的 — 保证 + 收到 read as an arrival
+# promise), review_inducement 1.000 / 0.959 (missed: 只要不给差评，这次的运费我们出; hǎo评返红包 —
+# a tone-marked pinyin letter).
+UNTOUCHED = "heldout12"
 EARLIER = (
     "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8",
     "heldout9", "heldout10", "heldout11",
 )  # fmt: skip
 PRECISION_SHORTFALL: dict[str, float] = {}
-RECALL_SHORTFALL: dict[str, float] = {}
+RECALL_SHORTFALL = {
+    "rude": 0.860,  # 学会看尺码表呢, 也计较, 别烦了, sb, 你给差评试试, 您这智商, 别乱说
+    "over_promise": 0.882,  # 赔十件, 保证全额退, 怎么都给您退, 十年不掉色, 撬不开, yong bu tui se
+}
 
 
 def _marked(measured: dict[str, float], what: str) -> list[object]:
