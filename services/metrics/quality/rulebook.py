@@ -77,6 +77,7 @@ class RuleDoc(_Doc):
     unless_after: str | None = None
     unless_match: str | None = None
     window: int = Field(8, ge=1, le=40)
+    after_window: int | None = Field(None, ge=1, le=40)
 
     @model_validator(mode="after")
     def _one_finder(self) -> RuleDoc:
@@ -199,6 +200,7 @@ def _compile(doc: RuleDoc, macros: Mapping[str, str], errors: list[str]) -> Rule
         unless_after=_pattern(doc.unless_after, macros, f"{doc.id}.unless_after", errors),
         unless_match=_pattern(doc.unless_match, macros, f"{doc.id}.unless_match", errors),
         window=doc.window,
+        after_window=doc.after_window,
         fallback=doc.detector == "scorer",
     )
     return rule if len(errors) == before else None

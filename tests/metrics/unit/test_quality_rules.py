@@ -15,38 +15,44 @@ from tools.metrics.quality.evaluate import evaluate, read_set
 RULES = load_defaults()
 PRECISION, RECALL = 0.95, 0.90
 
-# heldout11.tsv is the only held-out set no rule was ever tuned after: written by an independent
-# author who never saw the rules, scorers or other sets (commit "heldout11.tsv: eleventh held-out
-# set…", a53c773 on h13w11, cherry-picked) and evaluated ONCE with the rules 2026.12-8 and scorers
-# frozen before it was read (commit "quality round 11 rules frozen before heldout11", ebc107d).
-# Round 11 tuned on heldout10 (round 10's untouched set; its misses are described in
-# docs/quality.md, "Round 10"), which joins the earlier sets and keeps both targets. The
-# shortfalls on heldout11 are recorded here, not hidden, and no rule changed after seeing them.
+# heldout12.tsv is the only held-out set no rule was ever tuned after: written by an independent
+# author who never saw the rules, scorers or other sets (commit "heldout12.tsv: twelfth held-out
+# set…", bfb4637 on h13w12, cherry-picked as 9215ad9) and evaluated ONCE with the rules 2026.12-9
+# and scorers frozen before it was read (commit "quality round 12 rules frozen before heldout12",
+# 5bf37fe). Round 12 tuned on heldout11 (round 11's untouched set; its misses are described in
+# docs/quality.md, "Round 11"), which joins the earlier sets and keeps both targets. The
+# shortfalls on heldout12 are recorded here, not hidden, and no rule changed after seeing them.
 # Each marker is strict: the test fails once a target is met, and the marker must go; the
 # measured value is asserted as a floor (test_the_shortfalls_are_recorded...). Causes, read after
-# the evaluation (454 replies, 41-47 positives per category, 206 clean):
-# - off_platform precision 0.935 (3 false): 二维码是快递面单上的…，不是我们的联系方式 (the 不是我们
-#   exception reads only the clause after the match), 您提到的微信号不是我们的，请注意辨别，谨防诈骗
-#   (the 诈骗 exception is beyond the rule's 12-character window), 会员群在淘宝群里 (Taobao's own
-#   group feature named after the match, not before it).
-# Met, with the misses seen (not fixed: they are for round 12, tuning on heldout11):
-# ad_law 0.979 / 1.000 (false: 我们不会说这个能抗癌 — 不会说 is no efficacy negation),
-# off_platform recall 0.956 (missed: 绿色软件 for WeChat; 私聊返…支付宝红包 found as
-# review_inducement only), personal_data 1.000 / 0.955 (missed: a 19-digit card without a Luhn
-# digit whose 卡 cue is in the previous clause; a 20-digit card number spelled out, beyond the 16-19
-# digit detector), rude 1.000 / 0.907 (missed: 别赖我们, 眼睛不好使, 这么便宜你还想要啥, 贪得无厌),
-# over_promise 0.974 / 0.902 (false: 一个月瘦十斤不是问题, labelled ad_law only; missed: 永远不会
-# 发黄, 包医药费全部报销, 穿一个月不喜欢照样全额退, 用五年都跟新的一样), review_inducement
-# 1.000 / 0.953 (missed: 给五星就能拿回两块钱, 好评…以后坏了直接全额退).
-UNTOUCHED = "heldout11"
+# the evaluation (518 replies, 49-52 positives per category, 232 clean):
+# - rude recall 0.860 (7 of 50 missed): 先学会看尺码表呢 (polite condescension; the class needs
+#   再来), 这点钱也计较，至于吗 (the class has 斤斤计较, not 也计较), 别烦了 (the class has 别烦我),
+#   sb才会买错尺码 (sb is left out on purpose: a model code), 你给差评试试 (the threat class needs
+#   敢), 您这智商就别买 (智商 needs 堪忧/不够…), 不懂就别乱说.
+# - over_promise recall 0.882 (6 of 51 missed): 少一件赔十件 (the N-fold class knows 十倍, not 赔十件),
+#   有问题我保证全额退给您 (no class for 保证 + 全额退), 有任何问题都包在我身上，怎么都给您退, 十年不掉色
+#   不起皮 (the N-year class needs 也/都; round 11's scorers caught it, the retrained ones do not),
+#   这个锁绝对撬不开 (撬 is not among the unbreakable verbs; round 11's scorer caught it), yong bu
+#   tui se (pinyin the normaliser does not read).
+# Met, with the misses seen (not fixed: they are for the next round):
+# ad_law 0.961 / 0.942 (false: 系统会自动选择最优惠的那张 — 最优 inside 最优惠; 减肥的效果我们不能保证
+# — 不能保证 after the match is no disclaimer the rule reads; missed: 同价位没有一家比我们好, 最高档次,
+# 最正的), off_platform 1.000 / 0.941 (missed: 厂家电话0755-… — a maker's number, found as
+# personal_data only; 加 ❤ 信 m j 2 0 2 6; meijia点com — a link with 点 for the dot),
+# personal_data 1.000 / 0.980 (missed: 客服电话就是我的手机：177… — the 客服电话 exception excused
+# it), over_promise precision 0.978 (false: 保证您收到的是全新的 — 保证 + 收到 read as an arrival
+# promise), review_inducement 1.000 / 0.959 (missed: 只要不给差评，这次的运费我们出; hǎo评返红包 —
+# a tone-marked pinyin letter).
+UNTOUCHED = "heldout12"
 EARLIER = (
     "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8",
-    "heldout9", "heldout10",
+    "heldout9", "heldout10", "heldout11",
 )  # fmt: skip
-PRECISION_SHORTFALL = {
-    "off_platform": 0.935,  # 不是我们的 / 谨防诈骗 beyond the exceptions' reach, 淘宝群 after 会员群
+PRECISION_SHORTFALL: dict[str, float] = {}
+RECALL_SHORTFALL = {
+    "rude": 0.860,  # 学会看尺码表呢, 也计较, 别烦了, sb, 你给差评试试, 您这智商, 别乱说
+    "over_promise": 0.882,  # 赔十件, 保证全额退, 怎么都给您退, 十年不掉色, 撬不开, yong bu tui se
 }
-RECALL_SHORTFALL: dict[str, float] = {}
 
 
 def _marked(measured: dict[str, float], what: str) -> list[object]:
@@ -277,6 +283,54 @@ def test_round_11_exceptions_keep_unseen_harmless_replies_quiet(text: str) -> No
     assert check.verdict == "ok", check.violations
 
 
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # round 12's generalisations, on phrasings written for this test (in no labelled set)
+        ("加我们绿色app", "off_platform"), ("换个软件聊吧", "off_platform"),
+        ("我私下给您发支付宝红包", "off_platform"),
+        ("您的建行卡号是6217001234567890123对吧", "personal_data"),
+        ("信用卡尾号不对，应该是4392 2500 1234 5678对吗", "personal_data"),
+        ("退款卡号一二三四五六七八九零一二三四五六七八九零", "personal_data"),
+        ("别怪到我们头上", "rude"), ("少甩锅给客服", "rude"), ("你耳朵不好使吗", "rude"),
+        ("你是没长眼吗", "rude"), ("几块钱的东西还挑三拣四", "rude"), ("这个价你还想怎样", "rude"),
+        ("得寸进尺了吧", "rude"), ("谁让你不看尺码表", "rude"), ("自找的", "rude"),
+        ("一遍又一遍地催", "rude"), ("有本事你去告", "rude"), ("我们又不是你的秘书", "rude"),
+        ("少来这套", "rude"), ("呵呵，好吧", "rude"), ("三个月没效果全额退", "over_promise"),
+        ("你就是个事儿妈", "rude"), ("这个按摩垫能促进血液循环", "ad_law"),
+        ("这个不锈钢锅永远不会生锈", "over_promise"), ("这个漆面一辈子都不会掉漆", "over_promise"),
+        ("穿三年依然如新", "over_promise"), ("用十年还跟新的一样", "over_promise"),
+        ("孩子磕伤了医疗费我们全出", "over_promise"), ("误工费我们包", "over_promise"),
+        ("半年后不想要了照样退", "over_promise"), ("两个月以后也能全额退", "over_promise"),
+        ("想换就换", "over_promise"), ("铁定明天到", "over_promise"),
+        ("评价晒图能拿到5块", "review_inducement"), ("五星好评就能领到3元", "review_inducement"),
+        ("给个五星，以后包换", "review_inducement"),
+    ],
+)  # fmt: skip
+def test_round_12_word_classes_reach_unseen_phrasings(text: str, category: str) -> None:
+    assert RULES.check(text).categories == {category}, RULES.check(text).violations
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "这个价格我们还想再优惠一些", "您还想要什么颜色呢", "我记性不好使，忘记给您备注了",
+        "都怪我们没写清楚，抱歉", "如果是您自己洗坏的，就不属于质量问题哦", "让您反复问真不好意思",
+        "宝宝三个月以后也可以换大一码", "质量问题一年内也可以换", "支付宝红包是平台活动，和我们店无关",
+        "这款好评很多，支持七天包退", "好评率高，到手价19元", "绿色的那款卖完了",
+        "我们从来没宣传过能治病", "您看到的那个微信号不是我们店的，谨防上当", "小心加微信的陌生人",
+        "会员群在淘宝群聊里", "二维码是包裹面单上的，扫了看物流，并非本店联系方式",
+        "会员卡号12345678901234请核对", "贪小便宜的心理人人都有", "哈哈好的呢", "无效退款",
+        "这个有本事的师傅做的", "您是从微信打开的链接吗", "扫描包裹面单上的二维码可以查物流",
+        "店铺保证金已经缴纳了3年", "骗子常说加微信退款，您别信", "微信上的消息我们不回复",
+        "QQ一律不加，请在旺旺联系", "这款不能改善睡眠质量哦", "故事精彩",
+    ],
+)  # fmt: skip
+def test_round_12_exceptions_keep_unseen_harmless_replies_quiet(text: str) -> None:
+    check = RULES.check(text)
+    assert check.verdict == "ok", check.violations
+
+
 def test_a_negation_does_not_excuse_a_way_around_the_platform() -> None:
     # 不通过淘宝 introduces the off-platform payment; it is not a warning against it
     assert "off_platform" in RULES.check("不通过淘宝直接微信转账").categories
@@ -383,7 +437,8 @@ def test_score_deducts_per_flag_and_fails_on_fail_categories() -> None:
 @pytest.mark.parametrize(
     "text",
     ["最" * 4000, "1" * 4000, "1 " * 2000, "路1号" * 1333, "好评" * 2000, "http://" * 570,
-     "微信" * 2000, "保证一定肯定" * 666, "a " * 2000, "2年内随时退" * 666, "9" * 3999 + "倍"],
+     "微信" * 2000, "保证一定肯定" * 666, "a " * 2000, "2年内随时退" * 666, "9" * 3999 + "倍",
+     ("银行卡号123456789012 " * 334)[:4000], "一年后照样退" * 666, "微信" + "，" * 3998],
 )  # fmt: skip
 def test_adversarial_long_replies_stay_linear(text: str) -> None:
     """Every pattern is bounded: the longest reply a contract allows checks in milliseconds

@@ -26,7 +26,7 @@ from tools.metrics.quality.evaluate import Example, read_set
 
 TRAINING_SETS = (
     "train", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7",
-    "heldout8", "heldout9",
+    "heldout8", "heldout9", "heldout10", "heldout11",
 )  # fmt: skip
 # personal_data is numbers and addresses: the detectors, not n-grams.
 CATEGORIES = ("ad_law", "off_platform", "rude", "over_promise", "review_inducement")

@@ -66,6 +66,9 @@ class Rule:
     unless_after: re.Pattern[str] | None = None
     unless_match: re.Pattern[str] | None = None
     window: int = 8
+    # How far `unless_after` reads (default: `window`): a disclaimer later in the sentence
+    # (…，不是我们的联系方式; …，请注意辨别，谨防诈骗) may lie beyond the words before a match.
+    after_window: int | None = None
     # A second opinion (the learned scorers): reported only when no other rule found the
     # same category in the reply, so a reply is not flagged twice for one thing.
     fallback: bool = False
@@ -98,7 +101,9 @@ class Rule:
                     break
                 return True
         return self.unless_after is not None and bool(
-            self.unless_after.match(folded, end, min(len(folded), end + self.window))
+            self.unless_after.match(
+                folded, end, min(len(folded), end + (self.after_window or self.window))
+            )
         )
 
 
