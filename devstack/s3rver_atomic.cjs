@@ -111,6 +111,7 @@ FilesystemStore.prototype.putObject = async function putObject(object) {
   // bytes that are not all there. PUTs of one object are serialised (conditionalPut below), so a
   // conditional PUT never reads the etag in that gap.
   await fs.rename(tmp, objectPath);
+  stored(this.getBucketPath(object.bucket), objectPath);
   await this.putMetadata(object.bucket, object.key, object.metadata, md5);
   return { size, md5 };
 };
@@ -119,74 +120,133 @@ FilesystemStore.prototype.putObject = async function putObject(object) {
  * Listing. Tansu's fetch lists every record batch of the partition (then reads those at and after
  * the offset asked for), so a list runs on every fetch. s3rver walks the bucket with a
  * synchronous stat of each of an object's three files, then reads each object's metadata and
- * md5 files again: reading 1,000 one-record batches back took 87-181 s. Here the walk reads
- * directory entries (no stat), and an object's metadata is read once and kept until the object
- * is written or deleted through this process, the only writer of the directory.
+ * md5 files again: reading 1,000 one-record batches back took 87-181 s. This process is the only
+ * writer of its directory, so it keeps what it has read: each directory's entries (in key order,
+ * updated as objects are written) and each object's metadata (until the object is written or
+ * deleted again).
  */
-const metadataCache = new Map(); // object file path -> {generation, metadata}
-const generations = new Map(); // object file path -> writes and deletes so far
 const OBJECT_SUFFIX = '._S3rver_object';
+const listings = new Map(); // directory path -> [{name, key, isDir}] in key order
+const described = new Map(); // object file path -> {generation, metadata, object}
+const generations = new Map(); // object file path -> writes and deletes so far
 
-function written(store, bucket, key) {
+function entryOf(name, isDir) {
+  return { name, isDir, key: isDir ? `${name}/` : name.slice(0, -OBJECT_SUFFIX.length) };
+}
+
+function byKey(a, b) {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/** A directory's subdirectories and objects, in key order. */
+function listing(dir) {
+  const cached = listings.get(dir);
+  if (cached) return cached;
+  let entries;
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  }
+  const found = entries
+    .filter(e => e.isDirectory() || e.name.endsWith(OBJECT_SUFFIX))
+    .map(e => entryOf(e.name, e.isDirectory()))
+    .sort(byKey);
+  listings.set(dir, found);
+  return found;
+}
+
+/** Record in the kept listings that `objectPath` exists (and the directories leading to it). */
+function stored(bucketPath, objectPath) {
+  let child = entryOf(path.basename(objectPath), false);
+  let dir = path.dirname(objectPath);
+  while (dir.length >= bucketPath.length) {
+    const entries = listings.get(dir);
+    if (entries) {
+      let lo = 0;
+      let hi = entries.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (byKey(entries[mid], child) < 0) lo = mid + 1;
+        else hi = mid;
+      }
+      if (entries[lo] && entries[lo].key === child.key) return; // known, and so are its parents
+      entries.splice(lo, 0, child);
+    }
+    if (dir === bucketPath) return;
+    child = entryOf(path.basename(dir), true);
+    dir = path.dirname(dir);
+  }
+}
+
+/** Forget the kept listings from `objectPath`'s directory up (a delete may remove directories). */
+function forgetListings(bucketPath, objectPath) {
+  for (let dir = path.dirname(objectPath); dir.length >= bucketPath.length; dir = path.dirname(dir)) {
+    listings.delete(dir);
+    if (dir === bucketPath) return;
+  }
+}
+
+function changed(store, bucket, key) {
   const objectPath = store.getResourcePath(bucket, key, 'object');
   generations.set(objectPath, (generations.get(objectPath) || 0) + 1);
-  metadataCache.delete(objectPath);
+  described.delete(objectPath);
+  return objectPath;
+}
+
+/** An object's metadata and its S3Object for listings, read once per generation. */
+async function description(store, bucket, key) {
+  const objectPath = store.getResourcePath(bucket, key, 'object');
+  const generation = generations.get(objectPath) || 0;
+  const hit = described.get(objectPath);
+  if (hit && hit.generation === generation) return hit;
+  const metadata = await readMetadata.call(store, bucket, key);
+  const entry = { generation, metadata, object: new S3Object(bucket, key, null, metadata) };
+  // A write that finished while this read ran bumped the generation: keep nothing then.
+  if ((generations.get(objectPath) || 0) === generation) described.set(objectPath, entry);
+  return entry;
 }
 
 const readMetadata = FilesystemStore.prototype.getMetadata;
 FilesystemStore.prototype.getMetadata = async function cachedMetadata(bucket, key) {
-  const objectPath = this.getResourcePath(bucket, key, 'object');
-  const generation = generations.get(objectPath) || 0;
-  const hit = metadataCache.get(objectPath);
-  if (hit && hit.generation === generation) return { ...hit.metadata };
-  const metadata = await readMetadata.call(this, bucket, key);
-  // A write that finished while this read ran bumped the generation: keep nothing then.
-  if ((generations.get(objectPath) || 0) === generation) {
-    metadataCache.set(objectPath, { generation, metadata });
-  }
-  return { ...metadata };
+  return { ...(await description(this, bucket, key)).metadata };
 };
 
-for (const method of ['putMetadata', 'deleteObject']) {
-  const original = FilesystemStore.prototype[method];
-  FilesystemStore.prototype[method] = async function invalidating(bucket, key, ...rest) {
-    try {
-      return await original.call(this, bucket, key, ...rest);
-    } finally {
-      written(this, bucket, key);
-    }
-  };
-}
+const putMetadata = FilesystemStore.prototype.putMetadata;
+FilesystemStore.prototype.putMetadata = async function describedPut(bucket, key, ...rest) {
+  try {
+    return await putMetadata.call(this, bucket, key, ...rest);
+  } finally {
+    changed(this, bucket, key);
+  }
+};
+const deleteObject = FilesystemStore.prototype.deleteObject;
+FilesystemStore.prototype.deleteObject = async function forgettingDelete(bucket, key) {
+  try {
+    return await deleteObject.call(this, bucket, key);
+  } finally {
+    forgetListings(this.getBucketPath(bucket), changed(this, bucket, key));
+  }
+};
 const copyObject = FilesystemStore.prototype.copyObject;
-FilesystemStore.prototype.copyObject = async function invalidatingCopy(
+FilesystemStore.prototype.copyObject = async function forgettingCopy(
   srcBucket, srcKey, destBucket, destKey, ...rest
 ) {
   try {
     return await copyObject.call(this, srcBucket, srcKey, destBucket, destKey, ...rest);
   } finally {
-    written(this, destBucket, destKey);
+    forgetListings(this.getBucketPath(destBucket), changed(this, destBucket, destKey));
   }
 };
 
 /** Every object key under `dir` whose directories `enter` admits, in key order. */
 function* objectKeys(dir, bucketPath, enter) {
-  let entries;
-  try {
-    entries = fs.readdirSync(dir, { withFileTypes: true });
-  } catch (err) {
-    if (err.code === 'ENOENT') return;
-    throw err;
-  }
-  const named = entries.map(entry => ({
-    entry,
-    key: entry.isDirectory() ? `${entry.name}/` : entry.name.replace(/\._S3rver_object$/, ''),
-  }));
-  named.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  for (const { entry } of named) {
-    const entryPath = path.posix.join(dir, entry.name);
-    if (entry.isDirectory()) {
+  for (const entry of listing(dir)) {
+    const entryPath = `${dir}/${entry.name}`;
+    if (entry.isDir) {
       if (enter(entryPath)) yield* objectKeys(entryPath, bucketPath, enter);
-    } else if (entry.name.endsWith(OBJECT_SUFFIX)) {
+    } else {
       yield FilesystemStore.decodeKeyPath(
         entryPath.slice(bucketPath.length + 1, -OBJECT_SUFFIX.length),
       );
@@ -224,17 +284,15 @@ FilesystemStore.prototype.listObjects = async function listObjects(bucket, optio
       break;
     }
   }
-  const metadata = await Promise.all(
+  const found = await Promise.all(
     keys.map(key =>
-      this.getMetadata(bucket, key).catch(err => {
+      description(this, bucket, key).catch(err => {
         if (err.code === 'ENOENT') return undefined; // deleted since the walk
         throw err;
       }),
     ),
   );
-  const objects = keys
-    .map((key, i) => metadata[i] && new S3Object(bucket, key, null, metadata[i]))
-    .filter(Boolean);
+  const objects = found.filter(Boolean).map(entry => entry.object);
   return { objects, commonPrefixes: [...commonPrefixes].sort(), isTruncated };
 };
 
