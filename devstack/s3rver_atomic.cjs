@@ -123,12 +123,17 @@ FilesystemStore.prototype.putObject = async function putObject(object) {
  * md5 files again: reading 1,000 one-record batches back took 87-181 s. This process is the only
  * writer of its directory, so it keeps what it has read: each directory's entries (in key order,
  * updated as objects are written) and each object's metadata (until the object is written or
- * deleted again).
+ * deleted again). Both grow with the objects stored, a few hundred bytes each: a dev store.
  */
 const OBJECT_SUFFIX = '._S3rver_object';
 const listings = new Map(); // directory path -> [{name, key, isDir}] in key order
-const described = new Map(); // object file path -> {generation, metadata, object}
-const generations = new Map(); // object file path -> writes and deletes so far
+const described = new Map(); // object file path -> {metadata, object}
+// A metadata read may overlap a write of its object; it keeps what it read only if no write of
+// that object finished since it began. Writes are stamped from a clock; the stamps are dropped
+// whenever no read is running (a later read begins after all of them).
+let clock = 0;
+let readsRunning = 0;
+const writtenAt = new Map(); // object file path -> clock at its last write or delete
 
 function entryOf(name, isDir) {
   return { name, isDir, key: isDir ? `${name}/` : name.slice(0, -OBJECT_SUFFIX.length) };
@@ -190,22 +195,28 @@ function forgetListings(bucketPath, objectPath) {
 
 function changed(store, bucket, key) {
   const objectPath = store.getResourcePath(bucket, key, 'object');
-  generations.set(objectPath, (generations.get(objectPath) || 0) + 1);
+  clock += 1;
+  if (readsRunning > 0) writtenAt.set(objectPath, clock);
   described.delete(objectPath);
   return objectPath;
 }
 
-/** An object's metadata and its S3Object for listings, read once per generation. */
+/** An object's metadata and its S3Object for listings, read once after each write. */
 async function description(store, bucket, key) {
   const objectPath = store.getResourcePath(bucket, key, 'object');
-  const generation = generations.get(objectPath) || 0;
   const hit = described.get(objectPath);
-  if (hit && hit.generation === generation) return hit;
-  const metadata = await readMetadata.call(store, bucket, key);
-  const entry = { generation, metadata, object: new S3Object(bucket, key, null, metadata) };
-  // A write that finished while this read ran bumped the generation: keep nothing then.
-  if ((generations.get(objectPath) || 0) === generation) described.set(objectPath, entry);
-  return entry;
+  if (hit) return hit;
+  const began = clock;
+  readsRunning += 1;
+  try {
+    const metadata = await readMetadata.call(store, bucket, key);
+    const entry = { metadata, object: new S3Object(bucket, key, null, metadata) };
+    if ((writtenAt.get(objectPath) || 0) <= began) described.set(objectPath, entry);
+    return entry;
+  } finally {
+    readsRunning -= 1;
+    if (readsRunning === 0) writtenAt.clear();
+  }
 }
 
 const readMetadata = FilesystemStore.prototype.getMetadata;
