@@ -6,9 +6,10 @@ uses each service's own `xiaoer_events_total` (which must count every record exa
 when a batch is re-run) against the topics' real ends, and the dead-letter topics' contents
 against the `dead_lettered` counts.
 
-Counts (records per topic): `FUZZ_RECORDS` sets every topic (the soak of `make chaos`);
-by default CI sends 10,000 on the two topics of the incident (`cs.message.received.v1`,
-`trade.order.changed.v1`) and `FUZZ_OTHER_RECORDS` (1,000) on each other consumed topic.
+Counts (records per topic): `FUZZ_RECORDS` sets every topic (the soak of `make chaos`: 10,000
+on every consumed topic); by default the suite's bounded run sends `FUZZ_INCIDENT_RECORDS`
+(2,000) on the two topics of the incident (`cs.message.received.v1`, `trade.order.changed.v1`)
+and `FUZZ_OTHER_RECORDS` (200) on each other consumed topic.
 `FUZZ_SERVICES` (e.g. `presale`) limits the run to the topics those services consume.
 `FUZZ_SEED` replays a run (the seed is printed either way).
 """
