@@ -35,7 +35,7 @@ from tools.metrics.quality.evaluate import evaluate, read_set
 OUT = Path(__file__).resolve().parent / "results" / "quality.json"
 SETS = (
     "train", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7",
-    "heldout8", "heldout9", "heldout10", "heldout11", "heldout12",
+    "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13",
 )  # fmt: skip
 TOKEN = "bench-shop-token"
 

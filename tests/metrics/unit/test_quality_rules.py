@@ -15,44 +15,41 @@ from tools.metrics.quality.evaluate import evaluate, read_set
 RULES = load_defaults()
 PRECISION, RECALL = 0.95, 0.90
 
-# heldout12.tsv is the only held-out set no rule was ever tuned after: written by an independent
-# author who never saw the rules, scorers or other sets (commit "heldout12.tsv: twelfth held-out
-# set…", bfb4637 on h13w12, cherry-picked as 9215ad9) and evaluated ONCE with the rules 2026.12-9
-# and scorers frozen before it was read (commit "quality round 12 rules frozen before heldout12",
-# 5bf37fe). Round 12 tuned on heldout11 (round 11's untouched set; its misses are described in
-# docs/quality.md, "Round 11"), which joins the earlier sets and keeps both targets. The
-# shortfalls on heldout12 are recorded here, not hidden, and no rule changed after seeing them.
-# Each marker is strict: the test fails once a target is met, and the marker must go; the
-# measured value is asserted as a floor (test_the_shortfalls_are_recorded...). Causes, read after
-# the evaluation (518 replies, 49-52 positives per category, 232 clean):
-# - rude recall 0.860 (7 of 50 missed): 先学会看尺码表呢 (polite condescension; the class needs
-#   再来), 这点钱也计较，至于吗 (the class has 斤斤计较, not 也计较), 别烦了 (the class has 别烦我),
-#   sb才会买错尺码 (sb is left out on purpose: a model code), 你给差评试试 (the threat class needs
-#   敢), 您这智商就别买 (智商 needs 堪忧/不够…), 不懂就别乱说.
-# - over_promise recall 0.882 (6 of 51 missed): 少一件赔十件 (the N-fold class knows 十倍, not 赔十件),
-#   有问题我保证全额退给您 (no class for 保证 + 全额退), 有任何问题都包在我身上，怎么都给您退, 十年不掉色
-#   不起皮 (the N-year class needs 也/都; round 11's scorers caught it, the retrained ones do not),
-#   这个锁绝对撬不开 (撬 is not among the unbreakable verbs; round 11's scorer caught it), yong bu
-#   tui se (pinyin the normaliser does not read).
-# Met, with the misses seen (not fixed: they are for the next round):
-# ad_law 0.961 / 0.942 (false: 系统会自动选择最优惠的那张 — 最优 inside 最优惠; 减肥的效果我们不能保证
-# — 不能保证 after the match is no disclaimer the rule reads; missed: 同价位没有一家比我们好, 最高档次,
-# 最正的), off_platform 1.000 / 0.941 (missed: 厂家电话0755-… — a maker's number, found as
-# personal_data only; 加 ❤ 信 m j 2 0 2 6; meijia点com — a link with 点 for the dot),
-# personal_data 1.000 / 0.980 (missed: 客服电话就是我的手机：177… — the 客服电话 exception excused
-# it), over_promise precision 0.978 (false: 保证您收到的是全新的 — 保证 + 收到 read as an arrival
-# promise), review_inducement 1.000 / 0.959 (missed: 只要不给差评，这次的运费我们出; hǎo评返红包 —
-# a tone-marked pinyin letter).
-UNTOUCHED = "heldout12"
+# heldout13.tsv is the only held-out set no rule was ever tuned after: written by an independent
+# author who never saw the rules, scorers or other sets (commit "heldout13.tsv: thirteenth
+# held-out set…", 998e6ff on h13w13, cherry-picked as 3b7f460) and evaluated ONCE with the rules
+# 2026.12-10 and scorers frozen before it was read (commit "quality round 13 rules frozen before
+# heldout13", feaffa5). Round 13 tuned on heldout12 (round 12's untouched set; its misses are
+# described in docs/quality.md, "Round 12"), which joins the earlier sets and keeps both targets.
+# heldout13 (490 replies, 46-50 positives per category, 216 clean) meets both targets in every
+# category, so no shortfall marker is needed; the misses, read after the evaluation and NOT
+# fixed (they are for the next round):
+# - ad_law 1.000 / 0.960: 特供级别 (特供 needs 皇家/国家… before it), 店里最受欢迎的 (the 店里
+#   exception excuses a rank inside the shop; 最受欢迎 is a superlative whoever ranks it).
+# - off_platform 1.000 / 0.940: 加 ♥ 信 yy2024 (a heart between 加 and 信 is not read as 微);
+#   卡片上的二维码加客服号 (a QR code on a card in the parcel); 我卡号6222…，转过来 (a private
+#   transfer to the agent's card, found as personal_data only).
+# - rude 1.000 / 0.935: 你家是没有尺子吗 (sarcasm with no insult word), 是你不会洗 (blame with
+#   不会 + a verb; the class knows 你自己洗坏的), 别烦了行不行 (the new dismissal class needs
+#   the clause to end after 别烦了).
+# - over_promise 0.978 / 0.936: false: 绝对不能用热水烫，会变形的 (a care warning: the durability
+#   class 绝对 + 不 reads any 绝对不 as a claim); missed: 三天内不到我们赔您一单 (赔N件 excludes one on purpose),
+#   袜子穿不破的 (穿不破: 穿 is not among the unbreakable verbs), 零下40度穿都保证不冷 (the
+#   extreme-cold class needs 也/都 right before 不).
+# - review_inducement 0.959 / 0.979: false: 评价是您的权利，我们不会用返现换好评 (the match runs
+#   from 评价 to 返, and a negation inside a match is no exception), 看到您评价里说有线头…给您补寄
+#   一件新的 (评价 … 给您补 within 16 characters: a replacement for a defect read as a reward); missed: 追加评论并上传3张实拍图，即可获得小礼物 (追加评论/实拍图 are not among the
+#   review words).
+# The round-12 rules 2026.12-9 score the same on heldout13 with the scorers (every figure above);
+# without the scorers, round 13's word classes raise rude recall 0.609 → 0.674 and over_promise
+# 0.766 → 0.787 (the rules generalise; the scorers had caught those replies too).
+UNTOUCHED = "heldout13"
 EARLIER = (
     "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8",
-    "heldout9", "heldout10", "heldout11",
+    "heldout9", "heldout10", "heldout11", "heldout12",
 )  # fmt: skip
 PRECISION_SHORTFALL: dict[str, float] = {}
-RECALL_SHORTFALL = {
-    "rude": 0.860,  # 学会看尺码表呢, 也计较, 别烦了, sb, 你给差评试试, 您这智商, 别乱说
-    "over_promise": 0.882,  # 赔十件, 保证全额退, 怎么都给您退, 十年不掉色, 撬不开, yong bu tui se
-}
+RECALL_SHORTFALL: dict[str, float] = {}
 
 
 def _marked(measured: dict[str, float], what: str) -> list[object]:
@@ -329,6 +326,50 @@ def test_round_12_word_classes_reach_unseen_phrasings(text: str, category: str) 
 def test_round_12_exceptions_keep_unseen_harmless_replies_quiet(text: str) -> None:
     check = RULES.check(text)
     assert check.verdict == "ok", check.violations
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # round 13 word classes, phrasings none of the sets has
+        ("你先学学看说明书", "rude"), ("下次学着查一下订单", "rude"), ("你先搞清楚再说", "rude"),
+        ("你这智商真让人着急", "rude"), ("您这脑子是怎么想的", "rude"), ("你去投诉试试", "rude"),
+        ("有种你去告", "rude"), ("别吵了，等着", "rude"), ("少来了，这招没用", "rude"),
+        ("几块钱都要计较", "rude"), ("别瞎说，这是正品", "rude"), ("ni shi sha bi ma", "rude"),
+        ("这个门踹不坏", "over_promise"), ("五年不变形，放心", "over_promise"),
+        ("这双鞋穿三年不开胶", "over_promise"), ("丢一件赔三件", "over_promise"),
+        ("赔您五双", "over_promise"), ("保证给您全额退款", "over_promise"),
+        ("怎么样都能退", "over_promise"), ("yongbu diaose", "over_promise"),
+    ],
+)  # fmt: skip
+def test_round_13_word_classes_reach_unseen_phrasings(text: str, category: str) -> None:
+    assert RULES.check(text).categories == {category}, RULES.check(text).violations
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "亲，您可以重启一下试试", "亲，您可以先学一下怎么用遥控器，说明书第三页",
+        "建议您先搞清楚尺码再下单哦", "别烦恼，我们马上处理", "亲，您别烦心，我们会处理好的",
+        "至于发货时间，一般48小时内", "最优惠的组合是买二送一", "质保三年", "假一赔十",
+        "少一件补一件", "正常使用一年不会坏哦", "怎么都不能退的", "刮不掉的标签可以用酒精擦",
+        "这个价格真的划不来", "这件衣服三年没涨价了", "一年不到就坏了确实是质量问题",
+        "亲 SB-200型号有货", "您的智商税我们不收哈", "是sb型号吗", "我们不能保证全额退款，需要看情况",
+        "保证您收到的是全新的", "我不敢保证十年不褪色", "bu tui se的",
+    ],
+)  # fmt: skip
+def test_round_13_exceptions_keep_unseen_harmless_replies_quiet(text: str) -> None:
+    check = RULES.check(text)
+    assert check.verdict == "ok", check.violations
+
+
+@pytest.mark.parametrize("text", ["亲 这款墙纸贴上去十年不掉色不起皮", "这个锁绝对撬不开，放心装"])
+def test_what_a_retrained_scorer_lost_is_caught_by_a_rule(text: str) -> None:
+    """Round 11's scorers caught these two heldout12 replies and round 12's retrained ones did
+    not: a rule catches them now, with every scorer switched off."""
+    ids = ", ".join(f"{c}.model" for c in CATEGORIES if c != "personal_data")
+    rules = apply_override(RULES, "s", f"version: '1'\ndisable: [{ids}]\n", "test")
+    assert rules.check(text).categories == {"over_promise"}
 
 
 def test_a_negation_does_not_excuse_a_way_around_the_platform() -> None:

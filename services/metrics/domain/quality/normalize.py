@@ -104,6 +104,9 @@ _PINYIN_WORDS = {
     "yi ding": "一定", "ken ding": "肯定", "bao zheng": "保证", "jue dui": "绝对",
     "ming tian": "明天", "hou tian": "后天", "jin tian": "今天", "quan wang": "全网",
     "jia wo": "加我", "kou kou": "扣扣",
+    # round 13: never-fade claims and insults typed in pinyin (yong bu tui se, sha bi)
+    "yong bu": "永不", "tui se": "褪色", "diao se": "掉色", "qi qiu": "起球",
+    "sha bi": "傻逼", "nao can": "脑残", "bai chi": "白痴", "ruo zhi": "弱智",
 }  # fmt: skip
 # written together or syllable by syllable (haoping, hao ping)
 _PINYIN_WORD = re.compile(
