@@ -485,13 +485,16 @@ def test_adversarial_long_replies_stay_linear(text: str) -> None:
     """Every pattern is bounded: the longest reply a contract allows checks in milliseconds
     (measured 3–80 ms of CPU), never the seconds of a backtracking pattern. The collector is
     held off meanwhile: a full collection of the test session's heap landing inside the check
-    (0.4 s of CPU in one CI run) is not the patterns' cost."""
+    (0.4 s of CPU in one CI run) is not the patterns' cost; the best of three runs is kept, as
+    a busy machine only ever adds time."""
+    spent = []
     gc.disable()
     try:
-        started = time.thread_time()
-        check = RULES.check(text)
-        spent = time.thread_time() - started
+        for _ in range(3):
+            started = time.thread_time()
+            check = RULES.check(text)
+            spent.append(time.thread_time() - started)
     finally:
         gc.enable()
-    assert spent < 0.25
+    assert min(spent) < 0.25
     assert len(check.violations) <= 50
